@@ -1,0 +1,3 @@
+from palbench.bench.cli import main
+
+raise SystemExit(main())

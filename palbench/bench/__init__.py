@@ -1,0 +1,1 @@
+"""The harness: config, data, loop, executors, store access, reports, command line."""

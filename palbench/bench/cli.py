@@ -1,0 +1,194 @@
+"""Command line: parse and dispatch only. Bad input -> one line on stderr, exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from importlib.resources import files
+from pathlib import Path
+
+from palbench import __version__
+from palbench.errors import ConfigError
+
+KINDS = ("datasets", "strategies", "oracles", "learners")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="palbench",
+        description="Benchmark active-learning query strategies against simulated annotators: "
+                    "accuracy versus annotation cost, stored in a versioned SQLite results store.",
+        epilog="Start with 'palbench demo'. Store location: --store PATH, else $PALBENCH_STORE, "
+               "else ./palbench.sqlite.")
+    parser.add_argument("--version", action="version", version=f"palbench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def store_arg(p):
+        p.add_argument("--store", metavar="PATH",
+                       help="results store (SQLite file); default $PALBENCH_STORE or "
+                            "./palbench.sqlite")
+
+    run = sub.add_parser("run", help="run every cell of a config's grid into the store",
+                         description="Run the grid dataset x strategy x oracle x costs x learner "
+                                     "x seed of a TOML config. Cells already complete in the "
+                                     "store are skipped, so an interrupted run resumes.")
+    run.add_argument("config", help="TOML config file (see README: Config format)")
+    store_arg(run)
+    run.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="parallel worker processes, one cell each (default 1)")
+    run.add_argument("--force", action="store_true",
+                     help="re-run cells that are already complete, replacing their rows")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    demo = sub.add_parser("demo", help="the built-in benchmark on digits, with a report",
+                          description="Run random, margin and graph_coverage on scikit-learn's "
+                                      "digits with a 10%%-noise annotator and the mlp learner, "
+                                      "3 seeds; write the store and the report to --out.")
+    demo.add_argument("--out", default="palbench-demo", metavar="DIR",
+                      help="folder for results.sqlite, curves.png, leaderboard.md "
+                           "(default ./palbench-demo)")
+    demo.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
+                      help="parallel worker processes (default: all cores)")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    lister = sub.add_parser("list", help="list the registered components of one kind")
+    lister.add_argument("kind", choices=KINDS)
+
+    export = sub.add_parser("export", help="export checkpoint rows to a file")
+    store_arg(export)
+    export.add_argument("--format", choices=("csv",), default="csv")
+    export.add_argument("--out", required=True, metavar="FILE", help="file to write")
+
+    report = sub.add_parser("report", help="curves.png and leaderboard.md from the store")
+    store_arg(report)
+    report.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    return parser
+
+
+def positive_workers(n: int) -> int:
+    if n < 1:
+        raise ConfigError("--workers", n, "must be at least 1")
+    return n
+
+
+def do_run(config_path, store_arg, workers, force, quiet, raw=None, base_dir=None) -> int:
+    from tqdm import tqdm
+
+    from palbench.bench.config import load_plan, plan_from_raw
+    from palbench.bench.executors import run_cells
+    from palbench.results.store import ResultsStore, store_path
+
+    workers = positive_workers(workers)
+    plan = plan_from_raw(raw, base_dir) if raw is not None else load_plan(config_path)
+    path = store_path(store_arg)
+    with ResultsStore(path) as store:
+        done = set() if force else store.complete_hashes()
+        todo = [c for c in plan.cells if c.spec_hash() not in done]
+        skipped = len(plan.cells) - len(todo)
+        if skipped:
+            print(f"palbench: {skipped} of {len(plan.cells)} runs already complete in {path}; "
+                  "skipping them (--force re-runs)", file=sys.stderr)
+        written = 0
+        bar = tqdm(total=len(todo) * len(plan.experiment.budgets), unit="ckpt",
+                   desc=f"{plan.experiment.name}: {len(todo)} runs", disable=quiet or None,
+                   file=sys.stderr)
+
+        def on_result(result):
+            nonlocal written
+            store.write_run(result, replace=force)
+            written += 1
+            bar.set_postfix_str(f"{written}/{len(todo)} runs")
+
+        try:
+            run_cells(todo, plan.datasets, workers, on_result, on_checkpoint=lambda: bar.update())
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"palbench: interrupted; {written} finished runs are in {path}. Run the same "
+                  "command again to resume: complete runs are skipped.", file=sys.stderr)
+            return 130
+        bar.close()
+    print(f"palbench: {written} runs written, {skipped} skipped; store: {path}")
+    return 0
+
+
+def do_demo(out, workers, quiet) -> int:
+    from palbench.bench.config import read_toml
+
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config = Path(str(files("palbench.bench") / "demo.toml"))
+    print(f"palbench demo: digits, strategies random / margin / graph_coverage, noisy annotator "
+          f"(10%), mlp learner, 3 seeds, {workers} workers")
+    code = do_run(None, str(out_dir / "results.sqlite"), workers, False, quiet,
+                  raw=read_toml(config), base_dir=config.parent)
+    if code:
+        return code
+    do_report(str(out_dir / "results.sqlite"), str(out_dir))
+    print((out_dir / "leaderboard.md").read_text(encoding="utf-8"))
+    return 0
+
+
+def do_list(kind: str) -> int:
+    from palbench.bench.data import DATASETS
+    from palbench.learners import LEARNERS
+    from palbench.oracles import ORACLES
+    from palbench.params import parameter_names
+    from palbench.strategies import STRATEGIES
+
+    registry = {"datasets": DATASETS, "strategies": STRATEGIES, "oracles": ORACLES,
+                "learners": LEARNERS}[kind]
+    for name, cls in registry.items():
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        params = ", ".join(parameter_names(cls)) or "-"
+        print(f"{name:16s} {doc}\n{'':16s} parameters: {params}")
+    return 0
+
+
+def open_existing(store_arg):
+    from palbench.results.store import ResultsStore, store_path
+
+    return ResultsStore(store_path(store_arg), create=False)
+
+
+def do_export(store_arg, out) -> int:
+    from palbench.results.export import export_csv
+
+    with open_existing(store_arg) as store:
+        n = export_csv(store, Path(out))
+    print(f"palbench: {n} rows written to {out}")
+    return 0
+
+
+def do_report(store_arg, out) -> int:
+    from palbench.bench.report import write_report
+
+    with open_existing(store_arg) as store:
+        frame = store.to_frame()
+    if frame.empty:
+        raise ConfigError("store", store_arg, "holds no runs yet; nothing to report")
+    paths = write_report(frame, Path(out))
+    print("palbench: wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return do_run(args.config, args.store, args.workers, args.force, args.quiet)
+        if args.command == "demo":
+            return do_demo(args.out, args.workers, args.quiet)
+        if args.command == "list":
+            return do_list(args.kind)
+        if args.command == "export":
+            return do_export(args.store, args.out)
+        if args.command == "report":
+            return do_report(args.store, args.out)
+    except ConfigError as exc:
+        print(f"palbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("palbench: interrupted", file=sys.stderr)
+        return 130
+    return 2

@@ -1,0 +1,261 @@
+"""TOML config -> validated grid of cells (dataset x strategy x oracle x costs x learner x seed).
+
+Everything a run needs is checked here, before anything is written: keys (with "did you mean"),
+types, values, and the checks that need the data (a confusion matrix's size, per-class costs,
+whether the pool can pay for the largest budget). Errors are ConfigError: one line naming the
+field and the bad value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from palbench.bench.data import DATASETS, Dataset
+from palbench.errors import ConfigError, check
+from palbench.learners import LEARNERS
+from palbench.oracles import ORACLES
+from palbench.oracles.costs import Costs
+from palbench.params import build, coerce, describe, unknown_key_error
+from palbench.strategies import STRATEGIES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SECTIONS = ("experiment", "dataset", "strategy", "oracle", "costs", "learner")
+REGISTRIES = {"dataset": DATASETS, "strategy": STRATEGIES, "oracle": ORACLES,
+              "learner": LEARNERS}
+DEFAULT_LEARNER = {"name": "mlp"}
+DEFAULT_ORACLE = {"name": "exact"}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """The `[experiment]` table: seeds, cumulative cost budgets, queries per round."""
+
+    name: str = "palbench"
+    seeds: tuple[int, ...] = (0,)
+    budgets: tuple[float, ...] = (10.0, 20.0, 40.0)
+    batch_size: int = 10
+    probe: bool = True
+
+    def validate(self, where):
+        check(len(self.seeds) > 0, f"{where}.seeds", list(self.seeds), "needs at least one seed")
+        for i, seed in enumerate(self.seeds):
+            check(0 <= seed < 2**63, f"{where}.seeds[{i}]", seed, "must be >= 0")
+        check(len(set(self.seeds)) == len(self.seeds), f"{where}.seeds", list(self.seeds),
+              "seeds must not repeat")
+        check(len(self.budgets) > 0, f"{where}.budgets", list(self.budgets),
+              "needs at least one budget")
+        for i, budget in enumerate(self.budgets):
+            check(budget > 0, f"{where}.budgets[{i}]", budget, "budgets must be positive")
+            if i:
+                check(budget > self.budgets[i - 1], f"{where}.budgets[{i}]", budget,
+                      f"budgets are cumulative and must increase (previous: "
+                      f"{self.budgets[i - 1]:g})")
+        check(self.batch_size >= 1, f"{where}.batch_size", self.batch_size, "must be >= 1")
+
+
+@dataclass(frozen=True)
+class Component:
+    """One entry of a section: its registry name, its label in results, the built object."""
+
+    name: str
+    label: str
+    table: dict
+    obj: Any
+
+    def public_table(self) -> dict:
+        """The parameters that define the results (file paths excluded: data is fingerprinted)."""
+        hidden = getattr(self.obj, "hidden_params", ())
+        return {k: v for k, v in sorted(self.table.items()) if k not in hidden}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run: a dataset, strategy, oracle, price list, learner and seed."""
+
+    experiment: Experiment
+    dataset: Component
+    strategy: Component
+    oracle: Component
+    costs: Component
+    learner: Component
+    seed: int
+    dataset_fingerprint: str
+
+    def spec(self) -> dict:
+        return {
+            "experiment": {"budgets": list(self.experiment.budgets),
+                           "batch_size": self.experiment.batch_size,
+                           "probe": self.experiment.probe},
+            "dataset": {**self.dataset.public_table(), "label": self.dataset.label,
+                        "fingerprint": self.dataset_fingerprint},
+            "strategy": self.strategy.public_table(),
+            "oracle": self.oracle.public_table(),
+            "costs": self.costs.public_table(),
+            "learner": self.learner.public_table(),
+            "seed": self.seed,
+        }
+
+    def spec_json(self) -> str:
+        return json.dumps(self.spec(), sort_keys=True, separators=(",", ":"))
+
+    def spec_hash(self) -> str:
+        return hashlib.sha256(self.spec_json().encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The validated grid, with the datasets loaded once for the checks."""
+
+    experiment: Experiment
+    cells: list[Cell]
+    datasets: dict[str, Dataset]
+
+
+def read_toml(path: str | Path) -> dict:
+    path = Path(path)
+    check(path.is_file(), "config", str(path), "no such file")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config", str(path), f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("config", str(path), "not a UTF-8 text file") from None
+
+
+def as_tables(raw: dict, section: str, default: dict | None) -> list[dict]:
+    value = raw.get(section, default)
+    if value is None:
+        raise ConfigError(section, None, f"the [{section}] section is required")
+    tables = [value] if isinstance(value, dict) else value
+    check(isinstance(tables, list) and len(tables) > 0 and
+          all(isinstance(t, dict) for t in tables), section, value,
+          f"must be a table [{section}] or an array of tables [[{section}]]")
+    return tables
+
+
+def where_of(section: str, i: int, n: int) -> str:
+    return f"{section}[{i}]" if n > 1 else section
+
+
+def resolve_paths(table: dict, base_dir: Path) -> dict:
+    """File paths in a dataset table are read relative to the config file."""
+    table = dict(table)
+    for key in ("path", "data_dir"):
+        if isinstance(table.get(key), str) and not Path(table[key]).is_absolute():
+            table[key] = str((base_dir / table[key]).resolve())
+    return table
+
+
+def build_components(section: str, tables: list[dict], base_dir: Path) -> list[Component]:
+    built = []
+    for i, table in enumerate(tables):
+        where = where_of(section, i, len(tables))
+        if section == "costs":
+            name = "costs"
+            cls = Costs
+        else:
+            name = table.get("name")
+            check(name is not None, f"{where}.name", None, "a name is required")
+            cls = REGISTRIES[section].get(name, f"{where}.name")
+        if section == "dataset":
+            table = resolve_paths(table, base_dir)
+        explicit_id = table.get("id")
+        if explicit_id is not None:
+            coerce(explicit_id, str, f"{where}.id")
+        obj = build(cls, table, where)
+        if section == "dataset":
+            label = explicit_id or (obj.default_name() if hasattr(obj, "default_name") else name)
+        else:
+            label = describe(name, obj, explicit_id)
+        built.append(Component(name, label, dict(table), obj))
+    labels = [c.label for c in built]
+    for i, label in enumerate(labels):
+        check(labels.index(label) == i, f"{where_of(section, i, len(built))}.id", label,
+              f"two {section} entries share the name {label!r}; give each an 'id'")
+    return built
+
+
+def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, list[Component]]]:
+    """Check the whole config without loading data."""
+    for key in raw:
+        if key not in SECTIONS:
+            raise unknown_key_error(key, key, "[...]", list(SECTIONS))
+    check(isinstance(raw.get("experiment", {}), dict), "experiment", raw.get("experiment"),
+          "must be a single table [experiment]")
+    experiment = build(Experiment, raw.get("experiment", {}), "experiment")
+    sections = {
+        "dataset": build_components("dataset", as_tables(raw, "dataset", None), base_dir),
+        "strategy": build_components("strategy", as_tables(raw, "strategy", None), base_dir),
+        "oracle": build_components("oracle", as_tables(raw, "oracle", DEFAULT_ORACLE), base_dir),
+        "costs": build_components("costs", as_tables(raw, "costs", {}), base_dir),
+        "learner": build_components("learner", as_tables(raw, "learner", DEFAULT_LEARNER),
+                                    base_dir),
+    }
+    for s, strategy in enumerate(sections["strategy"]):
+        for o, oracle in enumerate(sections["oracle"]):
+            kinds = (strategy.obj.query_kind, oracle.obj.query_kind)
+            check(kinds[0] == kinds[1], where_of("oracle", o, len(sections["oracle"])) + ".name",
+                  oracle.name, f"answers {kinds[1]} queries, but strategy {strategy.label!r} "
+                  f"asks {kinds[0]} queries")
+    return experiment, sections
+
+
+def check_against_data(experiment: Experiment, sections: dict, datasets: dict) -> None:
+    """The checks that need the data: matrix sizes, per-class costs, affordable budgets."""
+    n_costs = len(sections["costs"])
+    for d, dataset_component in enumerate(sections["dataset"]):
+        data = datasets[dataset_component.label]
+        for o, oracle in enumerate(sections["oracle"]):
+            oracle.obj.validate_for(data.n_classes, where_of("oracle", o,
+                                                             len(sections["oracle"])))
+        for c, costs in enumerate(sections["costs"]):
+            where = where_of("costs", c, n_costs)
+            label_cost = costs.obj.label_costs(data.class_names, where)
+            payable = float(label_cost[data.y].sum())
+            check(experiment.budgets[-1] <= payable + 1e-9, "experiment.budgets",
+                  experiment.budgets[-1],
+                  f"larger than labelling the whole pool of {dataset_component.label!r} "
+                  f"costs ({payable:g}: {data.n_pool} samples)")
+
+
+def load_datasets(components: list[Component]) -> dict[str, Dataset]:
+    n = len(components)
+    return {c.label: c.obj.prepare(c.label, where_of("dataset", i, n))
+            for i, c in enumerate(components)}
+
+
+def plan_from_raw(raw: dict, base_dir: Path = Path(".")) -> Plan:
+    experiment, sections = parse(raw, base_dir)
+    datasets = load_datasets(sections["dataset"])
+    check_against_data(experiment, sections, datasets)
+    cells = [
+        Cell(experiment, d, s, o, c, learner, seed, datasets[d.label].fingerprint)
+        for d, s, o, c, learner, seed in itertools.product(
+            sections["dataset"], sections["strategy"], sections["oracle"], sections["costs"],
+            sections["learner"], experiment.seeds)
+    ]
+    return Plan(experiment, cells, datasets)
+
+
+def load_plan(path: str | Path) -> Plan:
+    return plan_from_raw(read_toml(path), Path(path).resolve().parent)
+
+
+def seed_streams(seed: int) -> dict[str, int]:
+    """One seed per run, spawned into independent streams; recorded with every run."""
+    children = np.random.SeedSequence(seed).spawn(3)
+    names = ("strategy", "oracle", "learner")
+    return {n: int(c.generate_state(1, dtype=np.uint32)[0]) for n, c in zip(names, children)}
+

@@ -1,0 +1,18 @@
+"""User-facing errors: one clear line naming the field and the bad value, exit status 2."""
+
+
+class ConfigError(ValueError):
+    """Bad input from the user (config, data file, command line). The CLI prints it on one line."""
+
+    def __init__(self, field: str, value: object, why: str):
+        self.field, self.value, self.why = field, value, why
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"{field} = {shown}: {why}" if field else why)
+
+
+def check(ok: bool, field: str, value: object, why: str) -> None:
+    """Raise ConfigError(field, value, why) unless ok."""
+    if not ok:
+        raise ConfigError(field, value, why)

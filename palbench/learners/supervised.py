@@ -1,0 +1,114 @@
+"""`mlp`: a PyTorch multilayer perceptron trained with cross-entropy on the acquired labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from palbench.errors import check
+from palbench.learners.base import LEARNERS, ClassFrequencyModel, Learner
+
+
+def resolve_device(device: str) -> torch.device:
+    """"auto" = CUDA when present, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def make_mlp(n_in: int, hidden: tuple[int, ...], n_out: int, dropout: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for width in hidden:
+        layers += [nn.Linear(n_in, width), nn.ReLU()]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        n_in = width
+    layers.append(nn.Linear(n_in, n_out))
+    return nn.Sequential(*layers)
+
+
+class TorchClassifier:
+    """A trained network: probabilities from the last layer, embedding from the one before."""
+
+    def __init__(self, net: nn.Sequential, device: torch.device, batch: int = 8192):
+        self.net, self.device, self.batch = net.eval(), device, batch
+
+    @torch.no_grad()
+    def _forward(self, X: np.ndarray, upto: int | None) -> np.ndarray:
+        body = self.net if upto is None else self.net[:upto]
+        out = []
+        for start in range(0, len(X), self.batch):
+            xb = torch.as_tensor(X[start:start + self.batch], device=self.device)
+            out.append(body(xb).float().cpu())
+        return torch.cat(out).numpy() if out else np.empty((0, 0), np.float32)
+
+    def predict_proba(self, X):
+        logits = torch.as_tensor(self._forward(X, None), dtype=torch.float64)
+        return torch.softmax(logits, dim=1).numpy()
+
+    def embed(self, X):
+        return self._forward(X, len(self.net) - 1)
+
+
+@LEARNERS.register("mlp")
+@dataclass(frozen=True)
+class MLP(Learner):
+    """MLP classifier; `epochs` passes over the labelled set, at least `min_steps` steps."""
+
+    hidden: tuple[int, ...] = (128,)
+    epochs: int = 100
+    min_steps: int = 100
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    dropout: float = 0.0
+    device: str = "auto"
+
+    def validate(self, where):
+        check(len(self.hidden) > 0 and min(self.hidden) > 0, f"{where}.hidden",
+              list(self.hidden), "must be a non-empty list of positive layer widths")
+        for name in ("epochs", "batch_size"):
+            check(getattr(self, name) > 0, f"{where}.{name}", getattr(self, name),
+                  "must be positive")
+        check(self.min_steps >= 0, f"{where}.min_steps", self.min_steps, "must be >= 0")
+        check(self.lr > 0, f"{where}.lr", self.lr, "must be positive")
+        check(self.weight_decay >= 0, f"{where}.weight_decay", self.weight_decay,
+              "must be >= 0")
+        check(0 <= self.dropout < 1, f"{where}.dropout", self.dropout, "must be within [0, 1)")
+        check(self.device in ("auto", "cpu") or self.device.startswith("cuda"),
+              f"{where}.device", self.device, "must be \"auto\", \"cpu\" or \"cuda[:N]\"")
+
+    @property
+    def device_name(self) -> str:
+        device = resolve_device(self.device)
+        return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+    def fit(self, X, labels, n_classes, *, seed):
+        if len(labels) == 0:
+            return ClassFrequencyModel(labels, n_classes)
+        device = resolve_device(self.device)
+        generator = torch.Generator().manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = make_mlp(X.shape[1], self.hidden, n_classes, self.dropout).to(device)
+        Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
+        yt = torch.as_tensor(labels, dtype=torch.long, device=device)
+        optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr,
+                                      weight_decay=self.weight_decay)
+        loss_fn = nn.CrossEntropyLoss()
+        n = len(labels)
+        batch = min(self.batch_size, n)
+        steps_per_epoch = -(-n // batch)
+        epochs = max(self.epochs, -(-self.min_steps // steps_per_epoch))
+        net.train()
+        for _ in range(epochs):
+            order = torch.randperm(n, generator=generator).to(device)
+            for start in range(0, n, batch):
+                idx = order[start:start + batch]
+                optimizer.zero_grad(set_to_none=True)
+                loss_fn(net(Xt[idx]), yt[idx]).backward()
+                optimizer.step()
+        return TorchClassifier(net, device)

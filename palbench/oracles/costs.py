@@ -1,0 +1,42 @@
+"""The price list: `[costs] label = 1.0`, or a per-class table `label = { cat = 2.0, ... }`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from palbench.errors import check
+from palbench.params import unknown_key_error
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Cost units charged per answer. A per-class table may give `default` for unlisted classes."""
+
+    label: float | dict[str, float] = 1.0
+    pair: float = 1.0
+
+    def validate(self, where: str) -> None:
+        check(self.pair > 0, f"{where}.pair", self.pair, "must be positive")
+        if isinstance(self.label, dict):
+            check(bool(self.label), f"{where}.label", self.label, "per-class table is empty")
+            for name, value in self.label.items():
+                check(value > 0, f"{where}.label.{name}", value, "must be positive")
+        else:
+            check(self.label > 0, f"{where}.label", self.label, "must be positive")
+
+    def label_costs(self, class_names: tuple[str, ...], where: str) -> np.ndarray:
+        """Per-class label cost array in the dataset's class order."""
+        if not isinstance(self.label, dict):
+            return np.full(len(class_names), self.label, dtype=np.float64)
+        table = dict(self.label)
+        default = table.pop("default", None)
+        for name in table:
+            if name not in class_names:
+                raise unknown_key_error(f"{where}.label.{name}", name, table[name],
+                                        list(class_names) + ["default"])
+        missing = [c for c in class_names if c not in table]
+        check(not missing or default is not None, f"{where}.label", self.label,
+              f"no cost for class {missing[0]!r} and no 'default'" if missing else "")
+        return np.array([table.get(c, default) for c in class_names], dtype=np.float64)

@@ -1,0 +1,14 @@
+"""The perfect annotator."""
+
+from dataclasses import dataclass
+
+from palbench.oracles.base import ORACLES, Oracle
+
+
+@ORACLES.register("exact")
+@dataclass(frozen=True)
+class Exact(Oracle):
+    """Always answers the true label."""
+
+    def respond(self, indices, truth, rng):
+        return truth.y[indices].copy()

@@ -1,0 +1,87 @@
+"""Noisy annotators: symmetric label flips, a class-conditional confusion matrix, abstentions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from palbench.errors import ConfigError, check
+from palbench.oracles.base import ABSTAIN, ORACLES, Oracle
+
+
+@ORACLES.register("noisy_label")
+@dataclass(frozen=True)
+class NoisyLabel(Oracle):
+    """With probability `noise`, answers a uniformly drawn wrong class instead of the true one."""
+
+    noise: float = 0.1
+
+    def validate(self, where):
+        check(0.0 <= self.noise <= 1.0, f"{where}.noise", self.noise, "must be within [0, 1]")
+
+    def respond(self, indices, truth, rng):
+        y = truth.y[indices]
+        flip = rng.random(len(y)) < self.noise
+        shift = rng.integers(1, truth.n_classes, size=len(y))
+        return np.where(flip, (y + shift) % truth.n_classes, y)
+
+
+@ORACLES.register("confusion")
+@dataclass(frozen=True)
+class Confusion(Oracle):
+    """Answers class j for a sample of true class i with probability matrix[i][j]."""
+
+    matrix: tuple[tuple[float, ...], ...] = ()
+
+    def validate(self, where):
+        field_name = f"{where}.matrix"
+        check(len(self.matrix) > 0, field_name, self.matrix, "a square matrix is required")
+        for i, row in enumerate(self.matrix):
+            check(len(row) == len(self.matrix), f"{field_name}[{i}]", list(row),
+                  f"row has {len(row)} entries, the matrix has {len(self.matrix)} rows")
+            check(min(row) >= 0, f"{field_name}[{i}]", list(row), "entries must be >= 0")
+            check(abs(sum(row) - 1.0) < 1e-6, f"{field_name}[{i}]", list(row),
+                  f"row sums to {sum(row):.6g}, must sum to 1")
+
+    def validate_for(self, n_classes, where):
+        check(len(self.matrix) == n_classes, f"{where}.matrix", f"{len(self.matrix)} rows",
+              f"the dataset has {n_classes} classes")
+
+    def respond(self, indices, truth, rng):
+        cumulative = np.cumsum(np.asarray(self.matrix, dtype=np.float64), axis=1)
+        cumulative[:, -1] = 1.0
+        u = rng.random(len(indices))
+        rows = cumulative[truth.y[indices]]
+        return (rows < u[:, None]).sum(axis=1)
+
+
+@ORACLES.register("abstain")
+@dataclass(frozen=True)
+class Abstain(Oracle):
+    """Wraps another oracle (`base`); abstains with probability `rate`. Abstentions are charged."""
+
+    rate: float = 0.1
+    base: dict = field(default_factory=lambda: {"name": "exact"})
+
+    def validate(self, where):
+        check(0.0 <= self.rate < 1.0, f"{where}.rate", self.rate, "must be within [0, 1)")
+        inner = self.inner(where)
+        check(not isinstance(inner, Abstain), f"{where}.base.name", "abstain",
+              "an abstain oracle cannot wrap another abstain oracle")
+
+    def inner(self, where: str = "oracle") -> Oracle:
+        from palbench.params import build
+
+        name = self.base.get("name")
+        if name is None:
+            raise ConfigError(f"{where}.base.name", None, "the wrapped oracle needs a name")
+        return build(ORACLES.get(name, f"{where}.base.name"), self.base, f"{where}.base")
+
+    def validate_for(self, n_classes, where):
+        self.inner(where).validate_for(n_classes, f"{where}.base")
+
+    def respond(self, indices, truth, rng):
+        abstained = rng.random(len(indices)) < self.rate
+        labels = self.inner().respond(indices, truth, rng)
+        return np.where(abstained, ABSTAIN, labels)

@@ -1,0 +1,140 @@
+"""Build a registered component (a dataclass) from a TOML table, checking keys and types.
+
+A component's dataclass fields are its parameters. This module turns ``{"noise": 0.1}`` into
+``NoisyLabel(noise=0.1)`` with "did you mean" for unknown keys and a field-named error for a
+wrong type; the component's own ``validate(where)`` then checks values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import types
+import typing
+from typing import Any
+
+from palbench.errors import ConfigError
+
+RESERVED_KEYS = ("name", "id")
+
+
+def _type_name(tp: Any) -> str:
+    if tp is type(None):
+        return "nothing"
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin in (list, tuple):
+        return "a list"
+    if origin is dict or tp is dict:
+        return "a table"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true/false"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
+
+
+def coerce(value: Any, tp: Any, field: str) -> Any:
+    """Return value converted to type tp (int -> float, list -> tuple), or raise ConfigError."""
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            try:
+                return coerce(value, arg, field)
+            except ConfigError:
+                continue
+        raise ConfigError(field, value, f"must be {_type_name(tp)}")
+    if tp is type(None):
+        if value is None:
+            return None
+        raise ConfigError(field, value, "must be empty")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(field, value, "must be true or false")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(field, value, "must be an integer")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ConfigError(field, value, "must be a finite number")
+            return float(value)
+        raise ConfigError(field, value, "must be a number")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(field, value, "must be a string")
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(field, value, "must be a list")
+        (inner,) = typing.get_args(tp)[:1] or (Any,)
+        return tuple(coerce(v, inner, f"{field}[{i}]") for i, v in enumerate(value))
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(field, value, "must be a table")
+        args = typing.get_args(tp)
+        inner = args[1] if len(args) == 2 else Any
+        return {str(k): coerce(v, inner, f"{field}.{k}") for k, v in value.items()}
+    raise TypeError(f"palbench cannot check parameters of type {tp!r} ({field})")
+
+
+def unknown_key_error(field: str, key: str, value: Any, known: list[str]) -> ConfigError:
+    hint = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+    why = "unknown key"
+    if hint:
+        why += f" (did you mean {hint[0]!r}?)"
+    why += "; known keys: " + (", ".join(sorted(known)) or "none")
+    return ConfigError(field, value, why)
+
+
+def parameter_names(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if f.init]
+
+
+def build(cls: type, table: dict, where: str) -> Any:
+    """Instantiate dataclass cls from a config table (keys 'name' and 'id' are the caller's)."""
+    hints = typing.get_type_hints(cls)
+    known = parameter_names(cls)
+    kwargs = {}
+    for key, value in table.items():
+        if key in RESERVED_KEYS:
+            continue
+        if key not in known:
+            raise unknown_key_error(f"{where}.{key}", key, value, known + list(RESERVED_KEYS))
+        kwargs[key] = coerce(value, hints[key], f"{where}.{key}")
+    obj = cls(**kwargs)
+    validate = getattr(obj, "validate", None)
+    if validate is not None:
+        validate(where)
+    return obj
+
+
+def describe(name: str, obj: Any, explicit_id: str | None = None) -> str:
+    """The component's label in results: its id, else its name plus any non-default parameters."""
+    if explicit_id:
+        return explicit_id
+    changed = []
+    for f in dataclasses.fields(obj):
+        if not f.init or f.name in getattr(obj, "hidden_params", ()):
+            continue
+        default = f.default
+        if default is dataclasses.MISSING and f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        value = getattr(obj, f.name)
+        if value != default:
+            changed.append(f"{f.name}={_short(value)}")
+    return f"{name}({','.join(changed)})" if changed else name
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{_short(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_short(v) for v in value) + "]"
+    return str(value)

@@ -1,0 +1,63 @@
+"""One registry per kind of component (datasets, strategies, oracles, learners).
+
+Names map to classes; `register(name)` refuses duplicates; an unknown name gets an error that
+lists the known names, closest first. Third-party plugins register through entry points in the
+group ``palbench.<kind>`` (for example ``palbench.strategies``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+
+from palbench.errors import ConfigError
+
+
+class Registry:
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._items: dict[str, type] = {}
+        self._plugins_loaded = False
+
+    def register(self, name: str) -> Callable[[type], type]:
+        def decorator(cls: type) -> type:
+            if name in self._items:
+                raise ValueError(f"{self.kind} {name!r} is already registered")
+            self._items[name] = cls
+            cls.registry_name = name
+            return cls
+
+        return decorator
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        for ep in entry_points(group=f"palbench.{self.kind}"):
+            if ep.name not in self._items:
+                self.register(ep.name)(ep.load())
+
+    def names(self) -> list[str]:
+        self._load_plugins()
+        return sorted(self._items)
+
+    def get(self, name: object, field: str = "name") -> type:
+        self._load_plugins()
+        if isinstance(name, str) and name in self._items:
+            return self._items[name]
+        known = self.names()
+        close = difflib.get_close_matches(str(name), known, n=len(known), cutoff=0.0)
+        hint = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+        why = f"unknown {self.kind[:-1] if self.kind.endswith('s') else self.kind}"
+        if hint:
+            why += f" (did you mean {hint[0]!r}?)"
+        why += "; known: " + ", ".join(close)
+        raise ConfigError(field, name, why)
+
+    def __contains__(self, name: str) -> bool:
+        self._load_plugins()
+        return name in self._items
+
+    def items(self) -> list[tuple[str, type]]:
+        return [(n, self._items[n]) for n in self.names()]

@@ -1,0 +1,224 @@
+"""ResultsStore: one SQLite file, WAL mode, one transaction per finished run.
+
+A run and all of its checkpoints are written in a single transaction when the run ends, so the
+store never holds a half-finished run: an interrupted grid loses only the cells in flight, and
+re-running it skips every cell already complete (same spec hash).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+import palbench
+from palbench.errors import ConfigError
+
+SCHEMA_VERSION = 1
+STORE_ENV = "PALBENCH_STORE"
+DEFAULT_STORE = "palbench.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY,
+    spec_hash TEXT NOT NULL,
+    experiment TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    strategy TEXT NOT NULL,
+    oracle TEXT NOT NULL,
+    costs TEXT NOT NULL,
+    learner TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    spec_json TEXT NOT NULL,
+    dataset_fingerprint TEXT NOT NULL,
+    seeds_json TEXT NOT NULL,
+    palbench_version TEXT NOT NULL,
+    git_commit TEXT,
+    library_versions_json TEXT NOT NULL,
+    device TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    wall_seconds REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_spec ON runs (spec_hash);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    run_id INTEGER NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    budget REAL NOT NULL,
+    cost REAL NOT NULL,
+    n_queries INTEGER NOT NULL,
+    n_labels INTEGER NOT NULL,
+    n_abstain INTEGER NOT NULL,
+    n_wrong INTEGER NOT NULL,
+    task_acc REAL NOT NULL,
+    probe_acc REAL,
+    select_seconds REAL NOT NULL,
+    fit_seconds REAL NOT NULL,
+    eval_seconds REAL NOT NULL,
+    PRIMARY KEY (run_id, budget)
+);
+"""
+
+EXPORT_COLUMNS = ["run_id", "dataset", "strategy", "oracle", "learner", "seed", "budget", "cost",
+                  "n_queries", "task_acc", "probe_acc"]
+
+
+class StoreError(ConfigError):
+    """The store file cannot be used (not SQLite, newer schema, read-only...)."""
+
+    def __init__(self, path: str, why: str):
+        super().__init__("store", str(path), why)
+
+
+def store_path(cli_value: str | None) -> Path:
+    return Path(cli_value or os.environ.get(STORE_ENV) or DEFAULT_STORE)
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The commit of the palbench checkout in use, when it is one."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(palbench.__file__).parent, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": sys.version.split()[0]}
+    for name in ("numpy", "scipy", "scikit-learn", "torch", "pandas"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+class ResultsStore:
+    """Runs and checkpoints in SQLite. Open with a path; the file is created on first write."""
+
+    def __init__(self, path: str | Path, *, create: bool = True):
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreError(str(path), "no such store; run 'palbench run' first")
+        if create and not self.path.parent.exists():
+            raise StoreError(str(path), f"folder {str(self.path.parent)!r} does not exist")
+        self._conn = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 60000")
+            conn.execute("PRAGMA foreign_keys = ON")
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            if "schema_version" not in tables:
+                if tables:
+                    raise StoreError(str(self.path), "an SQLite file, but not a palbench store")
+                conn.execute("PRAGMA journal_mode = WAL")
+                with _transaction(conn):
+                    for statement in SCHEMA.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            else:
+                (version,) = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+                if version is None or version > SCHEMA_VERSION:
+                    raise StoreError(str(self.path), f"written by a newer palbench (schema "
+                                     f"{version}; this one reads up to {SCHEMA_VERSION}); "
+                                     "upgrade palbench")
+            return conn
+        except sqlite3.DatabaseError as exc:
+            message = str(exc)
+            if "readonly" in message or "unable to open" in message:
+                raise StoreError(str(self.path), f"cannot write the store ({message})") from None
+            raise StoreError(str(self.path), f"not a palbench store ({message})") from None
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def complete_hashes(self) -> set[str]:
+        return {r[0] for r in self._conn.execute("SELECT DISTINCT spec_hash FROM runs")}
+
+    def write_run(self, result, *, replace: bool = False) -> int:
+        """Write a finished run and its checkpoints in one transaction; return its run_id."""
+        cell = result.cell
+        spec_hash = cell.spec_hash()
+        with _transaction(self._conn) as conn:
+            if replace:
+                conn.execute("DELETE FROM runs WHERE spec_hash = ?", (spec_hash,))
+            cursor = conn.execute(
+                "INSERT INTO runs (spec_hash, experiment, dataset, strategy, oracle, costs, "
+                "learner, seed, spec_json, dataset_fingerprint, seeds_json, palbench_version, "
+                "git_commit, library_versions_json, device, finished_at, wall_seconds) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (spec_hash, cell.experiment.name, cell.dataset.label, cell.strategy.label,
+                 cell.oracle.label, cell.costs.label, cell.learner.label, cell.seed,
+                 cell.spec_json(), cell.dataset_fingerprint,
+                 json.dumps({"root": cell.seed, **result.seeds}), palbench.__version__,
+                 git_commit(), json.dumps(library_versions()), result.device,
+                 datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 result.wall_seconds))
+            run_id = cursor.lastrowid
+            conn.executemany(
+                "INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, c.budget, c.cost, c.n_queries, c.n_labels, c.n_abstain, c.n_wrong,
+                  c.task_acc, c.probe_acc, c.select_seconds, c.fit_seconds, c.eval_seconds)
+                 for c in result.checkpoints])
+        return run_id
+
+    def to_frame(self, **where: object) -> pd.DataFrame:
+        """One row per checkpoint joined with its run; keyword filters on run columns."""
+        clauses, values = [], []
+        for column, value in where.items():
+            if column not in RUN_FILTERS:
+                raise ValueError(f"cannot filter on {column!r}; known: {sorted(RUN_FILTERS)}")
+            clauses.append(f"r.{column} = ?")
+            values.append(value)
+        query = ("SELECT r.run_id, r.experiment, r.dataset, r.strategy, r.oracle, r.costs, "
+                 "r.learner, r.seed, r.spec_hash, r.dataset_fingerprint, r.palbench_version, "
+                 "r.git_commit, r.device, c.budget, c.cost, c.n_queries, c.n_labels, "
+                 "c.n_abstain, c.n_wrong, c.task_acc, c.probe_acc, c.select_seconds, "
+                 "c.fit_seconds, c.eval_seconds FROM runs r JOIN checkpoints c USING (run_id)")
+        if clauses:
+            query += " WHERE " + " AND ".join(clauses)
+        query += " ORDER BY r.run_id, c.budget"
+        frame = pd.read_sql_query(query, self._conn, params=values)
+        frame["probe_acc"] = frame["probe_acc"].astype(float)
+        return frame
+
+    def runs(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT * FROM runs ORDER BY run_id", self._conn)
+
+
+RUN_FILTERS = {"run_id", "experiment", "dataset", "strategy", "oracle", "costs", "learner",
+               "seed", "spec_hash", "palbench_version"}
+
+
+class _transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error (autocommit connection)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb):
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False

@@ -1,0 +1,63 @@
+"""What every strategy shares: the query context, the selection helper, the registry.
+
+Contract (tests/contracts): `select(ctx, k, rng)` returns min(k, #unqueried) distinct indices
+of samples not queried before, and the same indices again for an equal rng.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from palbench.registry import Registry
+
+STRATEGIES = Registry("strategies")
+
+
+@dataclass
+class QueryContext:
+    """What a strategy may see: the pool's features, what was asked, and the current model.
+
+    `model` is the learner fitted on the answers so far (None before the first fit); it offers
+    `predict_proba(X)` and, for representation learners, `embed(X)`. `cache` keeps a strategy's
+    expensive, answer-independent precomputations (a neighbour graph) for the length of a run.
+    """
+
+    X: np.ndarray
+    queried: np.ndarray
+    n_classes: int
+    model: Any = None
+    model_version: int = 0  # incremented by the loop at every refit
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def candidates(self) -> np.ndarray:
+        return np.flatnonzero(~self.queried)
+
+
+class Strategy:
+    """Base of the label strategies. Subclasses are dataclasses of their parameters."""
+
+    query_kind = "label"
+    needs_model = False  # True: the loop refits the learner before every round
+
+    def select(self, ctx: QueryContext, k: int, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+
+def top_k(scores: np.ndarray, candidates: np.ndarray, k: int,
+          rng: np.random.Generator) -> np.ndarray:
+    """The k candidates with the highest scores; ties broken at random (seeded)."""
+    k = min(k, len(candidates))
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
+    tiebreak = rng.random(len(candidates))
+    order = np.lexsort((tiebreak, -scores))
+    return candidates[order[:k]].astype(np.int64)
+
+
+def random_choice(candidates: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    k = min(k, len(candidates))
+    return rng.choice(candidates, size=k, replace=False).astype(np.int64)

@@ -1,0 +1,104 @@
+"""ProbCover-style coverage (Yehuda et al., NeurIPS 2022): query the samples whose delta-balls
+cover the most points not yet covered by the balls of queried samples.
+
+The delta-ball graph is sparse (scikit-learn's radius graph, no N x N dense matrix) and is built
+once per run and space. The default `delta = "auto"` follows ProbCover's purity rule: cluster the
+points into as many k-means clusters as there are classes and take the largest delta for which
+a fraction `purity` of the balls hold points of one cluster only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.cluster import KMeans
+from sklearn.neighbors import NearestNeighbors
+
+from palbench.errors import check
+from palbench.strategies.base import STRATEGIES, Strategy, top_k
+
+
+def purity_delta(Z: np.ndarray, n_clusters: int, purity: float, seed: int = 0) -> float:
+    """Largest radius at which a fraction `purity` of the delta-balls stay inside one cluster."""
+    labels = KMeans(n_clusters=n_clusters, n_init=3, random_state=seed).fit_predict(Z)
+    nearest_other = np.empty(len(Z))
+    for c in np.unique(labels):
+        inside = labels == c
+        nn = NearestNeighbors(n_neighbors=1).fit(Z[~inside])
+        nearest_other[inside] = nn.kneighbors(Z[inside])[0][:, 0]
+    delta = float(np.quantile(nearest_other, 1.0 - purity))
+    if delta <= 0:  # duplicated points across clusters: fall back to the typical spacing
+        delta = float(np.median(NearestNeighbors(n_neighbors=2).fit(Z).kneighbors(Z)[0][:, 1]))
+    return max(delta, 1e-12)
+
+
+def ball_graph(Z: np.ndarray, delta: float) -> sp.csr_matrix:
+    """Sparse symmetric 0/1 matrix: A[i, j] = 1 when ||z_i - z_j|| <= delta (self included)."""
+    graph = NearestNeighbors(radius=delta).fit(Z).radius_neighbors_graph(Z, mode="connectivity")
+    graph = graph.tocsr().astype(np.int32)
+    graph.setdiag(1)
+    return graph
+
+
+def coverage_select(graph: sp.csr_matrix, queried: np.ndarray, k: int,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Greedy max-coverage: k picks, each covering the most points still uncovered."""
+    candidates = np.flatnonzero(~queried)
+    k = min(k, len(candidates))
+    covered = np.asarray(graph[queried].sum(axis=0)).ravel() > 0
+    gain = graph @ (~covered).astype(np.int64)  # uncovered points in each ball
+    available = ~queried
+    chosen = []
+    for _ in range(k):
+        pick = int(top_k(gain[available], np.flatnonzero(available), 1, rng)[0])
+        chosen.append(pick)
+        available[pick] = False
+        ball = graph.indices[graph.indptr[pick]:graph.indptr[pick + 1]]
+        newly = ball[~covered[ball]]
+        if len(newly):
+            covered[newly] = True
+            gain -= np.asarray(graph[newly].sum(axis=0)).ravel()
+    return np.array(chosen, dtype=np.int64)
+
+
+@STRATEGIES.register("graph_coverage")
+@dataclass(frozen=True)
+class GraphCoverage(Strategy):
+    """Max coverage of delta-balls in feature space or in the learner's embedding."""
+
+    delta: float | str = "auto"
+    purity: float = 0.95
+    space: str = "features"
+
+    def validate(self, where):
+        check(self.delta == "auto" or (isinstance(self.delta, float) and self.delta > 0),
+              f"{where}.delta", self.delta, "must be a positive number or \"auto\"")
+        check(0.0 < self.purity < 1.0, f"{where}.purity", self.purity,
+              "must be between 0 and 1 (exclusive)")
+        check(self.space in ("features", "embedding"), f"{where}.space", self.space,
+              "must be \"features\" or \"embedding\"")
+
+    @property
+    def needs_model(self) -> bool:
+        return self.space == "embedding"
+
+    def points(self, ctx) -> tuple[np.ndarray, object]:
+        """The space to cover and a cache key (the embedding changes with every fit)."""
+        if self.space == "embedding" and ctx.model is not None:
+            Z = ctx.model.embed(ctx.X)
+            if Z is not None:
+                return Z, ("embedding", ctx.model_version)
+        return ctx.X, ("features",)
+
+    def select(self, ctx, k, rng):
+        Z, key = self.points(ctx)
+        key = ("graph_coverage", self.delta, self.purity, *key)
+        if key not in ctx.cache:
+            ctx.cache = {k_: v for k_, v in ctx.cache.items() if k_[:1] != ("graph_coverage",)}
+            delta = self.delta
+            if delta == "auto":
+                delta = purity_delta(Z, ctx.n_classes, self.purity)
+            ctx.cache[key] = ball_graph(Z, delta)
+        return coverage_select(ctx.cache[key], ctx.queried.copy(), k, rng)
