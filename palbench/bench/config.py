@@ -203,7 +203,7 @@ def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, 
         "learner": build_components("learner", as_tables(raw, "learner", DEFAULT_LEARNER),
                                     base_dir),
     }
-    for s, strategy in enumerate(sections["strategy"]):
+    for strategy in sections["strategy"]:
         for o, oracle in enumerate(sections["oracle"]):
             kinds = (strategy.obj.query_kind, oracle.obj.query_kind)
             check(kinds[0] == kinds[1], where_of("oracle", o, len(sections["oracle"])) + ".name",
@@ -215,7 +215,7 @@ def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, 
 def check_against_data(experiment: Experiment, sections: dict, datasets: dict) -> None:
     """The checks that need the data: matrix sizes, per-class costs, affordable budgets."""
     n_costs = len(sections["costs"])
-    for d, dataset_component in enumerate(sections["dataset"]):
+    for dataset_component in sections["dataset"]:
         data = datasets[dataset_component.label]
         for o, oracle in enumerate(sections["oracle"]):
             oracle.obj.validate_for(data.n_classes, where_of("oracle", o,

@@ -257,12 +257,14 @@ class CsvFile(SplitSource):
                                     self.label_column, [str(c) for c in frame.columns])
         check(len(frame) > 0, f"{where}.path", self.path, "the file has no data rows")
         y = frame[self.label_column]
-        check(not y.isna().any(), f"{where}.label_column", self.label_column,
-              f"label missing in row {int(np.flatnonzero(y.isna().to_numpy())[0]) + 2}")
+        if y.isna().any():
+            row = int(np.flatnonzero(y.isna().to_numpy())[0]) + 2  # 1-based, after the header
+            raise ConfigError(f"{where}.label_column", self.label_column,
+                              f"label missing in line {row}")
         features = frame.drop(columns=[self.label_column])
         bad = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
-        check(not bad, f"{where}.path", self.path,
-              f"column {bad[0]!r} is not numeric" if bad else "")
+        if bad:
+            raise ConfigError(f"{where}.path", self.path, f"column {bad[0]!r} is not numeric")
         check(features.shape[1] > 0, f"{where}.path", self.path, "no feature columns")
         return features.to_numpy(dtype=np.float64), y.to_numpy(), None
 
@@ -288,9 +290,10 @@ class NpzFile(SplitSource):
         try:
             with np.load(path, allow_pickle=False) as archive:
                 missing = [k for k in ("X", "y") if k not in archive.files]
-                check(not missing, f"{where}.path", self.path,
-                      f"archive lacks array {missing[0] if missing else ''!r}; has "
-                      f"{', '.join(archive.files) or 'none'}")
+                if missing:
+                    raise ConfigError(f"{where}.path", self.path,
+                                      f"archive lacks array {missing[0]!r}; has "
+                                      f"{', '.join(archive.files) or 'none'}")
                 X, y = archive["X"], archive["y"]
         except ConfigError:
             raise

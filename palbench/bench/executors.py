@@ -13,7 +13,6 @@ from palbench.bench.config import Cell
 from palbench.bench.data import Dataset
 from palbench.bench.loop import CellResult, run_cell
 
-
 _WORKER_DATASETS: dict[str, Dataset] = {}
 
 

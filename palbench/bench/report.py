@@ -28,7 +28,8 @@ def plot_curves(frame: pd.DataFrame, path: Path) -> None:
     n = len(panels)
     cols = min(n, 3)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(max(7.0, 5.5 * cols), 4.2 * rows + 0.6), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(7.0, 5.5 * cols), 4.2 * rows + 0.6),
+                             squeeze=False)
     for ax, (key, panel) in zip(axes.flat, panels):
         sns.lineplot(data=panel, x="budget", y="task_acc", hue="strategy", marker="o",
                      errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)

@@ -1,0 +1,64 @@
+"""Shared fixtures: small real datasets and a helper to write configs."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from palbench.bench.data import Blobs, Digits
+
+
+@pytest.fixture(scope="session")
+def blobs():
+    return Blobs(n_samples=300, n_features=4, n_classes=3, cluster_std=1.5).prepare(
+        "blobs", "dataset")
+
+
+@pytest.fixture(scope="session")
+def digits():
+    return Digits().prepare("digits", "dataset")
+
+
+@pytest.fixture
+def write_config(tmp_path):
+    """write_config(text) -> path of a TOML file holding the dedented text."""
+
+    def write(text: str, name: str = "config.toml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+SMALL_CONFIG = """
+[experiment]
+name = "small"
+seeds = [0, 1]
+budgets = [6, 12, 24]
+batch_size = 3
+[dataset]
+name = "blobs"
+n_samples = 240
+n_features = 4
+n_classes = 3
+[[strategy]]
+name = "random"
+[[strategy]]
+name = "margin"
+[oracle]
+name = "noisy_label"
+noise = 0.1
+[learner]
+name = "sklearn"
+estimator = "sklearn.linear_model.LogisticRegression"
+params = { max_iter = 500 }
+"""

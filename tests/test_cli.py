@@ -1,0 +1,106 @@
+"""The command line, end to end on small real runs: run, resume, export, report, list, errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from palbench.bench.cli import main
+from palbench.results.store import EXPORT_COLUMNS
+from tests.conftest import SMALL_CONFIG
+
+
+def test_run_export_report(write_config, tmp_path, capsys):
+    config = write_config(SMALL_CONFIG)
+    store = tmp_path / "runs.sqlite"
+    assert main(["run", str(config), "--store", str(store), "--quiet"]) == 0
+    assert "4 runs written, 0 skipped" in capsys.readouterr().out
+
+    assert main(["run", str(config), "--store", str(store), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "0 runs written, 4 skipped" in captured.out and "--force" in captured.err
+
+    out = tmp_path / "rows.csv"
+    assert main(["export", "--store", str(store), "--format", "csv", "--out", str(out)]) == 0
+    rows = pd.read_csv(out)
+    assert list(rows.columns) == EXPORT_COLUMNS
+    assert len(rows) == 4 * 3 and set(rows.strategy) == {"random", "margin"}
+
+    assert main(["run", str(config), "--store", str(store), "--quiet", "--force"]) == 0
+    assert "4 runs written" in capsys.readouterr().out
+    assert main(["export", "--store", str(store), "--out", str(out)]) == 0
+    forced = pd.read_csv(out)
+    assert len(forced) == 12
+    cols = ["dataset", "strategy", "seed", "budget", "cost", "task_acc"]
+    pd.testing.assert_frame_equal(
+        forced[cols].sort_values(cols[:4]).reset_index(drop=True),
+        rows[cols].sort_values(cols[:4]).reset_index(drop=True))
+
+    report = tmp_path / "report"
+    assert main(["report", "--store", str(store), "--out", str(report)]) == 0
+    board = (report / "leaderboard.md").read_text()
+    assert "| margin | 2 |" in board and "| random | 2 |" in board
+    assert (report / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_store_from_environment(write_config, tmp_path, monkeypatch, capsys):
+    store = tmp_path / "env.sqlite"
+    monkeypatch.setenv("PALBENCH_STORE", str(store))
+    text = SMALL_CONFIG.replace("seeds = [0, 1]", "seeds = [0]").replace(
+        '[[strategy]]\nname = "margin"\n', "")
+    assert main(["run", str(write_config(text)), "--quiet"]) == 0
+    assert store.exists()
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["run", "CONFIG", "--workers", "0"], "--workers = 0"),
+    (["export", "--store", "STORE", "--out", "x.csv"], "no such store"),
+    (["report", "--store", "STORE", "--out", "r"], "no such store"),
+])
+def test_bad_command_lines_exit_2_with_one_line(write_config, tmp_path, capsys, argv, words):
+    argv = [str(write_config(SMALL_CONFIG)) if a == "CONFIG" else
+            str(tmp_path / "none.sqlite") if a == "STORE" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1 and err.startswith("palbench: error: ")
+
+
+def test_bad_config_writes_nothing(write_config, tmp_path):
+    """Run as a user would: a subprocess, one line on stderr, exit 2, no store file."""
+    config = write_config(SMALL_CONFIG.replace("noise = 0.1", "noise = 2.0"))
+    store = tmp_path / "never.sqlite"
+    done = subprocess.run([sys.executable, "-m", "palbench", "run", str(config), "--store",
+                           str(store)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert done.returncode == 2
+    assert done.stderr == "palbench: error: oracle.noise = 2.0: must be within [0, 1]\n"
+    assert "Traceback" not in done.stderr and not store.exists()
+
+
+def test_list_and_help(capsys):
+    assert main(["list", "strategies"]) == 0
+    listed = capsys.readouterr().out
+    for name in ("random", "least_confident", "margin", "entropy", "graph_coverage"):
+        assert name in listed
+    assert main(["list", "datasets"]) == 0
+    listed = capsys.readouterr().out
+    for name in ("digits", "fashion_mnist", "circles", "blobs", "csv", "npz"):
+        assert name in listed
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--help"])
+    assert info.value.code == 0 and "skipped" in capsys.readouterr().out
+
+
+def test_demo_config_is_valid():
+    from importlib.resources import files
+
+    from palbench.bench.config import parse, read_toml
+
+    experiment, sections = parse(read_toml(str(files("palbench.bench") / "demo.toml")))
+    assert [s.label for s in sections["strategy"]] == ["random", "margin", "graph_coverage"]
+    assert experiment.seeds == (0, 1, 2)
+    assert sections["oracle"][0].obj.noise == 0.1

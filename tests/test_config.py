@@ -1,0 +1,116 @@
+"""Config validation: every bad input is one ConfigError naming the field and the value."""
+
+from __future__ import annotations
+
+import pytest
+
+from palbench.bench.config import load_plan, seed_streams
+from palbench.errors import ConfigError
+from tests.conftest import SMALL_CONFIG
+
+
+def test_small_config_expands_to_the_cross_product(write_config):
+    plan = load_plan(write_config(SMALL_CONFIG))
+    assert len(plan.cells) == 2 * 2  # strategies x seeds
+    assert {c.strategy.label for c in plan.cells} == {"random", "margin"}
+    assert plan.cells[0].oracle.label == "noisy_label"
+    assert len({c.spec_hash() for c in plan.cells}) == 4
+
+
+def test_arrays_of_tables_make_a_grid(write_config):
+    text = SMALL_CONFIG.replace('[oracle]\nname = "noisy_label"\nnoise = 0.1',
+                                '[[oracle]]\nname = "exact"\n[[oracle]]\nname = "noisy_label"'
+                                '\nnoise = 0.2')
+    text = text.replace("[learner]", "[[learner]]") + '[[learner]]\nname = "mlp"\nepochs = 5\n'
+    plan = load_plan(write_config(text))
+    assert len(plan.cells) == 2 * 2 * 2 * 2
+    assert {c.oracle.label for c in plan.cells} == {"exact", "noisy_label(noise=0.2)"}
+
+
+def test_spec_hash_ignores_file_location_but_not_content(write_config, tmp_path):
+    csv = "a,b,label\n" + "".join(f"{i},{i % 5},{'xy'[i % 2]}\n" for i in range(40))
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    (tmp_path / "one" / "d.csv").write_text(csv)
+    (tmp_path / "two" / "d.csv").write_text(csv)
+    text = SMALL_CONFIG.replace(
+        '[dataset]\nname = "blobs"\nn_samples = 240\nn_features = 4\nn_classes = 3',
+        '[dataset]\nname = "csv"\npath = "PATH"\nlabel_column = "label"')
+    one = load_plan(write_config(text.replace("PATH", "one/d.csv"), "a.toml"))
+    two = load_plan(write_config(text.replace("PATH", "two/d.csv"), "b.toml"))
+    assert one.cells[0].dataset.label == "d"
+    assert one.cells[0].spec_hash() == two.cells[0].spec_hash()
+    (tmp_path / "two" / "d.csv").write_text(csv.replace("0,0,x", "0,1,x"))
+    changed = load_plan(write_config(text.replace("PATH", "two/d.csv"), "c.toml"))
+    assert changed.cells[0].spec_hash() != one.cells[0].spec_hash()
+
+
+def test_seed_streams_are_independent_and_recorded():
+    streams = seed_streams(0)
+    assert set(streams) == {"strategy", "oracle", "learner"}
+    assert len(set(streams.values())) == 3
+    assert seed_streams(0) == streams != seed_streams(1)
+
+
+BAD = [
+    # (what to replace, replacement, field named in the error, words in the error)
+    ('budgets = [6, 12, 24]', 'budgets = [6, 4, 24]', "experiment.budgets[1]", "increase"),
+    ('budgets = [6, 12, 24]', 'budgets = [-6, 12]', "experiment.budgets[0]", "positive"),
+    ('budgets = [6, 12, 24]', 'budgets = [6, 12, 100000]', "experiment.budgets", "whole pool"),
+    ('budgets = [6, 12, 24]', 'budgets = "many"', "experiment.budgets", "list"),
+    ('batch_size = 3', 'batchsize = 3', "experiment.batchsize", "did you mean 'batch_size'"),
+    ('batch_size = 3', 'batch_size = 0', "experiment.batch_size", ">= 1"),
+    ('batch_size = 3', 'batch_size = 2.5', "experiment.batch_size", "integer"),
+    ('seeds = [0, 1]', 'seeds = [0, 0]', "experiment.seeds", "repeat"),
+    ('noise = 0.1', 'noise = 1.5', "oracle.noise", "[0, 1]"),
+    ('noise = 0.1', 'noise = "high"', "oracle.noise", "number"),
+    ('noise = 0.1', 'nosie = 0.1', "oracle.nosie", "did you mean 'noise'"),
+    ('name = "margin"', 'name = "margn"', "strategy[1].name", "did you mean 'margin'"),
+    ('name = "noisy_label"', 'name = "noisy_pair_label"', "oracle.name", "known: noisy_label"),
+    ('name = "blobs"', 'name = "digitz"', "dataset.name", "did you mean 'digits'"),
+    ('[learner]', '[lerner]', "lerner", "did you mean 'learner'"),
+    ('estimator = "sklearn.linear_model.LogisticRegression"',
+     'estimator = "sklearn.linear_model.NoSuchModel"', "learner.estimator", "cannot import"),
+    ('params = { max_iter = 500 }', 'params = { max_itr = 500 }', "learner.params", "max_itr"),
+    ('n_classes = 3', 'n_classes = 1', "dataset.n_classes", "at least 2"),
+    ('[oracle]\nname = "noisy_label"\nnoise = 0.1',
+     '[oracle]\nname = "confusion"\nmatrix = [[0.5, 0.4], [0.0, 1.0]]', "oracle.matrix[0]",
+     "sum to 1"),
+    ('[oracle]\nname = "noisy_label"\nnoise = 0.1',
+     '[oracle]\nname = "confusion"\nmatrix = [[0.5, 0.5], [0.0, 1.0]]', "oracle.matrix",
+     "3 classes"),
+    ('[oracle]\nname = "noisy_label"\nnoise = 0.1',
+     '[oracle]\nname = "abstain"\nrate = 1.0', "oracle.rate", "[0, 1)"),
+    ('[oracle]\nname = "noisy_label"\nnoise = 0.1',
+     '[oracle]\nname = "abstain"\nbase = { name = "nosy" }', "oracle.base.name", "known"),
+    ('[learner]', '[costs]\nlabel = -1.0\n[learner]', "costs.label", "positive"),
+    ('[learner]', '[costs]\nlabel = { "0" = 1.0 }\n[learner]', "costs.label", "default"),
+    ('[learner]', '[costs]\nlabel = { "7" = 1.0, default = 2.0 }\n[learner]',
+     "costs.label.7", "unknown key"),
+]
+
+
+@pytest.mark.parametrize("old,new,field,words", BAD, ids=[b[2] + ":" + b[1][:20] for b in BAD])
+def test_bad_config_names_field_and_value(write_config, old, new, field, words):
+    assert old in SMALL_CONFIG
+    with pytest.raises(ConfigError) as info:
+        load_plan(write_config(SMALL_CONFIG.replace(old, new, 1)))
+    message = str(info.value)
+    assert info.value.field == field, message
+    assert words in message
+    assert "\n" not in message
+
+
+def test_invalid_toml_and_missing_file(write_config, tmp_path):
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_plan(write_config("[experiment\nseeds = 1"))
+    with pytest.raises(ConfigError, match="no such file"):
+        load_plan(tmp_path / "absent.toml")
+
+
+def test_per_class_costs_by_class_name(write_config):
+    text = SMALL_CONFIG.replace("[learner]", '[costs]\nlabel = { "0" = 1.0, default = 3.0 }\n'
+                                             "[learner]")
+    plan = load_plan(write_config(text))
+    costs = plan.cells[0].costs.obj.label_costs(("0", "1", "2"), "costs")
+    assert list(costs) == [1.0, 3.0, 3.0]

@@ -1,0 +1,62 @@
+"""The loop's accounting: budgets in cost units, abstentions, wrong answers, plugin contracts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pytest
+
+from palbench.bench.config import load_plan
+from palbench.bench.loop import run_cell
+from palbench.strategies.base import Strategy
+from tests.conftest import SMALL_CONFIG
+
+
+@pytest.fixture
+def plan(write_config):
+    return load_plan(write_config(SMALL_CONFIG))
+
+
+def test_budgets_are_met_exactly_with_unit_costs(plan):
+    cell = plan.cells[0]
+    result = run_cell(cell, plan.datasets[cell.dataset.label])
+    assert [c.cost for c in result.checkpoints] == [6, 12, 24]
+    assert [c.n_queries for c in result.checkpoints] == [6, 12, 24]
+
+
+def test_per_class_costs_stop_at_or_just_past_the_budget(write_config):
+    text = SMALL_CONFIG.replace("[learner]", '[costs]\nlabel = { "0" = 1.0, "1" = 2.5, '
+                                             '"2" = 4.0 }\n[learner]')
+    plan = load_plan(write_config(text))
+    cell = plan.cells[0]
+    result = run_cell(cell, plan.datasets[cell.dataset.label])
+    for checkpoint in result.checkpoints:
+        assert checkpoint.budget <= checkpoint.cost < checkpoint.budget + 4.0 * 3
+
+
+def test_abstentions_and_wrong_answers_are_counted(write_config):
+    text = SMALL_CONFIG.replace('name = "noisy_label"\nnoise = 0.1',
+                                'name = "abstain"\nrate = 0.5\nbase = { name = "noisy_label", '
+                                'noise = 0.5 }')
+    plan = load_plan(write_config(text))
+    cell = plan.cells[0]
+    last = run_cell(cell, plan.datasets[cell.dataset.label]).checkpoints[-1]
+    assert last.n_queries == 24 and last.cost == 24
+    assert last.n_abstain > 0 and last.n_labels == 24 - last.n_abstain
+    assert 0 < last.n_wrong < last.n_labels
+
+
+@dataclass(frozen=True)
+class Repeats(Strategy):
+    """A broken plugin: always asks for sample 0."""
+
+    def select(self, ctx, k, rng):
+        return np.zeros(k, dtype=np.int64)
+
+
+def test_a_strategy_breaking_its_contract_stops_the_run(plan):
+    cell = plan.cells[0]
+    broken = replace(cell, strategy=replace(cell.strategy, obj=Repeats(), label="repeats"))
+    with pytest.raises(RuntimeError, match="'repeats' broke its contract"):
+        run_cell(broken, plan.datasets[cell.dataset.label])
