@@ -62,3 +62,10 @@ name = "sklearn"
 estimator = "sklearn.linear_model.LogisticRegression"
 params = { max_iter = 500 }
 """
+
+
+@pytest.fixture(scope="session")
+def circles_tiny():
+    from palbench.bench.data import Circles
+
+    return Circles(n_samples=32, n_classes=4).prepare("circles", "dataset")

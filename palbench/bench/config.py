@@ -21,6 +21,7 @@ import numpy as np
 from palbench.bench.data import DATASETS, Dataset
 from palbench.errors import ConfigError, check
 from palbench.learners import LEARNERS
+from palbench.learners.graph import RULES
 from palbench.oracles import ORACLES
 from palbench.oracles.costs import Costs
 from palbench.params import build, coerce, describe, unknown_key_error
@@ -47,8 +48,11 @@ class Experiment:
     budgets: tuple[float, ...] = (10.0, 20.0, 40.0)
     batch_size: int = 10
     probe: bool = True
+    conflict_rule: str = "majority"
 
     def validate(self, where):
+        check(self.conflict_rule in RULES, f"{where}.conflict_rule", self.conflict_rule,
+              "must be one of " + ", ".join(RULES))
         check(len(self.seeds) > 0, f"{where}.seeds", list(self.seeds), "needs at least one seed")
         for i, seed in enumerate(self.seeds):
             check(0 <= seed < 2**63, f"{where}.seeds[{i}]", seed, "must be >= 0")
@@ -97,7 +101,8 @@ class Cell:
         return {
             "experiment": {"budgets": list(self.experiment.budgets),
                            "batch_size": self.experiment.batch_size,
-                           "probe": self.experiment.probe},
+                           "probe": self.experiment.probe,
+                           "conflict_rule": self.experiment.conflict_rule},
             "dataset": {**self.dataset.public_table(), "label": self.dataset.label,
                         "fingerprint": self.dataset_fingerprint},
             "strategy": self.strategy.public_table(),
@@ -205,10 +210,10 @@ def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, 
     }
     for strategy in sections["strategy"]:
         for o, oracle in enumerate(sections["oracle"]):
-            kinds = (strategy.obj.query_kind, oracle.obj.query_kind)
-            check(kinds[0] == kinds[1], where_of("oracle", o, len(sections["oracle"])) + ".name",
-                  oracle.name, f"answers {kinds[1]} queries, but strategy {strategy.label!r} "
-                  f"asks {kinds[0]} queries")
+            kind, answered = strategy.obj.query_kind, oracle.obj.query_kinds
+            check(kind in answered, where_of("oracle", o, len(sections["oracle"])) + ".name",
+                  oracle.name, f"answers {' and '.join(answered)} queries, but strategy "
+                  f"{strategy.label!r} asks {kind} queries")
     return experiment, sections
 
 
@@ -220,11 +225,16 @@ def check_against_data(experiment: Experiment, sections: dict, datasets: dict) -
         for o, oracle in enumerate(sections["oracle"]):
             oracle.obj.validate_for(data.n_classes, where_of("oracle", o,
                                                              len(sections["oracle"])))
+        for i, learner in enumerate(sections["learner"]):
+            if hasattr(learner.obj, "validate_data"):
+                learner.obj.validate_data(data, where_of("learner", i, len(sections["learner"])))
+        asks_labels = any(s.obj.query_kind == "label" for s in sections["strategy"])
         for c, costs in enumerate(sections["costs"]):
             where = where_of("costs", c, n_costs)
             label_cost = costs.obj.label_costs(data.class_names, where)
             payable = float(label_cost[data.y].sum())
-            check(experiment.budgets[-1] <= payable + 1e-9, "experiment.budgets",
+            check(not asks_labels or experiment.budgets[-1] <= payable + 1e-9,
+                  "experiment.budgets",
                   experiment.budgets[-1],
                   f"larger than labelling the whole pool of {dataset_component.label!r} "
                   f"costs ({payable:g}: {data.n_pool} samples)")

@@ -1,8 +1,11 @@
 """The only place where strategy, oracle, learner and evaluation meet: one cell, start to end.
 
-For every budget (cumulative cost units): ask the strategy for a batch, charge the oracle's
-answers, repeat until the budget is spent; then retrain the learner from scratch on every label
-received so far and evaluate it. Model-based strategies get a model refitted before each round.
+Every answer becomes an edge of one SimilarityGraph, whatever the query kind. For every budget
+(cumulative cost units): ask the strategy for a batch, charge the oracle's answers, add them to
+the graph, repeat until the budget is spent or nothing is left to ask; then retrain the learner
+from scratch on the graph and evaluate it. Model-based strategies get a model refitted before
+each round. Pair strategies start with `free_exemplars` labelled samples per class, revealed
+at no cost and reported as n_free.
 """
 
 from __future__ import annotations
@@ -20,8 +23,11 @@ from threadpoolctl import threadpool_limits
 
 from palbench.bench.config import Cell, seed_streams
 from palbench.bench.data import Dataset
-from palbench.oracles.base import ABSTAIN, Truth
+from palbench.learners.graph import SimilarityGraph
+from palbench.oracles.base import Truth
+from palbench.queries import ABSTAIN, Answers, LabelQueries, PairQueries
 from palbench.strategies.base import QueryContext
+from palbench.strategies.pairs import pair_key
 
 
 @dataclass
@@ -29,9 +35,12 @@ class Checkpoint:
     budget: float
     cost: float
     n_queries: int
-    n_labels: int
+    n_free: int
+    n_labels: int  # samples whose class the graph knows
     n_abstain: int
     n_wrong: int
+    n_components: int
+    n_conflicts: int
     task_acc: float
     probe_acc: float | None
     select_seconds: float
@@ -71,34 +80,76 @@ def probe_accuracy(model, data: Dataset) -> float | None:
     return float((probe.predict(scaler.transform(model.embed(data.X_test))) == data.y_test).mean())
 
 
-class Acquired:
-    """Everything the oracle said so far, per pool sample."""
+class Ledger:
+    """What was asked, paid and heard, beside the graph that holds what it means."""
 
-    def __init__(self, n: int):
-        self.queried = np.zeros(n, dtype=bool)
-        self.label = np.full(n, ABSTAIN, dtype=np.int64)
+    def __init__(self, data: Dataset, rule: str):
+        self.graph = SimilarityGraph(data.n_pool, data.n_classes, rule)
+        self.queried = np.zeros(data.n_pool, dtype=bool)  # asked for a label
+        self.asked_pairs: set[int] = set()
+        self.n_pool = data.n_pool
         self.spent = 0.0
-        self.n_queries = self.n_abstain = self.n_wrong = 0
+        self.n_queries = self.n_abstain = self.n_wrong = self.n_free = 0
 
-    def add(self, answers, truth_y: np.ndarray) -> None:
-        self.queried[answers.indices] = True
-        self.label[answers.indices] = answers.labels
+    def add(self, answers: Answers, y: np.ndarray) -> None:
+        queries = answers.queries
+        said = answers.values != ABSTAIN
         self.spent += answers.total_cost
-        self.n_queries += len(answers)
-        said = answers.labels != ABSTAIN
+        self.n_queries += queries.n_queries if isinstance(queries, PairQueries) else len(queries)
         self.n_abstain += int((~said).sum())
-        self.n_wrong += int((answers.labels[said] != truth_y[answers.indices[said]]).sum())
+        if isinstance(queries, LabelQueries):
+            self.queried[queries.indices] = True
+            truth = y[queries.indices]
+            self.graph.add_labels(queries.indices[said], answers.values[said])
+        else:
+            self.asked_pairs.update(int(k) for k in pair_key(queries.a, queries.b, self.n_pool))
+            truth = (y[queries.a] == y[queries.b]).astype(np.int64)
+            self.graph.add_pairs(queries.a[said], queries.b[said], answers.values[said] == 1)
+        self.n_wrong += int((answers.values[said] != truth[said]).sum())
 
-    def labelled(self) -> np.ndarray:
-        return np.flatnonzero(self.label != ABSTAIN)
+    def reveal_exemplars(self, y: np.ndarray, per_class: int, n_classes: int,
+                         rng: np.random.Generator) -> np.ndarray:
+        """Free labelled samples per class; returns one exemplar per class (-1 if none)."""
+        exemplars = np.full(n_classes, -1, np.int64)
+        if per_class == 0:
+            return exemplars
+        chosen = []
+        for c in range(n_classes):
+            members = np.flatnonzero(y == c)
+            picked = rng.choice(members, size=min(per_class, len(members)), replace=False)
+            exemplars[c] = picked[0]
+            chosen.append(picked)
+        chosen = np.concatenate(chosen)
+        self.graph.add_labels(chosen, y[chosen])
+        self.queried[chosen] = True
+        self.n_free += len(chosen)
+        return exemplars
 
 
-def check_selection(picked: np.ndarray, queried: np.ndarray, k: int, label: str) -> None:
-    """Strategies are plugins: a broken contract must stop the run, not bias it."""
-    if len(picked) == 0 or len(picked) > k or len(np.unique(picked)) != len(picked) or \
-            queried[picked].any():
-        raise RuntimeError(f"strategy {label!r} broke its contract: it returned {len(picked)} "
-                           f"indices for k={k} (must be distinct, unqueried, at least one)")
+def as_queries(picked) -> LabelQueries | PairQueries:
+    if isinstance(picked, PairQueries):
+        return picked
+    return LabelQueries(np.asarray(picked, dtype=np.int64))
+
+
+def check_selection(queries, ledger: Ledger, k: int, label: str) -> bool:
+    """Strategies are plugins: a broken contract must stop the run, not bias it. Returns False
+    when the strategy has nothing left to ask."""
+    if len(queries) == 0:
+        return False
+    if isinstance(queries, LabelQueries):
+        picked = queries.indices
+        ok = len(picked) <= k and len(np.unique(picked)) == len(picked) and \
+            not ledger.queried[picked].any()
+    else:
+        keys = pair_key(queries.a, queries.b, ledger.n_pool)
+        ok = queries.n_queries <= k and len(np.unique(keys)) == len(keys) and \
+            not (queries.a == queries.b).any() and \
+            not any(int(key) in ledger.asked_pairs for key in keys)
+    if not ok:
+        raise RuntimeError(f"strategy {label!r} broke its contract: it returned {len(queries)} "
+                           f"queries for k={k} (must be new, distinct, at most k)")
+    return True
 
 
 def run_cell(cell: Cell, data: Dataset,
@@ -109,52 +160,60 @@ def run_cell(cell: Cell, data: Dataset,
     strategy_rng = np.random.default_rng(seeds["strategy"])
     oracle_rng = np.random.default_rng(seeds["oracle"])
     strategy, oracle, learner = cell.strategy.obj, cell.oracle.obj, cell.learner.obj
-    label_cost = cell.costs.obj.label_costs(data.class_names, "costs")
-    truth = Truth(data.y, data.n_classes, label_cost)
-    state = Acquired(data.n_pool)
-    ctx = QueryContext(X=data.X, queried=state.queried, n_classes=data.n_classes)
+    costs = cell.costs.obj
+    truth = Truth(data.y, data.n_classes, costs.label_costs(data.class_names, "costs"),
+                  pair_cost=costs.pair, captcha_base=costs.captcha_base,
+                  captcha_item=costs.captcha_item, seed=seeds["oracle"])
+    ledger = Ledger(data, cell.experiment.conflict_rule)
+    exemplars = ledger.reveal_exemplars(data.y, strategy.free_exemplars, data.n_classes,
+                                        strategy_rng)
+    ctx = QueryContext(X=data.X, queried=ledger.queried, n_classes=data.n_classes,
+                       graph=ledger.graph, exemplars=exemplars, asked_pairs=ledger.asked_pairs)
     result = CellResult(cell, seeds, learner.device_name)
     model, fitted_on = None, -1
-    cheapest = float(label_cost.min())
+    price = strategy.query_price(truth)
+    exhausted = False
 
     def refit():
         nonlocal model, fitted_on
-        idx = state.labelled()
-        model = learner.fit(data.X[idx], state.label[idx], data.n_classes,
-                            seed=seeds["learner"])
-        fitted_on = state.n_queries
+        model = learner.fit(data, ledger.graph, seed=seeds["learner"])
+        fitted_on = ledger.n_queries
         ctx.model, ctx.model_version = model, ctx.model_version + 1
 
     with single_threaded():
         for budget in cell.experiment.budgets:
             select_s = fit_s = 0.0
-            while state.spent < budget - 1e-9 and not state.queried.all():
-                if strategy.needs_model and fitted_on != state.n_queries and \
-                        len(state.labelled()):
+            while not exhausted and ledger.spent < budget - 1e-9:
+                if strategy.needs_model and fitted_on != ledger.n_queries and \
+                        (ledger.graph.known_labels() >= 0).any():
                     t0 = time.perf_counter()
                     refit()
                     fit_s += time.perf_counter() - t0
-                affordable = int(np.floor((budget - state.spent) / cheapest + 1e-9))
+                affordable = int(np.floor((budget - ledger.spent) / price + 1e-9))
                 k = max(1, min(cell.experiment.batch_size, affordable))
                 t0 = time.perf_counter()
-                picked = np.asarray(strategy.select(ctx, k, strategy_rng), dtype=np.int64)
+                queries = as_queries(strategy.select(ctx, k, strategy_rng))
                 select_s += time.perf_counter() - t0
-                check_selection(picked, state.queried, k, cell.strategy.label)
-                state.add(oracle.answer(picked, truth, oracle_rng), data.y)
+                if not check_selection(queries, ledger, k, cell.strategy.label):
+                    exhausted = True
+                    break
+                ledger.add(oracle.answer(queries, truth, oracle_rng), data.y)
             t0 = time.perf_counter()
-            if fitted_on != state.n_queries:
+            if fitted_on != ledger.n_queries:
                 refit()
             fit_s += time.perf_counter() - t0
             t0 = time.perf_counter()
             predicted = model.predict_proba(data.X_test).argmax(axis=1)
             task_acc = float((predicted == data.y_test).mean())
             probe_acc = probe_accuracy(model, data) if cell.experiment.probe else None
+            stats = ledger.graph.stats()
             checkpoint = Checkpoint(
-                budget=float(budget), cost=state.spent, n_queries=state.n_queries,
-                n_labels=len(state.labelled()), n_abstain=state.n_abstain,
-                n_wrong=state.n_wrong, task_acc=task_acc, probe_acc=probe_acc,
-                select_seconds=select_s, fit_seconds=fit_s,
-                eval_seconds=time.perf_counter() - t0)
+                budget=float(budget), cost=ledger.spent, n_queries=ledger.n_queries,
+                n_free=ledger.n_free, n_labels=stats.n_known_class,
+                n_abstain=ledger.n_abstain, n_wrong=ledger.n_wrong,
+                n_components=stats.n_components, n_conflicts=stats.n_conflicts,
+                task_acc=task_acc, probe_acc=probe_acc, select_seconds=select_s,
+                fit_seconds=fit_s, eval_seconds=time.perf_counter() - t0)
             result.checkpoints.append(checkpoint)
             if on_checkpoint is not None:
                 on_checkpoint(checkpoint)

@@ -26,7 +26,21 @@ class Learner:
 
     device_name = "cpu"
 
-    def fit(self, X: np.ndarray, labels: np.ndarray, n_classes: int, *, seed: int) -> Model:
+    def fit(self, data, graph, *, seed: int) -> Model:
+        """Train from scratch on the dataset's pool and what the similarity graph knows."""
+        raise NotImplementedError
+
+
+class LabelLearner(Learner):
+    """A supervised learner: trains on the samples whose class the graph knows."""
+
+    def fit(self, data, graph, *, seed: int) -> Model:
+        known = graph.known_labels()
+        idx = np.flatnonzero(known >= 0)
+        return self.fit_labels(data.X[idx], known[idx], data.n_classes, seed=seed)
+
+    def fit_labels(self, X: np.ndarray, labels: np.ndarray, n_classes: int, *,
+                   seed: int) -> Model:
         """Train on X (the labelled samples' features) and labels (0 .. n_classes-1)."""
         raise NotImplementedError
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from palbench.errors import ConfigError
-from palbench.learners.base import LEARNERS, ClassFrequencyModel, Learner
+from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner
 
 
 def import_class(path: str, field_name: str) -> type:
@@ -44,7 +44,7 @@ class SklearnModel:
 
 @LEARNERS.register("sklearn")
 @dataclass(frozen=True)
-class Sklearn(Learner):
+class Sklearn(LabelLearner):
     """A scikit-learn classifier; `random_state` is set from the run's seed unless given."""
 
     estimator: str = "sklearn.linear_model.LogisticRegression"
@@ -57,7 +57,7 @@ class Sklearn(Learner):
         except TypeError as exc:
             raise ConfigError(f"{where}.params", self.params, str(exc)) from None
 
-    def fit(self, X, labels, n_classes, *, seed):
+    def fit_labels(self, X, labels, n_classes, *, seed):
         if len(np.unique(labels)) < 2:
             return ClassFrequencyModel(labels, n_classes)
         cls = import_class(self.estimator, "learner.estimator")

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from palbench.errors import check
-from palbench.learners.base import LEARNERS, ClassFrequencyModel, Learner
+from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner
 
 
 def resolve_device(device: str) -> torch.device:
@@ -55,7 +55,7 @@ class TorchClassifier:
 
 @LEARNERS.register("mlp")
 @dataclass(frozen=True)
-class MLP(Learner):
+class MLP(LabelLearner):
     """MLP classifier; `epochs` passes over the labelled set, at least `min_steps` steps."""
 
     hidden: tuple[int, ...] = (128,)
@@ -86,7 +86,7 @@ class MLP(Learner):
         device = resolve_device(self.device)
         return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
-    def fit(self, X, labels, n_classes, *, seed):
+    def fit_labels(self, X, labels, n_classes, *, seed):
         if len(labels) == 0:
             return ClassFrequencyModel(labels, n_classes)
         device = resolve_device(self.device)

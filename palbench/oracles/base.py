@@ -1,4 +1,4 @@
-"""What every oracle shares: the answer record, the ground truth it reads, its registry."""
+"""What every oracle shares: the ground truth it reads, the price list, its registry."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from palbench.queries import ABSTAIN, Answers, LabelQueries, PairQueries
 from palbench.registry import Registry
 
 ORACLES = Registry("oracles")
-ABSTAIN = -1  # the label of an abstention: charged, but no information
+__all__ = ["ABSTAIN", "ORACLES", "Answers", "Oracle", "Truth"]
 
 
 @dataclass(frozen=True)
@@ -19,39 +20,42 @@ class Truth:
     y: np.ndarray
     n_classes: int
     label_cost: np.ndarray  # cost of labelling one sample, per true class
+    pair_cost: float = 1.0
+    captcha_base: float = 1.0
+    captcha_item: float = 0.25
+    seed: int = 0  # the oracle stream's seed: fixed per run (corrupted labellings use it)
 
-    def cost_of(self, indices: np.ndarray) -> np.ndarray:
-        return self.label_cost[self.y[indices]]
-
-
-@dataclass(frozen=True)
-class Answers:
-    """One batch of answers: the queried indices, what was said (ABSTAIN for none), its cost."""
-
-    indices: np.ndarray
-    labels: np.ndarray
-    cost: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    @property
-    def total_cost(self) -> float:
-        return float(self.cost.sum())
+    def price(self, queries) -> np.ndarray:
+        """Cost of each answer; a captcha's price is spread evenly over its pairs."""
+        if isinstance(queries, LabelQueries):
+            return self.label_cost[self.y[queries.indices]]
+        if queries.group is None:
+            return np.full(len(queries), self.pair_cost)
+        _, inverse, counts = np.unique(queries.group, return_inverse=True, return_counts=True)
+        per_group = self.captcha_base + counts * self.captcha_item
+        return (per_group / counts)[inverse]
 
 
 class Oracle:
-    """Base of the label oracles. Subclasses are dataclasses of their parameters."""
+    """Base of the oracles. Subclasses are dataclasses of their parameters."""
 
-    query_kind = "label"
+    query_kinds: tuple[str, ...] = ("label",)
 
-    def answer(self, indices: np.ndarray, truth: Truth, rng: np.random.Generator) -> Answers:
-        indices = np.asarray(indices, dtype=np.int64)
-        labels = self.respond(indices, truth, rng)
-        return Answers(indices, labels.astype(np.int64), truth.cost_of(indices))
+    def answer(self, queries: LabelQueries | PairQueries, truth: Truth,
+               rng: np.random.Generator) -> Answers:
+        values = np.asarray(self.respond(queries, truth, rng), dtype=np.int64)
+        return Answers(queries, values, truth.price(queries))
 
-    def respond(self, indices, truth, rng) -> np.ndarray:
+    def respond(self, queries, truth, rng) -> np.ndarray:
         raise NotImplementedError
 
     def validate_for(self, n_classes: int, where: str) -> None:
         """Checks that need the dataset (a matrix's size, say); none by default."""
+
+
+def same_class(queries: PairQueries, labels: np.ndarray) -> np.ndarray:
+    """1 where the two samples of a pair share a label, else 0."""
+    return (labels[queries.a] == labels[queries.b]).astype(np.int64)
+
+
+__all__ += ["LabelQueries", "PairQueries", "same_class"]

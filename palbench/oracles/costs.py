@@ -12,13 +12,21 @@ from palbench.params import unknown_key_error
 
 @dataclass(frozen=True)
 class Costs:
-    """Cost units charged per answer. A per-class table may give `default` for unlisted classes."""
+    """Cost units charged per answer, on one axis for label and pair queries. A per-class label
+    table may give `default` for unlisted classes; a captcha (one anchor, M candidates) costs
+    captcha_base + M * captcha_item."""
 
     label: float | dict[str, float] = 1.0
     pair: float = 1.0
+    captcha_base: float = 1.0
+    captcha_item: float = 0.25
 
     def validate(self, where: str) -> None:
         check(self.pair > 0, f"{where}.pair", self.pair, "must be positive")
+        check(self.captcha_base >= 0, f"{where}.captcha_base", self.captcha_base,
+              "must be >= 0")
+        check(self.captcha_item > 0, f"{where}.captcha_item", self.captcha_item,
+              "must be positive")
         if isinstance(self.label, dict):
             check(bool(self.label), f"{where}.label", self.label, "per-class table is empty")
             for name, value in self.label.items():

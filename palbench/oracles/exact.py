@@ -10,5 +10,5 @@ from palbench.oracles.base import ORACLES, Oracle
 class Exact(Oracle):
     """Always answers the true label."""
 
-    def respond(self, indices, truth, rng):
-        return truth.y[indices].copy()
+    def respond(self, queries, truth, rng):
+        return truth.y[queries.indices].copy()

@@ -20,8 +20,8 @@ class NoisyLabel(Oracle):
     def validate(self, where):
         check(0.0 <= self.noise <= 1.0, f"{where}.noise", self.noise, "must be within [0, 1]")
 
-    def respond(self, indices, truth, rng):
-        y = truth.y[indices]
+    def respond(self, queries, truth, rng):
+        y = truth.y[queries.indices]
         flip = rng.random(len(y)) < self.noise
         shift = rng.integers(1, truth.n_classes, size=len(y))
         return np.where(flip, (y + shift) % truth.n_classes, y)
@@ -48,18 +48,18 @@ class Confusion(Oracle):
         check(len(self.matrix) == n_classes, f"{where}.matrix", f"{len(self.matrix)} rows",
               f"the dataset has {n_classes} classes")
 
-    def respond(self, indices, truth, rng):
+    def respond(self, queries, truth, rng):
         cumulative = np.cumsum(np.asarray(self.matrix, dtype=np.float64), axis=1)
         cumulative[:, -1] = 1.0
-        u = rng.random(len(indices))
-        rows = cumulative[truth.y[indices]]
+        u = rng.random(len(queries))
+        rows = cumulative[truth.y[queries.indices]]
         return (rows < u[:, None]).sum(axis=1)
 
 
 @ORACLES.register("abstain")
 @dataclass(frozen=True)
 class Abstain(Oracle):
-    """Wraps another oracle (`base`); abstains with probability `rate`. Abstentions are charged."""
+    """Wraps another oracle (`base`, label or pair); abstains with probability `rate`, charged."""
 
     rate: float = 0.1
     base: dict = field(default_factory=lambda: {"name": "exact"})
@@ -81,7 +81,11 @@ class Abstain(Oracle):
     def validate_for(self, n_classes, where):
         self.inner(where).validate_for(n_classes, f"{where}.base")
 
-    def respond(self, indices, truth, rng):
-        abstained = rng.random(len(indices)) < self.rate
-        labels = self.inner().respond(indices, truth, rng)
-        return np.where(abstained, ABSTAIN, labels)
+    @property
+    def query_kinds(self):
+        return self.inner().query_kinds
+
+    def respond(self, queries, truth, rng):
+        abstained = rng.random(len(queries)) < self.rate
+        values = self.inner().respond(queries, truth, rng)
+        return np.where(abstained, ABSTAIN, values)

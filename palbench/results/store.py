@@ -53,9 +53,12 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     budget REAL NOT NULL,
     cost REAL NOT NULL,
     n_queries INTEGER NOT NULL,
+    n_free INTEGER NOT NULL,
     n_labels INTEGER NOT NULL,
     n_abstain INTEGER NOT NULL,
     n_wrong INTEGER NOT NULL,
+    n_components INTEGER NOT NULL,
+    n_conflicts INTEGER NOT NULL,
     task_acc REAL NOT NULL,
     probe_acc REAL,
     select_seconds REAL NOT NULL,
@@ -65,6 +68,9 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 """
 
+CHECKPOINT_FIELDS = ["budget", "cost", "n_queries", "n_free", "n_labels", "n_abstain", "n_wrong",
+                     "n_components", "n_conflicts", "task_acc", "probe_acc", "select_seconds",
+                     "fit_seconds", "eval_seconds"]
 EXPORT_COLUMNS = ["run_id", "dataset", "strategy", "oracle", "learner", "seed", "budget", "cost",
                   "n_queries", "task_acc", "probe_acc"]
 
@@ -174,10 +180,11 @@ class ResultsStore:
                  datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  result.wall_seconds))
             run_id = cursor.lastrowid
+            fields = ["run_id"] + CHECKPOINT_FIELDS
             conn.executemany(
-                "INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, c.budget, c.cost, c.n_queries, c.n_labels, c.n_abstain, c.n_wrong,
-                  c.task_acc, c.probe_acc, c.select_seconds, c.fit_seconds, c.eval_seconds)
+                f"INSERT INTO checkpoints ({', '.join(fields)}) "
+                f"VALUES ({', '.join('?' * len(fields))})",
+                [(run_id, *(getattr(c, f) for f in CHECKPOINT_FIELDS))
                  for c in result.checkpoints])
         return run_id
 
@@ -191,9 +198,8 @@ class ResultsStore:
             values.append(value)
         query = ("SELECT r.run_id, r.experiment, r.dataset, r.strategy, r.oracle, r.costs, "
                  "r.learner, r.seed, r.spec_hash, r.dataset_fingerprint, r.palbench_version, "
-                 "r.git_commit, r.device, c.budget, c.cost, c.n_queries, c.n_labels, "
-                 "c.n_abstain, c.n_wrong, c.task_acc, c.probe_acc, c.select_seconds, "
-                 "c.fit_seconds, c.eval_seconds FROM runs r JOIN checkpoints c USING (run_id)")
+                 "r.git_commit, r.device, " + ", ".join(f"c.{f}" for f in CHECKPOINT_FIELDS) +
+                 " FROM runs r JOIN checkpoints c USING (run_id)")
         if clauses:
             query += " WHERE " + " AND ".join(clauses)
         query += " ORDER BY r.run_id, c.budget"

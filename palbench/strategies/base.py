@@ -1,7 +1,9 @@
-"""What every strategy shares: the query context, the selection helper, the registry.
+"""What every strategy shares: the query context, the selection helpers, the registry.
 
-Contract (tests/contracts): `select(ctx, k, rng)` returns min(k, #unqueried) distinct indices
-of samples not queried before, and the same indices again for an equal rng.
+Contract (tests/contracts): a label strategy's `select(ctx, k, rng)` returns min(k, #unqueried)
+distinct indices of samples not queried before; a pair strategy returns at most k queries
+(at least one while any is possible) of distinct pairs never asked before; both return the
+same again for an equal rng.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ STRATEGIES = Registry("strategies")
 
 @dataclass
 class QueryContext:
-    """What a strategy may see: the pool's features, what was asked, and the current model.
+    """What a strategy may see: the pool's features, what was asked and answered, the model.
 
     `model` is the learner fitted on the answers so far (None before the first fit); it offers
-    `predict_proba(X)` and, for representation learners, `embed(X)`. `cache` keeps a strategy's
-    expensive, answer-independent precomputations (a neighbour graph) for the length of a run.
+    `predict_proba(X)` and, for representation learners, `embed(X)`. `graph` is the similarity
+    graph of every answer; `exemplars[c]` a sample known to be of class c (-1: none yet).
+    `cache` keeps a strategy's state and precomputations for the length of a run.
     """
 
     X: np.ndarray
@@ -30,6 +33,9 @@ class QueryContext:
     n_classes: int
     model: Any = None
     model_version: int = 0  # incremented by the loop at every refit
+    graph: Any = None
+    exemplars: np.ndarray | None = None
+    asked_pairs: set = field(default_factory=set)
     cache: dict = field(default_factory=dict)
 
     @property
@@ -38,13 +44,18 @@ class QueryContext:
 
 
 class Strategy:
-    """Base of the label strategies. Subclasses are dataclasses of their parameters."""
+    """Base of the strategies. Subclasses are dataclasses of their parameters."""
 
     query_kind = "label"
     needs_model = False  # True: the loop refits the learner before every round
+    free_exemplars = 0  # samples per class whose label is revealed for free at the start
 
-    def select(self, ctx: QueryContext, k: int, rng: np.random.Generator) -> np.ndarray:
+    def select(self, ctx: QueryContext, k: int, rng: np.random.Generator):
         raise NotImplementedError
+
+    def query_price(self, truth) -> float:
+        """The smallest price of one query, to size a batch to the budget left."""
+        return float(truth.label_cost.min())
 
 
 def top_k(scores: np.ndarray, candidates: np.ndarray, k: int,

@@ -1,0 +1,185 @@
+"""`pal`: a PyTorch encoder trained with a graph SSL loss on the similarity graph (PAL).
+
+Every step draws a minibatch in which known-same pairs appear (a share `positive_fraction` of
+the batch is drawn as pairs from the same component), builds its signed block G_B from the
+graph's component ids, and minimises the chosen loss. Optional augmentation positives (two noisy
+views of each sample, weight `alpha`) mix in the usual self-supervised signal. The class head is
+a logistic regression on the embeddings of the samples whose class the graph knows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+
+from palbench.errors import check
+from palbench.learners.base import LEARNERS, ClassFrequencyModel, Learner
+from palbench.learners.losses import LOSSES
+from palbench.learners.supervised import make_mlp, resolve_device
+
+
+def make_cnn(image_shape: tuple[int, ...], hidden: int, dim: int) -> nn.Sequential:
+    """Two conv blocks and a projection: small enough for CPU tests, fine for 28x28 images."""
+    channels, height, width = image_shape
+    pooled = (height // 4) * (width // 4)
+    return nn.Sequential(
+        nn.Unflatten(1, image_shape),
+        nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * pooled, hidden), nn.ReLU(), nn.Linear(hidden, dim))
+
+
+def sample_batch(roots: np.ndarray, size: int, positive_fraction: float,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Indices of a minibatch in which same-component pairs appear (no duplicates)."""
+    n = len(roots)
+    order = np.argsort(roots, kind="stable")
+    sorted_roots = roots[order]
+    starts = np.flatnonzero(np.r_[True, sorted_roots[1:] != sorted_roots[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    comp_of_pos = np.repeat(np.arange(len(starts)), sizes)
+    eligible = np.flatnonzero(sizes[comp_of_pos] > 1)  # positions in `order`
+    n_pairs = int(size * positive_fraction) // 2
+    parts = []
+    if len(eligible) and n_pairs:
+        anchors = rng.choice(eligible, size=min(n_pairs, len(eligible)), replace=False)
+        comp = comp_of_pos[anchors]
+        start, z = starts[comp], sizes[comp]
+        offset = rng.integers(1, z)  # another member of the same component
+        partners = start + (anchors - start + offset) % z
+        parts += [order[anchors], order[partners]]
+    parts.append(rng.choice(n, size=min(size, n), replace=False))
+    batch = np.concatenate(parts)
+    _, first = np.unique(batch, return_index=True)
+    return batch[np.sort(first)][:size]
+
+
+class PalModel:
+    """Trained encoder plus a class head fitted on the known-class samples."""
+
+    def __init__(self, net, device, head, scaler, n_classes, prior):
+        self.net, self.device = net.eval(), device
+        self.head, self.scaler, self.n_classes, self.prior = head, scaler, n_classes, prior
+
+    @torch.no_grad()
+    def embed(self, X):
+        out = [self.net(torch.as_tensor(X[s:s + 8192], device=self.device)).float().cpu()
+               for s in range(0, len(X), 8192)]
+        return torch.cat(out).numpy()
+
+    def predict_proba(self, X):
+        if self.head is None:
+            return self.prior.predict_proba(X)
+        proba = np.zeros((len(X), self.n_classes))
+        proba[:, self.head.classes_] = self.head.predict_proba(self.scaler.transform(
+            self.embed(X)))
+        return proba
+
+
+def fit_head(Z: np.ndarray, known: np.ndarray, n_classes: int, seed: int):
+    """Logistic regression on the embeddings of known-class samples (None if < 2 classes)."""
+    idx = np.flatnonzero(known >= 0)
+    if len(np.unique(known[idx])) < 2:
+        return None, None, ClassFrequencyModel(known[idx], n_classes)
+    scaler = StandardScaler().fit(Z[idx])
+    head = LogisticRegression(max_iter=500, random_state=seed).fit(scaler.transform(Z[idx]),
+                                                                  known[idx])
+    return head, scaler, None
+
+
+@LEARNERS.register("pal")
+@dataclass(frozen=True)
+class PAL(Learner):
+    """Encoder (MLP for vectors, small CNN for images) trained with a graph SSL loss."""
+
+    loss: str = "spectral_contrastive"
+    signed: bool = True
+    encoder: str = "auto"
+    hidden: tuple[int, ...] = (256,)
+    dim: int = 32
+    steps: int = 300
+    batch_size: int = 256
+    positive_fraction: float = 0.5
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    temperature: float = 0.2
+    alpha: float = 0.0
+    aug_noise: float = 0.1
+    device: str = "auto"
+
+    def validate(self, where):
+        check(self.loss in LOSSES, f"{where}.loss", self.loss,
+              "must be one of " + ", ".join(sorted(LOSSES)))
+        check(self.encoder in ("auto", "mlp", "cnn"), f"{where}.encoder", self.encoder,
+              "must be \"auto\", \"mlp\" or \"cnn\"")
+        check(len(self.hidden) > 0 and min(self.hidden) > 0, f"{where}.hidden",
+              list(self.hidden), "must be a non-empty list of positive layer widths")
+        for name in ("dim", "steps"):
+            check(getattr(self, name) > 0, f"{where}.{name}", getattr(self, name),
+                  "must be positive")
+        check(self.batch_size >= 4, f"{where}.batch_size", self.batch_size, "must be >= 4")
+        check(0 <= self.positive_fraction <= 1, f"{where}.positive_fraction",
+              self.positive_fraction, "must be within [0, 1]")
+        check(self.lr > 0, f"{where}.lr", self.lr, "must be positive")
+        check(self.temperature > 0, f"{where}.temperature", self.temperature, "must be positive")
+        check(0 <= self.alpha <= 1, f"{where}.alpha", self.alpha, "must be within [0, 1]")
+        check(self.device in ("auto", "cpu") or self.device.startswith("cuda"),
+              f"{where}.device", self.device, "must be \"auto\", \"cpu\" or \"cuda[:N]\"")
+
+    @property
+    def device_name(self) -> str:
+        device = resolve_device(self.device)
+        return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+    def validate_data(self, data, where):
+        check(self.encoder != "cnn" or bool(data.image_shape), f"{where}.encoder", self.encoder,
+              f"needs an image dataset; {data.name!r} is not one")
+
+    def build(self, data) -> nn.Module:
+        use_cnn = self.encoder == "cnn" or (self.encoder == "auto" and data.image_shape)
+        if use_cnn:
+            return make_cnn(tuple(data.image_shape), self.hidden[0], self.dim)
+        return make_mlp(data.X.shape[1], self.hidden, self.dim, 0.0)
+
+    def loss_fn(self, Z, G):
+        if self.loss == "simclr":
+            return LOSSES["simclr"](Z, G, self.temperature)
+        return LOSSES[self.loss](Z, G)
+
+    def fit(self, data, graph, *, seed):
+        device = resolve_device(self.device)
+        rng = np.random.default_rng(seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = self.build(data).to(device)
+        noise_gen = torch.Generator(device=device).manual_seed(seed)
+        X = torch.as_tensor(data.X, device=device)
+        roots = graph.component_ids()
+        optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr,
+                                      weight_decay=self.weight_decay)
+        net.train()
+        for _ in range(self.steps):
+            idx = sample_batch(roots, self.batch_size, self.positive_fraction, rng)
+            G = torch.as_tensor(graph.signed_block(idx, signed=self.signed), device=device)
+            xb = X[torch.as_tensor(idx, device=device)]
+            loss = self.loss_fn(net(xb), G)
+            if self.alpha > 0:
+                views = torch.cat([xb, xb]) + self.aug_noise * torch.randn(
+                    (2 * len(xb), xb.shape[1]), generator=noise_gen, device=device)
+                pair = torch.arange(len(xb), device=device).repeat(2)
+                G_aug = (pair[:, None] == pair[None, :]).float()
+                loss = (1 - self.alpha) * loss + self.alpha * self.loss_fn(net(views), G_aug)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        net.eval()
+        model = PalModel(net, device, None, None, data.n_classes, None)
+        head, scaler, prior = fit_head(model.embed(data.X), graph.known_labels(),
+                                       data.n_classes, seed)
+        model.head, model.scaler, model.prior = head, scaler, prior
+        return model

@@ -1,0 +1,62 @@
+"""What strategies ask and oracles answer: label queries, pair queries, captchas, answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+ABSTAIN = -1  # the value of an abstention: charged, but no information
+
+
+@dataclass(frozen=True)
+class LabelQueries:
+    """ "What is the class of sample i?" for each index."""
+
+    indices: np.ndarray
+    kind = "label"
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+@dataclass(frozen=True)
+class PairQueries:
+    """ "Are samples a[q] and b[q] of the same class?"
+
+    With `group` set, the pairs sharing a group id form one captcha: an anchor shown with M
+    candidates, priced as one query of captcha_base + M * captcha_item.
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    group: np.ndarray | None = None
+    kind = "pair"
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    @property
+    def n_queries(self) -> int:
+        return len(self.a) if self.group is None else len(np.unique(self.group))
+
+
+@dataclass(frozen=True)
+class Answers:
+    """One batch of answers: the queries, each value (a class for label queries; 1 same / 0 not
+    for pair queries; ABSTAIN for none), and the cost of each answer."""
+
+    queries: LabelQueries | PairQueries
+    values: np.ndarray
+    cost: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def total_cost(self) -> float:
+        return float(self.cost.sum())
+
+    @property
+    def kind(self) -> str:
+        return self.queries.kind

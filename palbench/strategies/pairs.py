@@ -1,0 +1,236 @@
+"""Pair-query strategies of Positive Active Learning (Cabannes et al., ICCV 2023).
+
+The oracle is asked "are x_i and x_j of the same class?". Classes get their names from
+`exemplars` free labelled samples per class (counted and reported as n_free, never hidden);
+asking "is x like the exemplar of class c?" then attaches x to c on a yes and rules c out on a no.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from palbench.errors import check
+from palbench.queries import PairQueries
+from palbench.strategies.base import STRATEGIES, Strategy, top_k
+from palbench.strategies.graph_coverage import ball_graph, coverage_select, purity_delta
+
+
+def pair_key(a, b, n: int) -> np.ndarray:
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    return np.minimum(a, b) * n + np.maximum(a, b)
+
+
+class PairStrategy(Strategy):
+    query_kind = "pair"
+
+    def validate(self, where):
+        check(self.exemplars >= 0, f"{where}.exemplars", self.exemplars, "must be >= 0")
+
+    @property
+    def free_exemplars(self) -> int:
+        return self.exemplars
+
+    def query_price(self, truth) -> float:
+        return float(truth.pair_cost)
+
+
+def empty_pairs() -> PairQueries:
+    e = np.empty(0, np.int64)
+    return PairQueries(e, e)
+
+
+@STRATEGIES.register("random_pairs")
+@dataclass(frozen=True)
+class RandomPairs(PairStrategy):
+    """Passive: k pairs drawn uniformly among the pairs never asked."""
+
+    exemplars: int = 1
+
+    def select(self, ctx, k, rng):
+        n = len(ctx.X)
+        asked = ctx.asked_pairs
+        chosen: dict[int, tuple[int, int]] = {}
+        for _ in range(20):
+            need = k - len(chosen)
+            if need <= 0:
+                break
+            a = rng.integers(0, n, size=2 * need + 8)
+            b = rng.integers(0, n, size=2 * need + 8)
+            for x, y, key in zip(a, b, pair_key(a, b, n)):
+                if x != y and int(key) not in asked and int(key) not in chosen:
+                    chosen[int(key)] = (int(x), int(y))
+                    if len(chosen) == k:
+                        break
+        if len(chosen) < k and n * (n - 1) // 2 <= 5_000_000:  # nearly exhausted: enumerate
+            a, b = np.triu_indices(n, k=1)
+            keys = pair_key(a, b, n)
+            free = np.array([int(key) not in asked and int(key) not in chosen for key in keys],
+                            dtype=bool)
+            extra = rng.permutation(np.flatnonzero(free))[:k - len(chosen)]
+            chosen.update({int(keys[i]): (int(a[i]), int(b[i])) for i in extra})
+        if not chosen:
+            return empty_pairs()
+        pairs = np.array(list(chosen.values()), dtype=np.int64)
+        return PairQueries(pairs[:, 0], pairs[:, 1])
+
+
+class ExemplarComparison(PairStrategy):
+    """Shared machinery: compare unknown samples to class exemplars."""
+
+    def state(self, ctx):
+        graph = ctx.graph
+        known = graph.known_labels()
+        unknown = np.flatnonzero(known < 0)
+        excluded = graph.excluded_classes(unknown)
+        has_exemplar = ctx.exemplars >= 0
+        proba = None
+        if ctx.model is not None and len(unknown):
+            proba = ctx.model.predict_proba(ctx.X[unknown])
+        return known, unknown, excluded, has_exemplar, proba
+
+    def untried(self, ctx, sample: int, classes: np.ndarray) -> np.ndarray:
+        n = len(ctx.X)
+        keys = pair_key(np.full(len(classes), sample), ctx.exemplars[classes], n)
+        return np.array([int(key) not in ctx.asked_pairs for key in keys], dtype=bool)
+
+
+@STRATEGIES.register("pal_active")
+@dataclass(frozen=True)
+class PalActive(ExemplarComparison):
+    """The paper's active loop: take the class queried least so far, and ask about the unknown
+    sample the current model finds likeliest in it; a yes attaches the sample to the class, a no
+    rules the class out for it. `captcha` = M > 0 shows M such samples with the exemplar at once.
+    """
+
+    exemplars: int = 1
+    captcha: int = 0
+
+    def validate(self, where):
+        super().validate(where)
+        check(self.captcha >= 0, f"{where}.captcha", self.captcha, "must be >= 0")
+
+    @property
+    def needs_model(self) -> bool:
+        return True
+
+    def query_price(self, truth) -> float:
+        if self.captcha:
+            return float(truth.captcha_base + self.captcha * truth.captcha_item)
+        return float(truth.pair_cost)
+
+    def select(self, ctx, k, rng):
+        known, unknown, excluded, has_exemplar, proba = self.state(ctx)
+        counts = ctx.cache.setdefault("pal_active_counts", np.zeros(ctx.n_classes, np.int64))
+        available = ~excluded & has_exemplar[None, :]
+        a, b, group = [], [], []
+        per_query = max(1, self.captcha)
+        for q in range(k):
+            open_classes = np.flatnonzero(available.any(axis=0))
+            if len(open_classes) == 0:
+                break
+            c = int(top_k(-counts[open_classes].astype(float), open_classes, 1, rng)[0])
+            rows = np.flatnonzero(available[:, c])
+            if ctx.asked_pairs:  # an abstention leaves a pair asked but unanswered
+                keys = pair_key(unknown[rows], np.full(len(rows), ctx.exemplars[c]), len(ctx.X))
+                rows = rows[[int(key) not in ctx.asked_pairs for key in keys]]
+            if len(rows) == 0:
+                available[:, c] = False
+                continue
+            score = proba[rows, c] if proba is not None else np.zeros(len(rows))
+            picked = top_k(score, rows, per_query, rng)
+            a += list(unknown[picked])
+            b += [int(ctx.exemplars[c])] * len(picked)
+            group += [q] * len(picked)
+            available[picked, :] = False  # one question per sample and batch
+            counts[c] += 1
+        if not a:
+            return empty_pairs()
+        return PairQueries(np.array(a, np.int64), np.array(b, np.int64),
+                           np.array(group, np.int64) if self.captcha else None)
+
+
+@STRATEGIES.register("pal_ordered")
+@dataclass(frozen=True)
+class PalOrdered(ExemplarComparison):
+    """Resolve one sample at a time: take the sample the model is least sure of and compare it
+    with the class exemplars in order of predicted probability, until a yes or only one class
+    is left (at most C-1 queries a sample). A batch advances k samples by one comparison each."""
+
+    exemplars: int = 1
+
+    @property
+    def needs_model(self) -> bool:
+        return True
+
+    def new_samples(self, ctx, candidates, proba_rows, k, rng) -> np.ndarray:
+        """Which unstarted samples to resolve next: the least confident first."""
+        if proba_rows is None:
+            return top_k(np.zeros(len(candidates)), candidates, k, rng)
+        return top_k(1.0 - proba_rows.max(axis=1), candidates, k, rng)
+
+    def select(self, ctx, k, rng):
+        known, unknown, excluded, has_exemplar, proba = self.state(ctx)
+        row_of = {int(s): r for r, s in enumerate(unknown)}
+        started = ctx.cache.setdefault("pal_ordered_started", [])
+        in_progress = [s for s in started if known[s] < 0]
+        ctx.cache["pal_ordered_started"] = in_progress
+        chosen = in_progress[:k]
+        if len(chosen) < k:
+            fresh_rows = np.array([r for r, s in enumerate(unknown) if s not in set(chosen)
+                                   and s not in set(in_progress)], dtype=np.int64)
+            if len(fresh_rows):
+                picked_rows = self.new_samples(
+                    ctx, fresh_rows, None if proba is None else proba[fresh_rows],
+                    k - len(chosen), rng)
+                new = [int(unknown[r]) for r in picked_rows]
+                chosen += new
+                in_progress += new
+        a, b = [], []
+        for sample in chosen:
+            r = row_of[sample]
+            classes = np.flatnonzero(~excluded[r] & has_exemplar)
+            classes = classes[self.untried(ctx, sample, classes)] if len(classes) else classes
+            if len(classes) == 0:
+                continue
+            score = proba[r, classes] if proba is not None else np.zeros(len(classes))
+            c = int(top_k(score, classes, 1, rng)[0])
+            a.append(sample)
+            b.append(int(ctx.exemplars[c]))
+        if not a:
+            return empty_pairs()
+        return PairQueries(np.array(a, np.int64), np.array(b, np.int64))
+
+
+@STRATEGIES.register("pal_coverage")
+@dataclass(frozen=True)
+class PalCoverage(PalOrdered):
+    """Like pal_ordered, but the samples to resolve are chosen by graph coverage (ProbCover's
+    greedy delta-ball cover over the features) instead of by model uncertainty."""
+
+    exemplars: int = 1
+    delta: float | str = "auto"
+    purity: float = 0.95
+
+    def validate(self, where):
+        super().validate(where)
+        check(self.delta == "auto" or (isinstance(self.delta, float) and self.delta > 0),
+              f"{where}.delta", self.delta, "must be a positive number or \"auto\"")
+        check(0.0 < self.purity < 1.0, f"{where}.purity", self.purity,
+              "must be between 0 and 1 (exclusive)")
+
+    def new_samples(self, ctx, candidates, proba_rows, k, rng):
+        key = ("pal_coverage", self.delta, self.purity)
+        if key not in ctx.cache:
+            delta = self.delta
+            if delta == "auto":
+                delta = purity_delta(ctx.X, ctx.n_classes, self.purity)
+            ctx.cache[key] = ball_graph(ctx.X, delta)
+        known = ctx.graph.known_labels()
+        unavailable = np.ones(len(ctx.X), bool)
+        unknown = np.flatnonzero(known < 0)
+        unavailable[unknown[candidates]] = False
+        picked = coverage_select(ctx.cache[key], unavailable, k, rng)
+        row = {int(s): r for r, s in enumerate(unknown)}
+        return np.array([row[int(s)] for s in picked], dtype=np.int64)
