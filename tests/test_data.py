@@ -37,7 +37,7 @@ def test_circles_are_concentric_rings_one_class_per_ring():
     data = Circles(n_samples=400, n_classes=4, noise=0.0).prepare("circles", "dataset")
     radius = np.hypot(data.X[:, 0], data.X[:, 1])
     for c in range(4):
-        np.testing.assert_allclose(radius[data.y == c], (c + 1) / 4, atol=1e-9)
+        np.testing.assert_allclose(radius[data.y == c], c + 1, atol=1e-9)
 
 
 def test_blobs_shape():

@@ -198,13 +198,14 @@ class Blobs(SplitSource):
 class Circles(SplitSource):
     """Concentric rings in 2-D, one class per ring, as in the PAL paper's toy experiments.
 
-    Ring c has radius (c + 1) / n_classes; points get isotropic Gaussian noise of std `noise`.
-    Features are not standardised by default, so that kernel widths read as in the paper.
+    Ring c has radius c + 1 and points get isotropic Gaussian noise of std `noise`, as in the
+    paper's notebooks (rates.datasets.circles); classes are balanced. Features are not
+    standardised by default, so that kernel widths read as in the paper.
     """
 
     n_samples: int = 600
     n_classes: int = 4
-    noise: float = 0.02
+    noise: float = 0.1
     seed: int = 0
     standardize: bool = False
 
@@ -218,7 +219,7 @@ class Circles(SplitSource):
     def load_raw(self, where):
         rng = np.random.default_rng(self.seed)
         y = np.arange(self.n_samples) % self.n_classes
-        radius = (y + 1) / self.n_classes
+        radius = y + 1.0
         theta = rng.uniform(0, 2 * np.pi, self.n_samples)
         X = np.c_[radius * np.cos(theta), radius * np.sin(theta)]
         X += rng.normal(0, self.noise, X.shape)

@@ -18,6 +18,9 @@ Conflicts (noisy answers contradicting each other) are detected and resolved by 
    a known negative, a no inside a component) are resolved in time order: the structure already
    in the graph wins and the newer verdict is rejected.
 
+Every sample belongs to one of the C classes, so a component ruled out of all classes but one is
+linked to the remaining class node (a deduction, not an answer).
+
 `n_conflicts` counts the raw answers the graph does not follow (overruled, or part of a tie).
 The graph is a deterministic function of the answer log: when a repeated pair changes its
 verdict, the structure is rebuilt from the log.
@@ -213,6 +216,7 @@ class SimilarityGraph:
 
         if rebuild:
             self._rebuild()
+            self._deduce(np.arange(self.n))
         else:
             # fresh pairs, in order of first appearance (in-batch duplicates aggregated)
             first = first_idx[fresh]
@@ -221,8 +225,27 @@ class SimilarityGraph:
             order = np.argsort(first[keep], kind="stable")
             idx = first[keep][order]
             self._apply(a[idx], b[idx], verdict[keep][order].astype(bool))
+            self._deduce(np.concatenate([a, b]))
         self._canonical_negatives()
         return int(self._overruled(a, b, same).sum())
+
+    def _deduce(self, nodes: np.ndarray) -> None:
+        """Closed world: a component ruled out of every class but one belongs to that one.
+        The deduction becomes an edge to that class node (it is not a raw answer)."""
+        if self.c < 2:
+            return
+        self._canonical_negatives()  # is_negative reads the canonical keys
+        roots = sorted_unique(self.roots(nodes))
+        roots = roots[~np.isin(roots, self.class_roots())]
+        if len(roots) == 0:
+            return
+        class_roots = self.class_roots()
+        excluded = self.is_negative(np.repeat(roots, self.c),
+                                    np.tile(class_roots, len(roots))).reshape(len(roots), self.c)
+        single = excluded.sum(axis=1) == self.c - 1
+        if single.any():
+            remaining = np.argmin(excluded[single], axis=1)
+            self._apply(roots[single], self.n + remaining, np.ones(int(single.sum()), bool))
 
     def add_labels(self, indices, labels) -> int:
         """Record label answers "sample i is class labels[i]"."""
@@ -270,21 +293,12 @@ class SimilarityGraph:
     def class_roots(self) -> np.ndarray:
         return self.roots(np.arange(self.n, self.n_nodes))
 
-    def known_labels(self, elimination: bool = True) -> np.ndarray:
-        """Class of each sample as the graph knows it, -1 when unknown.
-
-        With `elimination`, a sample ruled out of every class but one is known to be that one
-        (every sample belongs to one of the C classes).
-        """
+    def known_labels(self) -> np.ndarray:
+        """Class of each sample as the graph knows it (linked to a class node), -1 if unknown.
+        A sample ruled out of every class but one is linked to the last one (see _deduce)."""
         lookup = np.full(self.n_nodes, -1, np.int64)
         lookup[self.class_roots()] = np.arange(self.c)
-        known = lookup[self.roots(np.arange(self.n))]
-        if elimination and self.c > 1:
-            unknown = np.flatnonzero(known < 0)
-            excluded = self.excluded_classes(unknown)
-            single = excluded.sum(axis=1) == self.c - 1
-            known[unknown[single]] = np.argmin(excluded[single], axis=1)
-        return known
+        return lookup[self.roots(np.arange(self.n))]
 
     def is_negative(self, ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
         """Whether component pairs (roots) are known negatives."""

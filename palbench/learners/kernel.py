@@ -73,7 +73,7 @@ class KernelPAL(Learner):
         n = len(X)
         K = kernel_matrix(X, X, self.kernel, self.sigma)
         values, vectors = eigh(K)
-        keep = values > values.max() * 1e-10
+        keep = values > 1e-5 / n  # the paper's cutoff: pinvh(K, atol=1e-5 / n)
         K_pinv = (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
         G = graph.signed_block(np.arange(n), signed=self.signed).astype(np.float64)
         k = min(self.n_eigen, n)

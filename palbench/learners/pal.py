@@ -82,11 +82,15 @@ class PalModel:
 
 
 def fit_head(Z: np.ndarray, known: np.ndarray, n_classes: int, seed: int):
-    """Logistic regression on the embeddings of known-class samples (None if < 2 classes)."""
+    """Logistic regression on the embeddings of known-class samples (None if < 2 classes).
+
+    The scaler is fitted on the whole pool (no labels involved): fitted on the known samples
+    only, a direction that is nearly constant on them gets blown up on the rest.
+    """
     idx = np.flatnonzero(known >= 0)
     if len(np.unique(known[idx])) < 2:
         return None, None, ClassFrequencyModel(known[idx], n_classes)
-    scaler = StandardScaler().fit(Z[idx])
+    scaler = StandardScaler().fit(Z)
     head = LogisticRegression(max_iter=500, random_state=seed).fit(scaler.transform(Z[idx]),
                                                                   known[idx])
     return head, scaler, None

@@ -1,7 +1,10 @@
 """Query strategies: given what is known so far, choose which samples to ask the oracle about."""
 
 from palbench.strategies import (  # noqa: F401  (registers the strategies)
-    graph_coverage, pairs, random_sampling, uncertainty,
+    graph_coverage,
+    pairs,
+    random_sampling,
+    uncertainty,
 )
 from palbench.strategies.base import STRATEGIES, QueryContext, Strategy
 

@@ -99,9 +99,11 @@ class ExemplarComparison(PairStrategy):
 @STRATEGIES.register("pal_active")
 @dataclass(frozen=True)
 class PalActive(ExemplarComparison):
-    """The paper's active loop: take the class queried least so far, and ask about the unknown
-    sample the current model finds likeliest in it; a yes attaches the sample to the class, a no
-    rules the class out for it. `captcha` = M > 0 shows M such samples with the exemplar at once.
+    """The paper's active loop (active_ssl/active.ipynb): take the class queried least so far
+    and compare its exemplar with unknown samples drawn at random among those the current model
+    predicts in that class (among all unknown ones when too few); a yes attaches the sample to the
+    class, a no rules the class out for it. `captcha` = M > 0 shows M samples with the exemplar
+    at once, priced as one captcha query.
     """
 
     exemplars: int = 1
@@ -124,27 +126,34 @@ class PalActive(ExemplarComparison):
         known, unknown, excluded, has_exemplar, proba = self.state(ctx)
         counts = ctx.cache.setdefault("pal_active_counts", np.zeros(ctx.n_classes, np.int64))
         available = ~excluded & has_exemplar[None, :]
-        a, b, group = [], [], []
+        predicted = proba.argmax(axis=1) if proba is not None else None
         per_query = max(1, self.captcha)
-        for q in range(k):
-            open_classes = np.flatnonzero(available.any(axis=0))
-            if len(open_classes) == 0:
+        a, b, group = [], [], []
+        n_queries = 0
+        # classes in order of how often they were queried (least first, ties at random)
+        for c in top_k(-counts.astype(float), np.arange(ctx.n_classes), ctx.n_classes, rng):
+            while n_queries < k:
+                rows = np.flatnonzero(available[:, c])
+                if ctx.asked_pairs and len(rows):  # an abstention leaves a pair asked
+                    keys = pair_key(unknown[rows], np.full(len(rows), ctx.exemplars[c]),
+                                    len(ctx.X))
+                    rows = rows[[int(key) not in ctx.asked_pairs for key in keys]]
+                if len(rows) == 0:
+                    break
+                want = min(per_query, k - n_queries) if not self.captcha else per_query
+                if predicted is not None:
+                    preferred = rows[predicted[rows] == c]
+                    if len(preferred) > want:
+                        rows = preferred
+                picked = rng.choice(rows, size=min(want, len(rows)), replace=False)
+                a += list(unknown[picked])
+                b += [int(ctx.exemplars[c])] * len(picked)
+                group += [n_queries] * len(picked)
+                available[picked, :] = False  # one question per sample and batch
+                counts[c] += len(picked)
+                n_queries += 1 if self.captcha else len(picked)
+            if n_queries >= k:
                 break
-            c = int(top_k(-counts[open_classes].astype(float), open_classes, 1, rng)[0])
-            rows = np.flatnonzero(available[:, c])
-            if ctx.asked_pairs:  # an abstention leaves a pair asked but unanswered
-                keys = pair_key(unknown[rows], np.full(len(rows), ctx.exemplars[c]), len(ctx.X))
-                rows = rows[[int(key) not in ctx.asked_pairs for key in keys]]
-            if len(rows) == 0:
-                available[:, c] = False
-                continue
-            score = proba[rows, c] if proba is not None else np.zeros(len(rows))
-            picked = top_k(score, rows, per_query, rng)
-            a += list(unknown[picked])
-            b += [int(ctx.exemplars[c])] * len(picked)
-            group += [q] * len(picked)
-            available[picked, :] = False  # one question per sample and batch
-            counts[c] += 1
         if not a:
             return empty_pairs()
         return PairQueries(np.array(a, np.int64), np.array(b, np.int64),
