@@ -8,6 +8,7 @@ field and the bad value.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -79,9 +80,22 @@ class Component:
     obj: Any
 
     def public_table(self) -> dict:
-        """The parameters that define the results (file paths excluded: data is fingerprinted)."""
+        """Every parameter's value, defaults included, so that a changed default changes the
+        spec hash (file paths excluded: the data is fingerprinted instead)."""
         hidden = getattr(self.obj, "hidden_params", ())
-        return {k: v for k, v in sorted(self.table.items()) if k not in hidden}
+        values = {"name": self.name}
+        for f in dataclasses.fields(self.obj):
+            if f.init and f.name not in hidden:
+                values[f.name] = jsonable(getattr(self.obj, f.name))
+        return values
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in sorted(value.items())}
+    return value
 
 
 @dataclass(frozen=True)

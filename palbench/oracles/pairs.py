@@ -54,7 +54,7 @@ class CorruptedLabels(Oracle):
     once per run): wrong but transitive, as in the PAL paper's noise experiment. Answers label
     and pair queries alike."""
 
-    n_corrupted: int = 10
+    n_corrupted: int = 0
     query_kinds = ("label", "pair")
 
     def validate(self, where):

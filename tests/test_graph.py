@@ -1,0 +1,138 @@
+"""SimilarityGraph: transitivity, negatives on whole components, class nodes, conflict rules,
+and "no revealed relation contradicts the truth" under exact answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from palbench.learners.graph import SimilarityGraph
+
+
+def test_yes_is_transitive_and_no_holds_for_whole_components():
+    g = SimilarityGraph(6, 2)
+    g.add_pairs([0, 1, 3], [1, 2, 4], [True, True, True])
+    g.add_pairs([2], [4], [False])
+    assert g.relation([0], [2])[0] == 1
+    assert list(g.relation([0, 1, 2], [3, 4, 3])) == [-1, -1, -1]
+    assert g.relation([0], [5])[0] == 0
+    assert g.stats().n_components == 3
+
+
+def test_labels_link_to_class_nodes_which_are_mutual_negatives():
+    g = SimilarityGraph(5, 3)
+    g.add_labels([0, 1], [2, 0])
+    g.add_pairs([0], [3], [True])
+    assert list(g.known_labels()) == [2, 0, -1, 2, -1]
+    assert g.relation([3], [1])[0] == -1  # via classes 2 and 0
+    g.add_not_class([4, 4], [0, 1])
+    assert g.known_labels()[4] == 2  # ruled out of all classes but one: deduced
+
+
+def test_signed_block_matches_relations():
+    g = SimilarityGraph(5, 2)
+    g.add_pairs([0, 2], [1, 3], [True, False])
+    block = g.signed_block([0, 1, 2, 3, 4])
+    expected = np.eye(5)
+    expected[0, 1] = expected[1, 0] = 1
+    expected[2, 3] = expected[3, 2] = -1
+    np.testing.assert_array_equal(block, expected)
+    assert (g.signed_block([2, 3], signed=False) == np.eye(2)).all()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_exact_answers_never_contradict_the_truth_and_reveal_every_implied_link(seed):
+    rng = np.random.default_rng(seed)
+    n, c = 60, 4
+    y = rng.integers(0, c, n)
+    g = SimilarityGraph(n, c)
+    yes_a, yes_b = [], []
+    for _ in range(8):
+        a = rng.integers(0, n, 12)
+        b = (a + rng.integers(1, n, 12)) % n
+        g.add_pairs(a, b, y[a] == y[b])
+        yes_a += list(a[y[a] == y[b]])
+        yes_b += list(b[y[a] == y[b]])
+        labelled = rng.choice(n, 2, replace=False)
+        g.add_labels(labelled, y[labelled])
+        yes_a += list(labelled)
+        yes_b += list(n + y[labelled])
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    relation = g.relation(i.ravel(), j.ravel()).reshape(n, n)
+    truth = np.where(y[:, None] == y[None, :], 1, -1)
+    assert ((relation != 0) & (relation != truth)).sum() == 0
+    # every pair linked by a path of yes answers is revealed as same class
+    graph = coo_matrix((np.ones(len(yes_a)), (yes_a, yes_b)), shape=(n + c, n + c))
+    _, comp = connected_components(graph, directed=False)
+    linked = comp[:n, None] == comp[None, :n]
+    assert (relation[linked] == 1).all()
+    known = g.known_labels()
+    assert (known[known >= 0] == y[known >= 0]).all()
+    assert g.stats().n_conflicts == 0
+
+
+def test_majority_rule_follows_the_majority_of_a_pairs_answers():
+    g = SimilarityGraph(4, 2, rule="majority")
+    g.add_pairs([0], [1], [False])
+    assert g.relation([0], [1])[0] == -1
+    g.add_pairs([0], [1], [True])  # a tie: no verdict
+    assert g.relation([0], [1])[0] == 0
+    g.add_pairs([1], [0], [True])
+    assert g.relation([0], [1])[0] == 1
+    assert g.stats().n_conflicts == 1  # the first "no" is overruled
+
+
+def test_first_rule_keeps_the_first_answer():
+    g = SimilarityGraph(4, 2, rule="first")
+    g.add_pairs([0, 0, 0], [1, 1, 1], [False, True, True])
+    assert g.relation([0], [1])[0] == -1
+    assert g.stats().n_conflicts == 2
+
+
+def test_drop_rule_forgets_pairs_whose_answers_disagree():
+    g = SimilarityGraph(4, 2, rule="drop")
+    g.add_pairs([0, 2], [1, 3], [True, True])
+    g.add_pairs([0], [1], [False])
+    assert g.relation([0], [1])[0] == 0 and g.relation([2], [3])[0] == 1
+
+
+def test_transitive_conflict_keeps_the_earlier_structure_and_is_counted():
+    g = SimilarityGraph(3, 2)
+    g.add_pairs([0, 1], [1, 2], [True, True])
+    conflicts = g.add_pairs([0], [2], [False])  # contradicts 0 ~ 1 ~ 2
+    assert conflicts == 1 and g.relation([0], [2])[0] == 1
+    # within one batch too: the later answer loses
+    h = SimilarityGraph(3, 2)
+    assert h.add_pairs([0, 1, 0], [1, 2, 2], [True, True, False]) == 1
+    assert h.relation([0], [2])[0] == 1 and h.stats().n_conflicts == 1
+
+
+def test_graph_is_a_function_of_its_answer_log():
+    rng = np.random.default_rng(0)
+    n = 40
+    a, b = rng.integers(0, n, 200), rng.integers(0, n, 200)
+    keep = a != b
+    a, b, same = a[keep], b[keep], rng.random(keep.sum()) < 0.3
+    one = SimilarityGraph(n, 3)
+    for start in range(0, len(a), 7):
+        one.add_pairs(a[start:start + 7], b[start:start + 7], same[start:start + 7])
+    other = SimilarityGraph(n, 3)
+    other.add_pairs(a, b, same)
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    np.testing.assert_array_equal(one.relation(i.ravel(), j.ravel()),
+                                  other.relation(i.ravel(), j.ravel()))
+    assert one.stats() == other.stats()
+
+
+def test_bad_answers_are_refused():
+    g = SimilarityGraph(4, 2)
+    with pytest.raises(ValueError, match="two different nodes"):
+        g.add_pairs([1], [1], [True])
+    with pytest.raises(ValueError, match="node ids"):
+        g.add_pairs([0], [9], [True])
+    with pytest.raises(ValueError, match="labels must lie"):
+        g.add_labels([0], [2])
+    with pytest.raises(ValueError, match="rule"):
+        SimilarityGraph(4, 2, rule="vote")
