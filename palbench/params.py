@@ -95,16 +95,16 @@ def parameter_names(cls: type) -> list[str]:
     return [f.name for f in dataclasses.fields(cls) if f.init]
 
 
-def build(cls: type, table: dict, where: str) -> Any:
-    """Instantiate dataclass cls from a config table (keys 'name' and 'id' are the caller's)."""
+def build(cls: type, table: dict, where: str, reserved: tuple[str, ...] = RESERVED_KEYS) -> Any:
+    """Instantiate dataclass cls from a config table (keys in `reserved` are the caller's)."""
     hints = typing.get_type_hints(cls)
     known = parameter_names(cls)
     kwargs = {}
     for key, value in table.items():
-        if key in RESERVED_KEYS:
+        if key in reserved:
             continue
         if key not in known:
-            raise unknown_key_error(f"{where}.{key}", key, value, known + list(RESERVED_KEYS))
+            raise unknown_key_error(f"{where}.{key}", key, value, known + list(reserved))
         kwargs[key] = coerce(value, hints[key], f"{where}.{key}")
     obj = cls(**kwargs)
     validate = getattr(obj, "validate", None)

@@ -43,7 +43,8 @@ def test_run_export_report(write_config, tmp_path, capsys):
     report = tmp_path / "report"
     assert main(["report", "--store", str(store), "--out", str(report)]) == 0
     board = (report / "leaderboard.md").read_text()
-    assert "| margin | 2 |" in board and "| random | 2 |" in board
+    assert "| margin | 2 | 24 | 0 |" in board and "| random | 2 | 24 | 0 |" in board
+    assert (report / "graph.png").read_bytes()[:4] == b"\x89PNG"
     assert (report / "curves.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -15,6 +15,7 @@ def test_small_config_expands_to_the_cross_product(write_config):
     assert {c.strategy.label for c in plan.cells} == {"random", "margin"}
     assert plan.cells[0].oracle.label == "noisy_label"
     assert len({c.spec_hash() for c in plan.cells}) == 4
+    assert plan.experiment.name == "small"
 
 
 def test_arrays_of_tables_make_a_grid(write_config):

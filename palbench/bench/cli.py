@@ -60,10 +60,36 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv",), default="csv")
     export.add_argument("--out", required=True, metavar="FILE", help="file to write")
 
-    report = sub.add_parser("report", help="curves.png and leaderboard.md from the store")
+    report = sub.add_parser("report", help="curves.png, graph.png and leaderboard.md",
+                            description="Plots and a leaderboard from the store: one panel per "
+                                        "dataset x oracle x costs x learner, one line per "
+                                        "strategy (or per --hue).")
     store_arg(report)
     report.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    report.add_argument("--metric", choices=("task_acc", "probe_acc"), default="task_acc",
+                        help="task_acc: the learner trained on acquired answers (default); "
+                             "probe_acc: linear probe of its representation on all labels")
+    report.add_argument("--hue", choices=("strategy", "learner", "oracle", "dataset", "costs"),
+                        default="strategy", help="which field the lines compare")
+    report.add_argument("--panels", metavar="KEYS", type=panel_list,
+                        help="comma-separated fields that make the panels, e.g. "
+                             "'dataset,oracle'; lines are then the combinations of the other "
+                             "fields that vary (overrides --hue)")
+    report.add_argument("--experiment", metavar="NAME",
+                        help="only the runs of this [experiment] name")
     return parser
+
+
+PANEL_FIELDS = ("dataset", "oracle", "costs", "learner", "strategy")
+
+
+def panel_list(text: str) -> list[str]:
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    bad = [k for k in keys if k not in PANEL_FIELDS]
+    if bad or not keys:
+        raise argparse.ArgumentTypeError(
+            f"{bad[0] if bad else text!r} is not a field; choose from {', '.join(PANEL_FIELDS)}")
+    return keys
 
 
 def positive_workers(n: int) -> int:
@@ -160,14 +186,21 @@ def do_export(store_arg, out) -> int:
     return 0
 
 
-def do_report(store_arg, out) -> int:
+def do_report(store_arg, out, metric="task_acc", hue="strategy", experiment=None,
+              panels=None) -> int:
     from palbench.bench.report import write_report
 
     with open_existing(store_arg) as store:
-        frame = store.to_frame()
+        frame = store.to_frame(**({"experiment": experiment} if experiment else {}))
     if frame.empty:
+        if experiment:
+            raise ConfigError("--experiment", experiment, "no runs of that experiment in the "
+                              "store")
         raise ConfigError("store", store_arg, "holds no runs yet; nothing to report")
-    paths = write_report(frame, Path(out))
+    if frame[metric].isna().all():
+        raise ConfigError("--metric", metric, "no run recorded it (probe_acc needs a learner "
+                          "with an embedding and [experiment] probe = true)")
+    paths = write_report(frame, Path(out), metric, hue, panels)
     print("palbench: wrote " + ", ".join(str(p) for p in paths))
     return 0
 
@@ -184,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "export":
             return do_export(args.store, args.out)
         if args.command == "report":
-            return do_report(args.store, args.out)
+            return do_report(args.store, args.out, args.metric, args.hue, args.experiment,
+                             args.panels)
     except ConfigError as exc:
         print(f"palbench: error: {exc}", file=sys.stderr)
         return 2

@@ -213,7 +213,7 @@ def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, 
             raise unknown_key_error(key, key, "[...]", list(SECTIONS))
     check(isinstance(raw.get("experiment", {}), dict), "experiment", raw.get("experiment"),
           "must be a single table [experiment]")
-    experiment = build(Experiment, raw.get("experiment", {}), "experiment")
+    experiment = build(Experiment, raw.get("experiment", {}), "experiment", reserved=())
     sections = {
         "dataset": build_components("dataset", as_tables(raw, "dataset", None), base_dir),
         "strategy": build_components("strategy", as_tables(raw, "strategy", None), base_dir),

@@ -1,5 +1,11 @@
-"""Reports from the store: curves.png (accuracy vs cost, mean and 95% band over seeds) and
-leaderboard.md (final accuracy and normalised AULC, mean with 95% interval, best in bold)."""
+"""Reports from the store.
+
+curves.png: a metric (task_acc by default) against annotation cost, mean over seeds with a 95%
+bootstrap band; graph.png: what the answers revealed (samples of known class, connected
+components) against cost; leaderboard.md: final value and normalised AULC of the metric, mean
+with 95% interval, best in bold. One panel per dataset x oracle x costs x learner; lines per
+strategy (or per another field with `hue`).
+"""
 
 from __future__ import annotations
 
@@ -14,33 +20,79 @@ import seaborn as sns  # noqa: E402
 
 from palbench.bench.stats import mean_ci, per_run_summary  # noqa: E402
 
-PANEL_KEYS = ["dataset", "oracle", "costs", "learner"]
+GROUP_KEYS = ["dataset", "oracle", "costs", "learner", "strategy"]
+METRICS = {"task_acc": "test accuracy (task_acc)", "probe_acc": "linear-probe accuracy (probe_acc)"}
 
 
-def panel_title(key: tuple) -> str:
-    dataset, oracle, costs, learner = key
-    title = f"{dataset} | oracle {oracle} | learner {learner}"
-    return title if costs == "costs" else f"{title} | {costs}"
+def panel_keys(hue: str) -> list[str]:
+    return [k for k in GROUP_KEYS if k != hue]
 
 
-def plot_curves(frame: pd.DataFrame, path: Path) -> None:
-    panels = list(frame.groupby(PANEL_KEYS, sort=True))
-    n = len(panels)
+def with_line_column(frame: pd.DataFrame, panels: list[str]) -> tuple[pd.DataFrame, str]:
+    """Panels by the given keys; one line per combination of the other keys that vary."""
+    varying = [k for k in GROUP_KEYS if k not in panels and frame[k].nunique() > 1]
+    varying = varying or [k for k in GROUP_KEYS if k not in panels][:1]
+    name = " / ".join(varying)
+    frame = frame.assign(**{name: frame[varying].astype(str).agg(" / ".join, axis=1)})
+    return frame, name
+
+
+def panel_title(keys: list[str], values: tuple) -> str:
+    parts = [f"{k} {v}" if k != "dataset" else str(v)
+             for k, v in zip(keys, values) if not (k == "costs" and v == "costs")]
+    return " | ".join(parts)
+
+
+def _grid(n: int, width: float = 5.5, height: float = 4.2, rows_per_panel: int = 1):
     cols = min(n, 3)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(max(7.0, 5.5 * cols), 4.2 * rows + 0.6),
-                             squeeze=False)
+    fig, axes = plt.subplots(rows * rows_per_panel, cols,
+                             figsize=(max(7.0, width * cols), height * rows * rows_per_panel
+                                      + 0.6), squeeze=False)
+    return fig, axes, cols
+
+
+def plot_curves(frame: pd.DataFrame, path: Path, metric: str, hue: str,
+                keys: list[str]) -> None:
+    panels = list(frame.groupby(keys, sort=True))
+    fig, axes, _ = _grid(len(panels))
     for ax, (key, panel) in zip(axes.flat, panels):
-        sns.lineplot(data=panel, x="budget", y="task_acc", hue="strategy", marker="o",
+        sns.lineplot(data=panel, x="budget", y=metric, hue=hue, marker="o",
                      errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
-        ax.set_title(panel_title(key), fontsize=9)
+        ax.set_title(panel_title(keys, key), fontsize=9)
         ax.set_xlabel("annotation cost spent (cost units)")
-        ax.set_ylabel("test accuracy (task_acc)")
+        ax.set_ylabel(METRICS.get(metric, metric))
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[n:]:
+    for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     fig.suptitle("Accuracy vs annotation cost: mean over seeds, 95% bootstrap band",
                  fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_graph(frame: pd.DataFrame, path: Path, hue: str, keys: list[str]) -> None:
+    """Samples of known class and connected components against cost, per panel."""
+    panels = list(frame.groupby(keys, sort=True))
+    fig, axes, cols = _grid(len(panels), height=3.3, rows_per_panel=2)
+    for i, (key, panel) in enumerate(panels):
+        row, col = divmod(i, cols)
+        for offset, (column, label) in enumerate(
+                [("n_labels", "samples of known class"), ("n_components", "connected components")]):
+            ax = axes[2 * row + offset, col]
+            sns.lineplot(data=panel, x="budget", y=column, hue=hue, errorbar=("ci", 95),
+                         n_boot=500, seed=0, ax=ax, legend=offset == 0)
+            ax.set_ylabel(label)
+            ax.set_xlabel("annotation cost spent (cost units)")
+            ax.grid(alpha=0.3)
+            if offset == 0:
+                ax.set_title(panel_title(keys, key), fontsize=9)
+    for i in range(len(panels), axes.shape[1] * (axes.shape[0] // 2)):
+        row, col = divmod(i, cols)
+        axes[2 * row, col].set_visible(False)
+        axes[2 * row + 1, col].set_visible(False)
+    fig.suptitle("What the answers revealed: mean over seeds, 95% bootstrap band", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -52,36 +104,66 @@ def fmt(mean: float, low: float, high: float) -> str:
     return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
 
 
-def leaderboard_markdown(frame: pd.DataFrame) -> str:
-    summary = per_run_summary(frame)
+def leaderboard_markdown(frame: pd.DataFrame, metric: str = "task_acc",
+                         hue: str = "strategy", keys: list[str] | None = None) -> str:
+    keys = keys or panel_keys(hue)
+    summary = per_run_summary(frame, metric)
+    if hue not in summary:
+        summary = summary.merge(frame[["run_id", hue]].drop_duplicates(), on="run_id")
     lines = ["# palbench leaderboard", "",
-             "Mean over seeds with 95% Student-t interval. AULC: area under the "
-             "accuracy-vs-cost curve between the first and last budget, divided by that range. "
-             "Best mean in bold.", ""]
-    for key, panel in summary.groupby(PANEL_KEYS, sort=True):
-        lines += [f"## {panel_title(key)}", "",
-                  "| strategy | seeds | final cost | final accuracy | AULC |",
-                  "|---|---:|---:|---|---|"]
+             f"Metric: {METRICS.get(metric, metric)}. Mean over seeds with 95% Student-t "
+             "interval. AULC: area under the metric-vs-cost curve between the first and last "
+             "budget, divided by that range. Best mean in bold. Free: labelled exemplars "
+             "given for free (pair strategies).", ""]
+    for key, panel in summary.groupby(keys, sort=True):
+        lines += [f"## {panel_title(keys, key)}", "",
+                  f"| {hue} | seeds | final cost | free | final {metric} | AULC |",
+                  "|---|---:|---:|---:|---|---|"]
         rows = []
-        for strategy, runs in panel.groupby("strategy"):
-            rows.append((strategy, len(runs), runs["final_cost"].mean(),
-                         mean_ci(runs["final_acc"]), mean_ci(runs["aulc"])))
-        best_final = max(r[3][0] for r in rows)
-        best_aulc = max(r[4][0] for r in rows)
-        for strategy, n, cost, final, area in sorted(rows, key=lambda r: -r[4][0]):
+        for name, runs in panel.groupby(hue):
+            rows.append((name, len(runs), runs["final_cost"].mean(), runs["n_free"].mean(),
+                         mean_ci(runs["final"]), mean_ci(runs["aulc"])))
+        best_final = max(r[4][0] for r in rows)
+        best_aulc = max(r[5][0] for r in rows)
+        for name, n, cost, free, final, area in sorted(rows, key=lambda r: -r[5][0]):
             final_s, area_s = fmt(*final), fmt(*area)
             if final[0] == best_final:
                 final_s = f"**{final_s}**"
             if area[0] == best_aulc:
                 area_s = f"**{area_s}**"
-            lines.append(f"| {strategy} | {n} | {cost:g} | {final_s} | {area_s} |")
-        lines.append("")
+            lines.append(f"| {name} | {n} | {cost:g} | {free:g} | {final_s} | {area_s} |")
+        lines += ["", budget_table(frame, keys, key, metric, hue), ""]
     return "\n".join(lines)
 
 
-def write_report(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
+def budget_table(frame: pd.DataFrame, keys: list[str], key: tuple, metric: str,
+                 hue: str) -> str:
+    """The metric at every budget: mean [95% interval] over seeds, one column per line."""
+    panel = frame
+    for k, v in zip(keys, key):
+        panel = panel[panel[k] == v]
+    names = sorted(panel[hue].unique())
+    out = [f"{metric} at each budget:", "", "| budget | " + " | ".join(names) + " |",
+           "|---:|" + "---|" * len(names)]
+    for budget, at in panel.groupby("budget"):
+        cells = [fmt(*mean_ci(at[at[hue] == n][metric])) if (at[hue] == n).any() else "-"
+                 for n in names]
+        out.append(f"| {budget:g} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
+                 hue: str = "strategy", panels: list[str] | None = None) -> list[Path]:
+    """Write the report; `panels` (keys of GROUP_KEYS) overrides `hue`: lines are then the
+    combinations of the other keys."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    curves, board = out_dir / "curves.png", out_dir / "leaderboard.md"
-    plot_curves(frame, curves)
-    board.write_text(leaderboard_markdown(frame), encoding="utf-8")
-    return [curves, board]
+    frame = frame.dropna(subset=[metric])
+    if panels:
+        frame, hue = with_line_column(frame, panels)
+    keys = panels or panel_keys(hue)
+    curves, graph, board = (out_dir / "curves.png", out_dir / "graph.png",
+                            out_dir / "leaderboard.md")
+    plot_curves(frame, curves, metric, hue, keys)
+    plot_graph(frame, graph, hue, keys)
+    board.write_text(leaderboard_markdown(frame, metric, hue, keys), encoding="utf-8")
+    return [curves, graph, board]

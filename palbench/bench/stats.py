@@ -30,13 +30,14 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, floa
     return mean, mean - half, mean + half
 
 
-def per_run_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per run: final accuracy and AULC."""
+def per_run_summary(frame: pd.DataFrame, metric: str = "task_acc") -> pd.DataFrame:
+    """One row per run: the metric's final value and AULC, final cost, free exemplars."""
     group_cols = ["dataset", "oracle", "costs", "learner", "strategy", "seed", "run_id"]
     rows = []
     for key, run in frame.sort_values("budget").groupby(group_cols, sort=True):
         rows.append({**dict(zip(group_cols, key)),
-                     "final_acc": float(run["task_acc"].iloc[-1]),
+                     "final": float(run[metric].iloc[-1]),
                      "final_cost": float(run["cost"].iloc[-1]),
-                     "aulc": aulc(run["budget"].to_numpy(), run["task_acc"].to_numpy())})
+                     "n_free": int(run["n_free"].iloc[-1]) if "n_free" in run else 0,
+                     "aulc": aulc(run["budget"].to_numpy(), run[metric].to_numpy())})
     return pd.DataFrame(rows)

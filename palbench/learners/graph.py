@@ -318,10 +318,16 @@ class SimilarityGraph:
         """G_B for a minibatch: +1 same component, -1 known negative (if signed), 0 unknown."""
         r = self.roots(np.asarray(indices, np.int64))
         block = (r[:, None] == r[None, :]).astype(np.float32)
-        if signed:
-            n = len(r)
-            neg = self.is_negative(np.repeat(r, n), np.tile(r, n)).reshape(n, n)
-            block -= neg.astype(np.float32)
+        if signed and len(self._neg_a):
+            # only the known negatives between components present in the batch
+            u, inverse = np.unique(r, return_inverse=True)
+            inside = np.isin(self._neg_a, u) & np.isin(self._neg_b, u)
+            if inside.any():
+                ia = np.searchsorted(u, self._neg_a[inside])
+                ib = np.searchsorted(u, self._neg_b[inside])
+                small = np.zeros((len(u), len(u)), np.float32)
+                small[ia, ib] = small[ib, ia] = -1.0
+                block += small[inverse][:, inverse]
         return block
 
     def relation(self, a, b) -> np.ndarray:

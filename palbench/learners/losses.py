@@ -22,13 +22,14 @@ def spectral_contrastive(Z: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
 
     The graph form of HaoChen et al.'s spectral contrastive loss: pull known-same pairs
     together, push known-different pairs apart (signed G), keep all inner products small.
+    Written with sums and diagonals rather than boolean masks: several times faster backward.
     """
     m = Z.shape[0]
     S = Z @ Z.T
-    off = _off_diagonal(m, Z.device)
-    n_pos = ((G > 0) & off).sum().clamp(min=1)
-    attract = -2.0 * (G * S)[off].sum() / n_pos
-    repel = (S[off] ** 2).mean()
+    diag_S, diag_G = torch.diagonal(S), torch.diagonal(G)
+    n_pos = ((G > 0).sum() - (diag_G > 0).sum()).clamp(min=1)
+    attract = -2.0 * ((G * S).sum() - (diag_G * diag_S).sum()) / n_pos
+    repel = ((S * S).sum() - (diag_S * diag_S).sum()) / (m * (m - 1))
     return attract + repel
 
 
@@ -58,18 +59,22 @@ def vicreg(Z: torch.Tensor, G: torch.Tensor, inv_weight: float = 25.0, var_weigh
     (signed G) add a hinge pushing their per-dimension RMS distance beyond `margin`."""
     m, d = Z.shape
     off = _off_diagonal(m, Z.device)
-    pos = (G > 0) & off
-    diff2 = ((Z[:, None, :] - Z[None, :, :]) ** 2).mean(dim=2)  # m x m, per-dimension MSE
-    invariance = diff2[pos].mean() if pos.any() else Z.sum() * 0.0
+    pos = ((G > 0) & off).to(Z.dtype)
+    squared = (Z * Z).sum(dim=1)
+    diff2 = (squared[:, None] + squared[None, :] - 2.0 * (Z @ Z.T)).clamp(min=0) / d
+    n_pos = pos.sum()
+    invariance = (diff2 * pos).sum() / n_pos if n_pos > 0 else Z.sum() * 0.0
     std = torch.sqrt(Z.var(dim=0) + 1e-4)
     variance = F.relu(1.0 - std).mean()
     Zc = Z - Z.mean(dim=0)
     cov = (Zc.T @ Zc) / max(m - 1, 1)
-    covariance = (cov[_off_diagonal(d, Z.device)] ** 2).sum() / d
+    covariance = ((cov * cov).sum() - (torch.diagonal(cov) ** 2).sum()) / d
     loss = inv_weight * invariance + var_weight * variance + cov_weight * covariance
-    neg = (G < 0) & off
-    if neg.any():
-        loss = loss + inv_weight * (F.relu(margin - torch.sqrt(diff2[neg] + 1e-8)) ** 2).mean()
+    neg = ((G < 0) & off).to(Z.dtype)
+    n_neg = neg.sum()
+    if n_neg > 0:
+        hinge = F.relu(margin - torch.sqrt(diff2 + 1e-8)) ** 2
+        loss = loss + inv_weight * (hinge * neg).sum() / n_neg
     return loss
 
 

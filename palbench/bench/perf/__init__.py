@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed, never asserted (timing is noisy on shared machines)."""
