@@ -6,11 +6,12 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from palbench.bench.cli import main
-from palbench.results.store import EXPORT_COLUMNS
+from palbench.results.store import EXPORT_COLUMNS, ResultsStore
 from tests.conftest import SMALL_CONFIG
 
 
@@ -105,3 +106,55 @@ def test_demo_config_is_valid():
     assert [s.label for s in sections["strategy"]] == ["random", "margin", "graph_coverage"]
     assert experiment.seeds == (0, 1, 2)
     assert sections["oracle"][0].obj.noise == 0.1
+
+
+PAIRS = """
+[experiment]
+name = "pairs"
+seeds = [0, 1]
+budgets = [10, 30]
+batch_size = 10
+[dataset]
+name = "blobs"
+n_samples = 160
+n_features = 4
+n_classes = 3
+[[strategy]]
+name = "random_pairs"
+[[strategy]]
+name = "pal_active"
+captcha = 3
+[oracle]
+name = "noisy_pair"
+noise = 0.1
+[costs]
+pair = 1.0
+captcha_base = 1.0
+captcha_item = 0.5
+[learner]
+name = "pal"
+steps = 20
+batch_size = 32
+hidden = [16]
+dim = 4
+device = "cpu"
+"""
+
+
+def test_pair_queries_end_to_end_with_reports(write_config, tmp_path, capsys):
+    store = tmp_path / "pairs.sqlite"
+    assert main(["run", str(write_config(PAIRS)), "--store", str(store), "--quiet"]) == 0
+    with ResultsStore(store) as s:
+        frame = s.to_frame()
+    assert (frame.n_free == 3).all() and frame.probe_acc.notna().all()
+    captcha = frame[frame.strategy == "pal_active(captcha=3)"]
+    assert np.allclose(captcha.cost, captcha.budget)  # 2.5 a captcha: 4 and 12 captchas
+    assert list(captcha.n_queries[:2]) == [4, 12]
+    out = tmp_path / "r"
+    assert main(["report", "--store", str(store), "--out", str(out), "--metric", "probe_acc",
+                 "--panels", "dataset", "--experiment", "pairs"]) == 0
+    board = (out / "leaderboard.md").read_text()
+    assert "final probe_acc" in board and "probe_acc at each budget" in board
+    assert main(["report", "--store", str(store), "--out", str(out), "--experiment",
+                 "nope"]) == 2
+    assert "--experiment = 'nope'" in capsys.readouterr().err

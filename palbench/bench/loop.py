@@ -11,12 +11,14 @@ at no cost and reported as n_free.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
@@ -76,7 +78,9 @@ def probe_accuracy(model, data: Dataset) -> float | None:
     if Z is None:
         return None
     scaler = StandardScaler().fit(Z)
-    probe = LogisticRegression(max_iter=300).fit(scaler.transform(Z), data.y)
+    with warnings.catch_warnings():  # an unconverged probe is still a usable probe
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        probe = LogisticRegression(max_iter=300).fit(scaler.transform(Z), data.y)
     return float((probe.predict(scaler.transform(model.embed(data.X_test))) == data.y_test).mean())
 
 

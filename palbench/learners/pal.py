@@ -9,10 +9,12 @@ a logistic regression on the embeddings of the samples whose class the graph kno
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from torch import nn
@@ -91,8 +93,10 @@ def fit_head(Z: np.ndarray, known: np.ndarray, n_classes: int, seed: int):
     if len(np.unique(known[idx])) < 2:
         return None, None, ClassFrequencyModel(known[idx], n_classes)
     scaler = StandardScaler().fit(Z)
-    head = LogisticRegression(max_iter=500, random_state=seed).fit(scaler.transform(Z[idx]),
-                                                                  known[idx])
+    with warnings.catch_warnings():  # an unconverged head is still a usable head
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        head = LogisticRegression(max_iter=500, random_state=seed).fit(
+            scaler.transform(Z[idx]), known[idx])
     return head, scaler, None
 
 
