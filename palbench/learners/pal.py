@@ -22,7 +22,7 @@ from torch import nn
 from palbench.errors import check
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, Learner
 from palbench.learners.losses import LOSSES
-from palbench.learners.supervised import make_mlp, resolve_device
+from palbench.learners.torch_common import TorchLearner, make_mlp, resolve_device
 
 
 def make_cnn(image_shape: tuple[int, ...], hidden: int, dim: int) -> nn.Sequential:
@@ -102,7 +102,7 @@ def fit_head(Z: np.ndarray, known: np.ndarray, n_classes: int, seed: int):
 
 @LEARNERS.register("pal")
 @dataclass(frozen=True)
-class PAL(Learner):
+class PAL(TorchLearner, Learner):
     """Encoder (MLP for vectors, small CNN for images) trained with a graph SSL loss."""
 
     loss: str = "spectral_contrastive"
@@ -125,24 +125,15 @@ class PAL(Learner):
               "must be one of " + ", ".join(sorted(LOSSES)))
         check(self.encoder in ("auto", "mlp", "cnn"), f"{where}.encoder", self.encoder,
               "must be \"auto\", \"mlp\" or \"cnn\"")
-        check(len(self.hidden) > 0 and min(self.hidden) > 0, f"{where}.hidden",
-              list(self.hidden), "must be a non-empty list of positive layer widths")
+        self.check_torch_params(where)
         for name in ("dim", "steps"):
             check(getattr(self, name) > 0, f"{where}.{name}", getattr(self, name),
                   "must be positive")
         check(self.batch_size >= 4, f"{where}.batch_size", self.batch_size, "must be >= 4")
         check(0 <= self.positive_fraction <= 1, f"{where}.positive_fraction",
               self.positive_fraction, "must be within [0, 1]")
-        check(self.lr > 0, f"{where}.lr", self.lr, "must be positive")
         check(self.temperature > 0, f"{where}.temperature", self.temperature, "must be positive")
         check(0 <= self.alpha <= 1, f"{where}.alpha", self.alpha, "must be within [0, 1]")
-        check(self.device in ("auto", "cpu") or self.device.startswith("cuda"),
-              f"{where}.device", self.device, "must be \"auto\", \"cpu\" or \"cuda[:N]\"")
-
-    @property
-    def device_name(self) -> str:
-        device = resolve_device(self.device)
-        return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
     def validate_data(self, data, where):
         check(self.encoder != "cnn" or bool(data.image_shape), f"{where}.encoder", self.encoder,

@@ -10,24 +10,7 @@ from torch import nn
 
 from palbench.errors import check
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner
-
-
-def resolve_device(device: str) -> torch.device:
-    """"auto" = CUDA when present, else CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def make_mlp(n_in: int, hidden: tuple[int, ...], n_out: int, dropout: float) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for width in hidden:
-        layers += [nn.Linear(n_in, width), nn.ReLU()]
-        if dropout:
-            layers.append(nn.Dropout(dropout))
-        n_in = width
-    layers.append(nn.Linear(n_in, n_out))
-    return nn.Sequential(*layers)
+from palbench.learners.torch_common import TorchLearner, make_mlp, resolve_device
 
 
 class TorchClassifier:
@@ -55,7 +38,7 @@ class TorchClassifier:
 
 @LEARNERS.register("mlp")
 @dataclass(frozen=True)
-class MLP(LabelLearner):
+class MLP(TorchLearner, LabelLearner):
     """MLP classifier; `epochs` passes over the labelled set, at least `min_steps` steps."""
 
     hidden: tuple[int, ...] = (128,)
@@ -68,23 +51,12 @@ class MLP(LabelLearner):
     device: str = "auto"
 
     def validate(self, where):
-        check(len(self.hidden) > 0 and min(self.hidden) > 0, f"{where}.hidden",
-              list(self.hidden), "must be a non-empty list of positive layer widths")
+        self.check_torch_params(where)
         for name in ("epochs", "batch_size"):
             check(getattr(self, name) > 0, f"{where}.{name}", getattr(self, name),
                   "must be positive")
         check(self.min_steps >= 0, f"{where}.min_steps", self.min_steps, "must be >= 0")
-        check(self.lr > 0, f"{where}.lr", self.lr, "must be positive")
-        check(self.weight_decay >= 0, f"{where}.weight_decay", self.weight_decay,
-              "must be >= 0")
         check(0 <= self.dropout < 1, f"{where}.dropout", self.dropout, "must be within [0, 1)")
-        check(self.device in ("auto", "cpu") or self.device.startswith("cuda"),
-              f"{where}.device", self.device, "must be \"auto\", \"cpu\" or \"cuda[:N]\"")
-
-    @property
-    def device_name(self) -> str:
-        device = resolve_device(self.device)
-        return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
     def fit_labels(self, X, labels, n_classes, *, seed):
         if len(labels) == 0:

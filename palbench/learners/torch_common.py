@@ -1,0 +1,44 @@
+"""What the torch learners share: the device rule, parameter checks, the MLP builder."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from palbench.errors import check
+
+
+def resolve_device(device: str) -> torch.device:
+    """"auto" = CUDA when present, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def make_mlp(n_in: int, hidden: tuple[int, ...], n_out: int, dropout: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for width in hidden:
+        layers += [nn.Linear(n_in, width), nn.ReLU()]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        n_in = width
+    layers.append(nn.Linear(n_in, n_out))
+    return nn.Sequential(*layers)
+
+
+class TorchLearner:
+    """Mixin for dataclass learners with `hidden` and `device` fields."""
+
+    def check_torch_params(self, where: str) -> None:
+        check(len(self.hidden) > 0 and min(self.hidden) > 0, f"{where}.hidden",
+              list(self.hidden), "must be a non-empty list of positive layer widths")
+        check(self.lr > 0, f"{where}.lr", self.lr, "must be positive")
+        check(self.weight_decay >= 0, f"{where}.weight_decay", self.weight_decay,
+              "must be >= 0")
+        check(self.device in ("auto", "cpu") or self.device.startswith("cuda"),
+              f"{where}.device", self.device, "must be \"auto\", \"cpu\" or \"cuda[:N]\"")
+
+    @property
+    def device_name(self) -> str:
+        device = resolve_device(self.device)
+        return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
