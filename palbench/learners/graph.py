@@ -216,7 +216,6 @@ class SimilarityGraph:
 
         if rebuild:
             self._rebuild()
-            self._deduce(np.arange(self.n))
         else:
             # fresh pairs, in order of first appearance (in-batch duplicates aggregated)
             first = first_idx[fresh]
@@ -225,27 +224,32 @@ class SimilarityGraph:
             order = np.argsort(first[keep], kind="stable")
             idx = first[keep][order]
             self._apply(a[idx], b[idx], verdict[keep][order].astype(bool))
-            self._deduce(np.concatenate([a, b]))
-        self._canonical_negatives()
+        self._deduce()
         return int(self._overruled(a, b, same).sum())
 
-    def _deduce(self, nodes: np.ndarray) -> None:
+    def _deduce(self) -> None:
         """Closed world: a component ruled out of every class but one belongs to that one.
-        The deduction becomes an edge to that class node (it is not a raw answer)."""
+        The deduction becomes an edge to that class node (it is not a raw answer). Reads the
+        canonical negatives, so it costs O(negatives to class nodes), not O(N)."""
         if self.c < 2:
             return
-        self._canonical_negatives()  # is_negative reads the canonical keys
-        roots = sorted_unique(self.roots(nodes))
-        roots = roots[~np.isin(roots, self.class_roots())]
-        if len(roots) == 0:
-            return
+        self._canonical_negatives()
         class_roots = self.class_roots()
-        excluded = self.is_negative(np.repeat(roots, self.c),
-                                    np.tile(class_roots, len(roots))).reshape(len(roots), self.c)
-        single = excluded.sum(axis=1) == self.c - 1
-        if single.any():
-            remaining = np.argmin(excluded[single], axis=1)
-            self._apply(roots[single], self.n + remaining, np.ones(int(single.sum()), bool))
+        is_class = np.zeros(self.n_nodes, bool)
+        is_class[class_roots] = True
+        a, b = self._neg_a, self._neg_b
+        to_class = is_class[a] ^ is_class[b]  # one side a class, the other a component
+        if not to_class.any():
+            return
+        other = np.where(is_class[a[to_class]], b[to_class], a[to_class])
+        roots, counts = np.unique(other, return_counts=True)
+        eliminated = roots[counts == self.c - 1]
+        if len(eliminated) == 0:
+            return
+        excluded = self.excluded_classes_of_roots(eliminated, class_roots)
+        remaining = np.argmin(excluded, axis=1)
+        self._apply(eliminated, self.n + remaining, np.ones(len(eliminated), bool))
+        self._canonical_negatives()
 
     def add_labels(self, indices, labels) -> int:
         """Record label answers "sample i is class labels[i]"."""
@@ -309,10 +313,12 @@ class SimilarityGraph:
     def excluded_classes(self, indices) -> np.ndarray:
         """(len(indices), C) bool: class c is ruled out for sample i."""
         r = self.roots(np.asarray(indices, np.int64))
-        cr = self.class_roots()
-        ra = np.repeat(r, self.c)
-        rb = np.tile(cr, len(r))
-        return self.is_negative(ra, rb).reshape(len(r), self.c)
+        return self.excluded_classes_of_roots(r, self.class_roots())
+
+    def excluded_classes_of_roots(self, roots, class_roots) -> np.ndarray:
+        ra = np.repeat(roots, self.c)
+        rb = np.tile(class_roots, len(roots))
+        return self.is_negative(ra, rb).reshape(len(roots), self.c)
 
     def signed_block(self, indices, signed: bool = True) -> np.ndarray:
         """G_B for a minibatch: +1 same component, -1 known negative (if signed), 0 unknown."""
