@@ -182,34 +182,41 @@ class PalOrdered(ExemplarComparison):
     def select(self, ctx, k, rng):
         known, unknown, excluded, has_exemplar, proba = self.state(ctx)
         row_of = {int(s): r for r, s in enumerate(unknown)}
-        started = ctx.cache.setdefault("pal_ordered_started", [])
-        in_progress = [s for s in started if known[s] < 0]
-        ctx.cache["pal_ordered_started"] = in_progress
-        chosen = in_progress[:k]
-        if len(chosen) < k:
-            fresh_rows = np.array([r for r, s in enumerate(unknown) if s not in set(chosen)
-                                   and s not in set(in_progress)], dtype=np.int64)
-            if len(fresh_rows):
-                picked_rows = self.new_samples(
-                    ctx, fresh_rows, None if proba is None else proba[fresh_rows],
-                    k - len(chosen), rng)
-                new = [int(unknown[r]) for r in picked_rows]
-                chosen += new
-                in_progress += new
-        a, b = [], []
-        for sample in chosen:
+
+        def next_class(sample: int) -> int | None:
+            """The likeliest class not yet ruled out nor asked (None: nothing left to ask)."""
             r = row_of[sample]
             classes = np.flatnonzero(~excluded[r] & has_exemplar)
             classes = classes[self.untried(ctx, sample, classes)] if len(classes) else classes
             if len(classes) == 0:
-                continue
+                return None
             score = proba[r, classes] if proba is not None else np.zeros(len(classes))
-            c = int(top_k(score, classes, 1, rng)[0])
-            a.append(sample)
-            b.append(int(ctx.exemplars[c]))
-        if not a:
+            return int(top_k(score, classes, 1, rng)[0])
+
+        started = ctx.cache.setdefault("pal_ordered_started", [])
+        plan = [(s, next_class(s)) for s in started if known[s] < 0]
+        plan = [(s, c) for s, c in plan if c is not None]  # abstentions can exhaust a sample
+        ctx.cache["pal_ordered_started"] = [s for s, _ in plan]
+        plan = plan[:k]
+        if len(plan) < k:
+            busy = set(ctx.cache["pal_ordered_started"])
+            fresh_rows = np.array([r for r, s in enumerate(unknown) if int(s) not in busy],
+                                  dtype=np.int64)
+            if len(fresh_rows):
+                picked_rows = self.new_samples(
+                    ctx, fresh_rows, None if proba is None else proba[fresh_rows],
+                    k - len(plan), rng)
+                for r in picked_rows:
+                    sample = int(unknown[r])
+                    c = next_class(sample)
+                    if c is not None:
+                        plan.append((sample, c))
+                        ctx.cache["pal_ordered_started"].append(sample)
+        if not plan:
             return empty_pairs()
-        return PairQueries(np.array(a, np.int64), np.array(b, np.int64))
+        a = np.array([s for s, _ in plan], np.int64)
+        b = np.array([int(ctx.exemplars[c]) for _, c in plan], np.int64)
+        return PairQueries(a, b)
 
 
 @STRATEGIES.register("pal_coverage")
