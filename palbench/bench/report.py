@@ -43,22 +43,38 @@ def panel_title(keys: list[str], values: tuple) -> str:
     return " | ".join(parts)
 
 
-def _grid(n: int, width: float = 5.5, height: float = 4.2, rows_per_panel: int = 1):
+def _grid(n: int, width: float = 5.5, height: float = 4.2, rows_per_panel: int = 1,
+          legend_width: float = 0.0):
     cols = min(n, 3)
     rows = -(-n // cols)
     fig, axes = plt.subplots(rows * rows_per_panel, cols,
-                             figsize=(max(7.0, width * cols), height * rows * rows_per_panel
-                                      + 0.6), squeeze=False)
+                             figsize=(max(7.0, width * cols) + legend_width,
+                                      height * rows * rows_per_panel + 0.6), squeeze=False)
     return fig, axes, cols
+
+
+def _legend_width(frame: pd.DataFrame, hue: str) -> float:
+    """Room for a legend beside the panels when there are many or long line names."""
+    names = frame[hue].astype(str).unique()
+    return 0.0 if len(names) <= 3 and max(map(len, names)) <= 24 else \
+        min(8.0, 1.0 + 0.075 * max(map(len, names)))
+
+
+def _place_legend(ax, outside: bool) -> None:
+    if outside and ax.get_legend() is not None:
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
+                        title_fontsize=8)
 
 
 def plot_curves(frame: pd.DataFrame, path: Path, metric: str, hue: str,
                 keys: list[str]) -> None:
     panels = list(frame.groupby(keys, sort=True))
-    fig, axes, _ = _grid(len(panels))
+    extra = _legend_width(frame, hue)
+    fig, axes, _ = _grid(len(panels), legend_width=extra)
     for ax, (key, panel) in zip(axes.flat, panels):
         sns.lineplot(data=panel, x="budget", y=metric, hue=hue, marker="o",
                      errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
+        _place_legend(ax, extra > 0)
         ax.set_title(panel_title(keys, key), fontsize=9)
         ax.set_xlabel("annotation cost spent (cost units)")
         ax.set_ylabel(METRICS.get(metric, metric))
@@ -75,7 +91,8 @@ def plot_curves(frame: pd.DataFrame, path: Path, metric: str, hue: str,
 def plot_graph(frame: pd.DataFrame, path: Path, hue: str, keys: list[str]) -> None:
     """Samples of known class and connected components against cost, per panel."""
     panels = list(frame.groupby(keys, sort=True))
-    fig, axes, cols = _grid(len(panels), height=3.3, rows_per_panel=2)
+    extra = _legend_width(frame, hue)
+    fig, axes, cols = _grid(len(panels), height=3.3, rows_per_panel=2, legend_width=extra)
     for i, (key, panel) in enumerate(panels):
         row, col = divmod(i, cols)
         for offset, (column, label) in enumerate(
@@ -83,6 +100,7 @@ def plot_graph(frame: pd.DataFrame, path: Path, hue: str, keys: list[str]) -> No
             ax = axes[2 * row + offset, col]
             sns.lineplot(data=panel, x="budget", y=column, hue=hue, errorbar=("ci", 95),
                          n_boot=500, seed=0, ax=ax, legend=offset == 0)
+            _place_legend(ax, extra > 0)
             ax.set_ylabel(label)
             ax.set_xlabel("annotation cost spent (cost units)")
             ax.grid(alpha=0.3)
