@@ -158,3 +158,14 @@ def test_pair_queries_end_to_end_with_reports(write_config, tmp_path, capsys):
     assert main(["report", "--store", str(store), "--out", str(out), "--experiment",
                  "nope"]) == 2
     assert "--experiment = 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_writes_store_and_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--quiet", "--workers", "2"]) == 0
+    assert "| margin | 3 |" in capsys.readouterr().out
+    for name in ("results.sqlite", "curves.png", "graph.png", "leaderboard.md"):
+        assert (out / name).stat().st_size > 0
+    with ResultsStore(out / "results.sqlite") as store:
+        assert len(store.runs()) == 9
