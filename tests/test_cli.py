@@ -46,6 +46,7 @@ def test_run_export_report(write_config, tmp_path, capsys):
     board = (report / "leaderboard.md").read_text()
     assert "| margin | 2 | 24 | 0 |" in board and "| random | 2 | 24 | 0 |" in board
     assert (report / "graph.png").read_bytes()[:4] == b"\x89PNG"
+    assert "Against random, AULC over shared seeds" in board and "| margin | 2 | " in board
     assert (report / "curves.png").read_bytes()[:4] == b"\x89PNG"
 
 

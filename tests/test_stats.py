@@ -23,3 +23,49 @@ def test_mean_ci_matches_scipy():
     assert mean == pytest.approx(values.mean())
     assert (low, high) == pytest.approx(expected)
     assert np.isnan(mean_ci([0.5])[1])
+
+
+def test_cost_to_reach_interpolates_and_censors():
+    from palbench.bench.stats import cost_to_reach
+
+    assert cost_to_reach([10, 20, 40], [0.5, 0.7, 0.9], 0.8) == pytest.approx(30.0)
+    assert cost_to_reach([10, 20], [0.85, 0.9], 0.8) == 10.0
+    assert cost_to_reach([10, 20], [0.5, 0.6], 0.8) == float("inf")
+
+
+def test_bootstrap_ci_is_seeded_and_covers_the_mean():
+    from palbench.bench.stats import bootstrap_ci
+
+    values = np.array([0.80, 0.82, 0.85, 0.90, 0.88])
+    mean, low, high = bootstrap_ci(values)
+    assert mean == pytest.approx(values.mean()) and low < mean < high
+    assert bootstrap_ci(values) == (mean, low, high)
+    assert low >= values.min() and high <= values.max()
+    assert bootstrap_ci([1.0, float("inf")])[2] == float("inf")
+
+
+def test_holm_matches_a_hand_computation():
+    from palbench.bench.stats import holm
+
+    # sorted p: 0.01, 0.02, 0.04 -> 3 * 0.01, 2 * 0.02, 1 * 0.04, made monotone
+    np.testing.assert_allclose(holm([0.04, 0.01, 0.02]), [0.04, 0.03, 0.04])
+    np.testing.assert_allclose(holm([0.5, 0.6]), [1.0, 1.0])
+
+
+def test_paired_comparison_says_no_evidence_inside_the_noise():
+    import pandas as pd
+
+    from palbench.bench.stats import paired_against
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed in range(6):
+        base = 0.7 + rng.normal(0, 0.02)
+        for strategy, shift in (("random", 0.0), ("margin", 0.08), ("entropy", 0.001)):
+            rows.append({"dataset": "d", "oracle": "o", "costs": "c", "learner": "l",
+                         "strategy": strategy, "seed": seed,
+                         "aulc": base + shift + rng.normal(0, 0.01)})
+    verdicts = paired_against(pd.DataFrame(rows), "aulc").set_index("strategy")
+    assert verdicts.loc["margin", "verdict"] == "better"
+    assert verdicts.loc["entropy", "verdict"] == "no evidence"
+    assert (verdicts.p_holm >= verdicts.p).all()

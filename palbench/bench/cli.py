@@ -52,6 +52,20 @@ def build_parser() -> argparse.ArgumentParser:
                       help="parallel worker processes (default: all cores)")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    checker = sub.add_parser(
+        "check", help="check annotation-cost claims against the store (exit 1 on a failure)",
+        description="Evaluate each [[claim]] of a TOML file against the store: one PASS/FAIL "
+                    "line per claim with the measured value, its bootstrap interval over seeds "
+                    "and the bound. Cells missing from the store are run from each claim's "
+                    "config first (--no-run: never). Exit 0: all pass; 1: a claim fails; "
+                    "2: a bad file.")
+    checker.add_argument("claims", help="TOML file of [[claim]] tables (see README: Claims)")
+    store_arg(checker)
+    checker.add_argument("--no-run", action="store_true", help="never run missing cells")
+    checker.add_argument("--junit", metavar="FILE", help="also write JUnit XML to FILE")
+    checker.add_argument("--workers", type=int, default=1, metavar="N",
+                         help="worker processes for missing cells (default 1)")
+
     lister = sub.add_parser("list", help="list the registered components of one kind")
     lister.add_argument("kind", choices=KINDS)
 
@@ -155,6 +169,32 @@ def do_demo(out, workers, quiet) -> int:
     return 0
 
 
+def do_check(claims_path, store_arg, no_run, junit, workers) -> int:
+    from palbench.bench.claims import check_claims, load_claims, write_junit
+    from palbench.results.store import ResultsStore, store_path
+
+    claims = load_claims(claims_path)
+    workers = positive_workers(workers)
+    if junit and not Path(junit).resolve().parent.is_dir():
+        raise ConfigError("--junit", junit, "its folder does not exist")
+
+    def run_config(path):
+        code = do_run(path, store_arg, workers, False, True)
+        if code:
+            raise KeyboardInterrupt
+
+    path = store_path(store_arg)
+    with ResultsStore(path, create=not no_run) as store:
+        verdicts = check_claims(claims, store, None if no_run else run_config)
+    for verdict in verdicts:
+        print(verdict.line)
+    if junit:
+        write_junit(verdicts, Path(junit))
+    failed = sum(not v.passed for v in verdicts)
+    print(f"palbench check: {len(verdicts) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
 def do_list(kind: str) -> int:
     from palbench.bench.data import DATASETS
     from palbench.learners import LEARNERS
@@ -212,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
             return do_run(args.config, args.store, args.workers, args.force, args.quiet)
         if args.command == "demo":
             return do_demo(args.out, args.workers, args.quiet)
+        if args.command == "check":
+            return do_check(args.claims, args.store, args.no_run, args.junit, args.workers)
         if args.command == "list":
             return do_list(args.kind)
         if args.command == "export":

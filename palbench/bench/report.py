@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from palbench.bench.stats import mean_ci, per_run_summary  # noqa: E402
+from palbench.bench.stats import mean_ci, paired_against, per_run_summary  # noqa: E402
 
 GROUP_KEYS = ["dataset", "oracle", "costs", "learner", "strategy"]
 METRICS = {"task_acc": "test accuracy (task_acc)", "probe_acc": "linear-probe accuracy (probe_acc)"}
@@ -151,7 +151,24 @@ def leaderboard_markdown(frame: pd.DataFrame, metric: str = "task_acc",
                 area_s = f"**{area_s}**"
             lines.append(f"| {name} | {n} | {cost:g} | {free:g} | {final_s} | {area_s} |")
         lines += ["", budget_table(frame, keys, key, metric, hue), ""]
+        if hue == "strategy" and "random" in set(panel["strategy"]):
+            lines += [paired_table(panel), ""]
     return "\n".join(lines)
+
+
+def paired_table(panel: pd.DataFrame) -> str:
+    """Each strategy against random on AULC over shared seeds (paired t-test, Holm)."""
+    verdicts = paired_against(panel, "aulc")
+    if verdicts.empty:
+        return ""
+    out = ["Against random, AULC over shared seeds (paired t-test, Holm-corrected within this "
+           "panel; a gain that is not significant at 0.05 is \"no evidence\", not a win):", "",
+           "| strategy | seeds | mean gain | p | p (Holm) | verdict |",
+           "|---|---:|---:|---:|---:|---|"]
+    for row in verdicts.itertuples():
+        out.append(f"| {row.strategy} | {row.seeds} | {row.gain:+.3f} | {row.p:.3g} | "
+                   f"{row.p_holm:.3g} | {row.verdict} |")
+    return "\n".join(out)
 
 
 def budget_table(frame: pd.DataFrame, keys: list[str], key: tuple, metric: str,
