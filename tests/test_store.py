@@ -98,3 +98,55 @@ def test_other_files_are_refused(tmp_path):
         ResultsStore(tmp_path / "missing" / "s.sqlite")
     with pytest.raises(StoreError, match="no such store"):
         ResultsStore(tmp_path / "absent.sqlite", create=False)
+
+
+def test_schema_1_store_is_migrated_in_place(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "store_v1.sqlite"
+    path = tmp_path / "old.sqlite"
+    shutil.copy(fixture, path)
+    before = sqlite3.connect(path).execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0]
+    with ResultsStore(path) as store:
+        runs = store.runs()
+        assert len(runs) == 4 and runs.tag.isna().all()
+        assert runs.run_uid.str.len().eq(32).all() and runs.run_uid.is_unique
+        assert len(store.to_frame()) == before == 8
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+
+
+def test_failed_migration_leaves_the_old_store(tmp_path, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    from palbench.results import store as store_module
+
+    path = tmp_path / "old.sqlite"
+    shutil.copy(Path(__file__).parent / "fixtures" / "store_v1.sqlite", path)
+
+    def broken(conn):
+        conn.execute("ALTER TABLE runs ADD COLUMN tag TEXT")
+        raise sqlite3.OperationalError("disk on fire")
+
+    monkeypatch.setitem(store_module.MIGRATIONS, 1, broken)
+    with pytest.raises(StoreError, match="failed, the store is unchanged"):
+        ResultsStore(path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(runs)")]
+    assert "tag" not in columns
+
+
+def test_tags_and_versions_keep_results_side_by_side(tmp_path, finished):
+    with ResultsStore(tmp_path / "s.sqlite") as store:
+        store.write_run(finished)
+        store.write_run(finished, tag="candidate")
+        assert store.complete_hashes() == store.complete_hashes("candidate") == \
+            {finished.cell.spec_hash()}
+        assert store.complete_hashes(version="0.0.1") == set()
+        store.write_run(finished, replace=True, tag="candidate")
+        runs = store.runs()
+        assert sorted(runs.tag.fillna("-")) == ["-", "candidate"]
+        assert len(store.to_frame(tag="candidate")) == 3 and len(store.to_frame(tag=None)) == 3

@@ -23,7 +23,7 @@ from palbench.errors import ConfigError, check
 from palbench.params import build, unknown_key_error
 
 METRICS = ("cost_to_reach", "aulc", "final_acc")
-FILTERS = ("dataset", "strategy", "oracle", "learner", "costs", "experiment")
+FILTERS = ("dataset", "strategy", "oracle", "learner", "costs", "experiment", "tag")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class Claim:
     learner: str | None = None
     costs: str | None = None
     experiment: str | None = None
+    tag: str | None = None
     metric: str = "cost_to_reach"
     target: float | None = None
     at_most: float | None = None

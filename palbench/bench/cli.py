@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true",
                      help="re-run cells that are already complete, replacing their rows")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--tag", help="label these results (e.g. a branch or a baseline); runs of "
+                                   "another tag or palbench version are kept side by side")
 
     demo = sub.add_parser("demo", help="the built-in benchmark on digits, with a report",
                           description="Run random, margin and graph_coverage on scikit-learn's "
@@ -65,6 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     checker.add_argument("--junit", metavar="FILE", help="also write JUnit XML to FILE")
     checker.add_argument("--workers", type=int, default=1, metavar="N",
                          help="worker processes for missing cells (default 1)")
+
+    comparer = sub.add_parser(
+        "compare", help="compare two tags or palbench versions cell by cell",
+        description="Per dataset x oracle x costs x learner x strategy: the candidate's change "
+                    "in final accuracy, AULC and cost to reach --target, paired over shared "
+                    "seeds with bootstrap 95%% intervals; significant regressions are flagged.")
+    store_arg(comparer)
+    comparer.add_argument("--baseline", required=True, metavar="TAG_OR_VERSION")
+    comparer.add_argument("--candidate", required=True, metavar="TAG_OR_VERSION")
+    comparer.add_argument("--target", type=float, default=0.9,
+                          help="accuracy for cost-to-reach (default 0.9)")
+    comparer.add_argument("--fail-on-regression", action="store_true",
+                          help="exit 1 when any regression is flagged")
 
     lister = sub.add_parser("list", help="list the registered components of one kind")
     lister.add_argument("kind", choices=KINDS)
@@ -112,7 +127,8 @@ def positive_workers(n: int) -> int:
     return n
 
 
-def do_run(config_path, store_arg, workers, force, quiet, raw=None, base_dir=None) -> int:
+def do_run(config_path, store_arg, workers, force, quiet, raw=None, base_dir=None,
+           tag=None) -> int:
     from tqdm import tqdm
 
     from palbench.bench.config import load_plan, plan_from_raw
@@ -123,7 +139,7 @@ def do_run(config_path, store_arg, workers, force, quiet, raw=None, base_dir=Non
     plan = plan_from_raw(raw, base_dir) if raw is not None else load_plan(config_path)
     path = store_path(store_arg)
     with ResultsStore(path) as store:
-        done = set() if force else store.complete_hashes()
+        done = set() if force else store.complete_hashes(tag)
         todo = [c for c in plan.cells if c.spec_hash() not in done]
         skipped = len(plan.cells) - len(todo)
         if skipped:
@@ -136,7 +152,7 @@ def do_run(config_path, store_arg, workers, force, quiet, raw=None, base_dir=Non
 
         def on_result(result):
             nonlocal written
-            store.write_run(result, replace=force)
+            store.write_run(result, replace=force, tag=tag)
             written += 1
             bar.set_postfix_str(f"{written}/{len(todo)} runs")
 
@@ -195,6 +211,22 @@ def do_check(claims_path, store_arg, no_run, junit, workers) -> int:
     return 1 if failed else 0
 
 
+def do_compare(store_arg, baseline, candidate, target, fail_on_regression) -> int:
+    from palbench.bench.compare import compare, markdown
+
+    if not 0 < target <= 1:
+        raise ConfigError("--target", target, "must be an accuracy in (0, 1]")
+    with open_existing(store_arg) as store:
+        frame = store.to_frame()
+    table = compare(frame, baseline, candidate, target)
+    if table.empty:
+        raise ConfigError("--candidate", candidate, f"shares no cell and seed with {baseline!r}")
+    print(markdown(table, baseline, candidate, target))
+    flagged = int((table["regression"] != "").sum())
+    print(f"\npalbench compare: {len(table)} cells, {flagged} with a significant regression")
+    return 1 if flagged and fail_on_regression else 0
+
+
 def do_list(kind: str) -> int:
     from palbench.bench.data import DATASETS
     from palbench.learners import LEARNERS
@@ -249,11 +281,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
-            return do_run(args.config, args.store, args.workers, args.force, args.quiet)
+            return do_run(args.config, args.store, args.workers, args.force, args.quiet,
+                          tag=args.tag)
         if args.command == "demo":
             return do_demo(args.out, args.workers, args.quiet)
         if args.command == "check":
             return do_check(args.claims, args.store, args.no_run, args.junit, args.workers)
+        if args.command == "compare":
+            return do_compare(args.store, args.baseline, args.candidate, args.target,
+                              args.fail_on_regression)
         if args.command == "list":
             return do_list(args.kind)
         if args.command == "export":

@@ -7,11 +7,13 @@ re-running it skips every cell already complete (same spec hash).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
 import subprocess
 import sys
+import uuid
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +23,7 @@ import pandas as pd
 import palbench
 from palbench.errors import ConfigError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STORE_ENV = "PALBENCH_STORE"
 DEFAULT_STORE = "palbench.sqlite"
 
@@ -45,9 +47,12 @@ CREATE TABLE IF NOT EXISTS runs (
     library_versions_json TEXT NOT NULL,
     device TEXT NOT NULL,
     finished_at TEXT NOT NULL,
-    wall_seconds REAL NOT NULL
+    wall_seconds REAL NOT NULL,
+    tag TEXT,
+    run_uid TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_by_spec ON runs (spec_hash);
+CREATE UNIQUE INDEX IF NOT EXISTS runs_by_uid ON runs (run_uid);
 CREATE TABLE IF NOT EXISTS checkpoints (
     run_id INTEGER NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
     budget REAL NOT NULL,
@@ -73,6 +78,26 @@ CHECKPOINT_FIELDS = ["budget", "cost", "n_queries", "n_free", "n_labels", "n_abs
                      "fit_seconds", "eval_seconds"]
 EXPORT_COLUMNS = ["run_id", "dataset", "strategy", "oracle", "learner", "seed", "budget", "cost",
                   "n_queries", "task_acc", "probe_acc"]
+
+
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    """Schema 2: runs get a user tag and a unique run id (for idempotent imports)."""
+    conn.execute("ALTER TABLE runs ADD COLUMN tag TEXT")
+    conn.execute("ALTER TABLE runs ADD COLUMN run_uid TEXT")
+    rows = conn.execute("SELECT run_id, spec_hash, palbench_version, finished_at, wall_seconds "
+                        "FROM runs").fetchall()
+    conn.executemany("UPDATE runs SET run_uid = ? WHERE run_id = ?",
+                     [(legacy_uid(*row[1:]), row[0]) for row in rows])
+    conn.execute("CREATE UNIQUE INDEX runs_by_uid ON runs (run_uid)")
+
+
+def legacy_uid(spec_hash, version, finished_at, wall_seconds) -> str:
+    key = f"{spec_hash}|{version}|{finished_at}|{wall_seconds!r}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+# MIGRATIONS[v] turns a store of schema v into schema v + 1, inside the caller's transaction.
+MIGRATIONS = {1: _migrate_1_to_2}
 
 
 class StoreError(ConfigError):
@@ -141,12 +166,29 @@ class ResultsStore:
                     raise StoreError(str(self.path), f"written by a newer palbench (schema "
                                      f"{version}; this one reads up to {SCHEMA_VERSION}); "
                                      "upgrade palbench")
+                if version < SCHEMA_VERSION:
+                    try:
+                        self._migrate(conn, version)
+                    except sqlite3.DatabaseError as exc:
+                        raise StoreError(str(self.path), f"migrating schema {version} to "
+                                         f"{SCHEMA_VERSION} failed, the store is unchanged "
+                                         f"({exc})") from None
             return conn
         except sqlite3.DatabaseError as exc:
             message = str(exc)
             if "readonly" in message or "unable to open" in message:
                 raise StoreError(str(self.path), f"cannot write the store ({message})") from None
             raise StoreError(str(self.path), f"not a palbench store ({message})") from None
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection, version: int) -> None:
+        """Bring an older store up to SCHEMA_VERSION in place, all steps in one transaction."""
+        with _transaction(conn):
+            while version < SCHEMA_VERSION:
+                MIGRATIONS[version](conn)
+                version += 1
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version VALUES (?)", (version,))
 
     def close(self) -> None:
         self._conn.close()
@@ -157,28 +199,36 @@ class ResultsStore:
     def __exit__(self, *exc):
         self.close()
 
-    def complete_hashes(self) -> set[str]:
-        return {r[0] for r in self._conn.execute("SELECT DISTINCT spec_hash FROM runs")}
+    def complete_hashes(self, tag: str | None = None,
+                        version: str = palbench.__version__) -> set[str]:
+        """Spec hashes already run by this palbench version under this tag: results of other
+        versions or tags stay side by side and are never overwritten."""
+        rows = self._conn.execute(
+            "SELECT DISTINCT spec_hash FROM runs WHERE palbench_version = ? AND tag IS ?",
+            (version, tag))
+        return {r[0] for r in rows}
 
-    def write_run(self, result, *, replace: bool = False) -> int:
-        """Write a finished run and its checkpoints in one transaction; return its run_id."""
+    def write_run(self, result, *, replace: bool = False, tag: str | None = None) -> int:
+        """Write a finished run and its checkpoints in one transaction; return its run_id.
+        `replace` first removes runs of the same spec, palbench version and tag."""
         cell = result.cell
         spec_hash = cell.spec_hash()
         with _transaction(self._conn) as conn:
             if replace:
-                conn.execute("DELETE FROM runs WHERE spec_hash = ?", (spec_hash,))
+                conn.execute("DELETE FROM runs WHERE spec_hash = ? AND palbench_version = ? "
+                             "AND tag IS ?", (spec_hash, palbench.__version__, tag))
             cursor = conn.execute(
                 "INSERT INTO runs (spec_hash, experiment, dataset, strategy, oracle, costs, "
                 "learner, seed, spec_json, dataset_fingerprint, seeds_json, palbench_version, "
-                "git_commit, library_versions_json, device, finished_at, wall_seconds) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "git_commit, library_versions_json, device, finished_at, wall_seconds, tag, "
+                "run_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (spec_hash, cell.experiment.name, cell.dataset.label, cell.strategy.label,
                  cell.oracle.label, cell.costs.label, cell.learner.label, cell.seed,
                  cell.spec_json(), cell.dataset_fingerprint,
                  json.dumps({"root": cell.seed, **result.seeds}), palbench.__version__,
                  git_commit(), json.dumps(library_versions()), result.device,
                  datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 result.wall_seconds))
+                 result.wall_seconds, tag, uuid.uuid4().hex))
             run_id = cursor.lastrowid
             fields = ["run_id"] + CHECKPOINT_FIELDS
             conn.executemany(
@@ -194,10 +244,11 @@ class ResultsStore:
         for column, value in where.items():
             if column not in RUN_FILTERS:
                 raise ValueError(f"cannot filter on {column!r}; known: {sorted(RUN_FILTERS)}")
-            clauses.append(f"r.{column} = ?")
+            clauses.append(f"r.{column} IS ?")  # IS: a None filter matches NULL
             values.append(value)
         query = ("SELECT r.run_id, r.experiment, r.dataset, r.strategy, r.oracle, r.costs, "
                  "r.learner, r.seed, r.spec_hash, r.dataset_fingerprint, r.palbench_version, "
+                 "r.tag, "
                  "r.git_commit, r.device, " + ", ".join(f"c.{f}" for f in CHECKPOINT_FIELDS) +
                  " FROM runs r JOIN checkpoints c USING (run_id)")
         if clauses:
@@ -212,7 +263,7 @@ class ResultsStore:
 
 
 RUN_FILTERS = {"run_id", "experiment", "dataset", "strategy", "oracle", "costs", "learner",
-               "seed", "spec_hash", "palbench_version"}
+               "seed", "spec_hash", "palbench_version", "tag"}
 
 
 class _transaction:
