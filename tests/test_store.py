@@ -150,3 +150,40 @@ def test_tags_and_versions_keep_results_side_by_side(tmp_path, finished):
         runs = store.runs()
         assert sorted(runs.tag.fillna("-")) == ["-", "candidate"]
         assert len(store.to_frame(tag="candidate")) == 3 and len(store.to_frame(tag=None)) == 3
+
+
+def test_bundle_roundtrip_is_idempotent_and_parquet_matches_csv(tmp_path, finished, capsys):
+    import zipfile
+
+    import pandas as pd
+
+    from palbench.bench.cli import main
+
+    source = tmp_path / "a.sqlite"
+    with ResultsStore(source) as store:
+        store.write_run(finished, tag="shared")
+    bundle = tmp_path / "runs.zip"
+    assert main(["export", "--store", str(source), "--format", "bundle", "--out",
+                 str(bundle)]) == 0
+    target = tmp_path / "b.sqlite"
+    assert main(["import", str(bundle), "--store", str(target)]) == 0
+    assert main(["import", str(bundle), "--store", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "1 runs imported, 0 already" in out and "0 runs imported, 1 already" in out
+    with ResultsStore(source) as a, ResultsStore(target) as b:
+        cols = ["spec_hash", "tag", "run_uid", "palbench_version", "seeds_json"]
+        pd.testing.assert_frame_equal(a.runs()[cols], b.runs()[cols])
+        pd.testing.assert_frame_equal(a.to_frame().drop(columns="run_id"),
+                                      b.to_frame().drop(columns="run_id"))
+    for fmt in ("csv", "parquet"):
+        assert main(["export", "--store", str(target), "--format", fmt, "--out",
+                     str(tmp_path / f"rows.{fmt}")]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "rows.csv"),
+                                  pd.read_parquet(tmp_path / "rows.parquet"), check_dtype=False)
+    # a crafted archive: member names cannot point outside, and it is not a bundle anyway
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("../../escape.txt", "x")
+    assert main(["import", str(evil), "--store", str(tmp_path / "c.sqlite")]) == 2
+    assert "not a palbench bundle" in capsys.readouterr().err
+    assert not (tmp_path / "c.sqlite").exists() and not (tmp_path.parent / "escape.txt").exists()

@@ -84,10 +84,22 @@ def build_parser() -> argparse.ArgumentParser:
     lister = sub.add_parser("list", help="list the registered components of one kind")
     lister.add_argument("kind", choices=KINDS)
 
-    export = sub.add_parser("export", help="export checkpoint rows to a file")
+    export = sub.add_parser("export", help="export checkpoint rows, or a bundle to share",
+                            description="csv / parquet: one row per checkpoint with the columns "
+                                        "run_id, dataset, strategy, oracle, learner, seed, "
+                                        "budget, cost, n_queries, task_acc, probe_acc. bundle: "
+                                        "a zip of every run with its metadata, for "
+                                        "'palbench import'.")
     store_arg(export)
-    export.add_argument("--format", choices=("csv",), default="csv")
+    export.add_argument("--format", choices=("csv", "parquet", "bundle"), default="csv")
     export.add_argument("--out", required=True, metavar="FILE", help="file to write")
+
+    importer = sub.add_parser("import", help="add the runs of a bundle to the store",
+                              description="Add a bundle's runs (from 'palbench export --format "
+                                          "bundle') that the store lacks; importing twice adds "
+                                          "nothing twice.")
+    importer.add_argument("bundle", help="bundle file (.zip)")
+    store_arg(importer)
 
     report = sub.add_parser("report", help="curves.png, graph.png and leaderboard.md",
                             description="Plots and a leaderboard from the store: one panel per "
@@ -249,12 +261,27 @@ def open_existing(store_arg):
     return ResultsStore(store_path(store_arg), create=False)
 
 
-def do_export(store_arg, out) -> int:
-    from palbench.results.export import export_csv
+def do_export(store_arg, out, fmt="csv") -> int:
+    from palbench.results.export import export_bundle, export_rows
 
     with open_existing(store_arg) as store:
-        n = export_csv(store, Path(out))
-    print(f"palbench: {n} rows written to {out}")
+        if fmt == "bundle":
+            n = export_bundle(store, Path(out))
+            print(f"palbench: {n} runs written to {out}")
+        else:
+            n = export_rows(store, Path(out), fmt)
+            print(f"palbench: {n} rows written to {out}")
+    return 0
+
+
+def do_import(bundle, store_arg) -> int:
+    from palbench.results.export import import_bundle, read_bundle
+    from palbench.results.store import ResultsStore, store_path
+
+    read_bundle(Path(bundle))  # check it before the store is created
+    with ResultsStore(store_path(store_arg)) as store:
+        added, skipped = import_bundle(store, Path(bundle))
+    print(f"palbench: {added} runs imported, {skipped} already in the store")
     return 0
 
 
@@ -293,7 +320,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             return do_list(args.kind)
         if args.command == "export":
-            return do_export(args.store, args.out)
+            return do_export(args.store, args.out, args.format)
+        if args.command == "import":
+            return do_import(args.bundle, args.store)
         if args.command == "report":
             return do_report(args.store, args.out, args.metric, args.hue, args.experiment,
                              args.panels)

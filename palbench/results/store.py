@@ -261,9 +261,55 @@ class ResultsStore:
     def runs(self) -> pd.DataFrame:
         return pd.read_sql_query("SELECT * FROM runs ORDER BY run_id", self._conn)
 
+    def checkpoints(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT * FROM checkpoints ORDER BY run_id, budget",
+                                 self._conn)
 
+    def add_runs(self, runs: pd.DataFrame, checkpoints: pd.DataFrame) -> tuple[int, int]:
+        """Add runs (with their checkpoints, matched by the source run_id) whose run_uid the
+        store lacks, in one transaction; returns (added, skipped)."""
+        if runs.empty:
+            return 0, 0
+        have = {r[0] for r in self._conn.execute("SELECT run_uid FROM runs")}
+        columns = [c for c in RUN_COLUMNS_STORED if c != "run_id"]
+        added = 0
+        with _transaction(self._conn) as conn:
+            for run in runs.to_dict("records"):
+                if run["run_uid"] in have:
+                    continue
+                values = [_plain(run.get(c)) for c in columns]
+                cursor = conn.execute(
+                    f"INSERT INTO runs ({', '.join(columns)}) "
+                    f"VALUES ({', '.join('?' * len(columns))})", values)
+                rows = checkpoints[checkpoints["run_id"] == run["run_id"]] \
+                    if len(checkpoints) else checkpoints
+                conn.executemany(
+                    f"INSERT INTO checkpoints (run_id, {', '.join(CHECKPOINT_FIELDS)}) "
+                    f"VALUES ({', '.join('?' * (len(CHECKPOINT_FIELDS) + 1))})",
+                    [(cursor.lastrowid, *(_plain(r[f]) for f in CHECKPOINT_FIELDS))
+                     for r in rows.to_dict("records")])
+                have.add(run["run_uid"])
+                added += 1
+        return added, len(runs) - added
+
+
+RUN_COLUMNS_STORED = ["run_id", "spec_hash", "experiment", "dataset", "strategy", "oracle",
+                      "costs", "learner", "seed", "spec_json", "dataset_fingerprint",
+                      "seeds_json", "palbench_version", "git_commit", "library_versions_json",
+                      "device", "finished_at", "wall_seconds", "tag", "run_uid"]
 RUN_FILTERS = {"run_id", "experiment", "dataset", "strategy", "oracle", "costs", "learner",
                "seed", "spec_hash", "palbench_version", "tag"}
+
+
+def _plain(value):
+    """A value sqlite3 can bind: numpy scalars to Python, NaN and missing to NULL."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
 
 
 class _transaction:
