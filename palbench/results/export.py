@@ -20,7 +20,10 @@ import pandas as pd
 import palbench
 from palbench.errors import ConfigError
 from palbench.results.store import (
-    EXPORT_COLUMNS, RUN_COLUMNS_STORED, SCHEMA_VERSION, ResultsStore,
+    EXPORT_COLUMNS,
+    RUN_COLUMNS_STORED,
+    SCHEMA_VERSION,
+    ResultsStore,
 )
 
 BUNDLE_FORMAT = "palbench-bundle"
