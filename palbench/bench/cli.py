@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("bundle", help="bundle file (.zip)")
     store_arg(importer)
 
-    report = sub.add_parser("report", help="curves.png, graph.png and leaderboard.md",
+    report = sub.add_parser("report", help="index.html, leaderboard.md and plots",
                             description="Plots and a leaderboard from the store: one panel per "
                                         "dataset x oracle x costs x learner, one line per "
                                         "strategy (or per --hue).")
@@ -291,6 +291,7 @@ def do_report(store_arg, out, metric="task_acc", hue="strategy", experiment=None
 
     with open_existing(store_arg) as store:
         frame = store.to_frame(**({"experiment": experiment} if experiment else {}))
+        runs = store.runs()
     if frame.empty:
         if experiment:
             raise ConfigError("--experiment", experiment, "no runs of that experiment in the "
@@ -299,7 +300,7 @@ def do_report(store_arg, out, metric="task_acc", hue="strategy", experiment=None
     if frame[metric].isna().all():
         raise ConfigError("--metric", metric, "no run recorded it (probe_acc needs a learner "
                           "with an embedding and [experiment] probe = true)")
-    paths = write_report(frame, Path(out), metric, hue, panels)
+    paths = write_report(frame, Path(out), metric, hue, panels, runs)
     print("palbench: wrote " + ", ".join(str(p) for p in paths))
     return 0
 

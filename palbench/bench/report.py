@@ -15,10 +15,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from palbench.bench.stats import mean_ci, paired_against, per_run_summary  # noqa: E402
+from palbench.bench.stats import (  # noqa: E402
+    bootstrap_ci,
+    cost_to_reach,
+    mean_ci,
+    paired_against,
+    per_run_summary,
+)
 
 GROUP_KEYS = ["dataset", "oracle", "costs", "learner", "strategy"]
 METRICS = {"task_acc": "test accuracy (task_acc)", "probe_acc": "linear-probe accuracy (probe_acc)"}
@@ -116,10 +123,10 @@ def plot_graph(frame: pd.DataFrame, path: Path, hue: str, keys: list[str]) -> No
     plt.close(fig)
 
 
-def fmt(mean: float, low: float, high: float) -> str:
+def fmt(mean: float, low: float, high: float, digits: int = 3) -> str:
     if low != low:  # NaN: one seed
-        return f"{mean:.3f}"
-    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def leaderboard_markdown(frame: pd.DataFrame, metric: str = "task_acc",
@@ -134,9 +141,13 @@ def leaderboard_markdown(frame: pd.DataFrame, metric: str = "task_acc",
              "budget, divided by that range. Best mean in bold. Free: labelled exemplars "
              "given for free (pair strategies).", ""]
     for key, panel in summary.groupby(keys, sort=True):
+        best = panel.groupby(hue)["final"].mean().max()
+        reach = reach_costs(frame, keys, key, hue, metric, [0.8 * best, 0.9 * best])
         lines += [f"## {panel_title(keys, key)}", "",
-                  f"| {hue} | seeds | final cost | free | final {metric} | AULC |",
-                  "|---|---:|---:|---:|---|---|"]
+                  f"| {hue} | seeds | final cost | free | final {metric} | AULC | "
+                  f"cost to 80% of best ({0.8 * best:.3f}) | cost to 90% of best "
+                  f"({0.9 * best:.3f}) |",
+                  "|---|---:|---:|---:|---|---|---|---|"]
         rows = []
         for name, runs in panel.groupby(hue):
             rows.append((name, len(runs), runs["final_cost"].mean(), runs["n_free"].mean(),
@@ -149,7 +160,8 @@ def leaderboard_markdown(frame: pd.DataFrame, metric: str = "task_acc",
                 final_s = f"**{final_s}**"
             if area[0] == best_aulc:
                 area_s = f"**{area_s}**"
-            lines.append(f"| {name} | {n} | {cost:g} | {free:g} | {final_s} | {area_s} |")
+            lines.append(f"| {name} | {n} | {cost:g} | {free:g} | {final_s} | {area_s} | "
+                         f"{reach[name][0]} | {reach[name][1]} |")
         lines += ["", budget_table(frame, keys, key, metric, hue), ""]
         if hue == "strategy" and "random" in set(panel["strategy"]):
             lines += [paired_table(panel), ""]
@@ -171,6 +183,28 @@ def paired_table(panel: pd.DataFrame) -> str:
     return "\n".join(out)
 
 
+def reach_costs(frame: pd.DataFrame, keys: list[str], key: tuple, hue: str, metric: str,
+                targets: list[float]) -> dict[str, list[str]]:
+    """Per line, the cost to reach each target: bootstrap mean over seeds, or how many runs
+    never reached it (censored runs are never averaged in as a number)."""
+    panel = frame
+    for k, v in zip(keys, key):
+        panel = panel[panel[k] == v]
+    found: dict[str, list[str]] = {}
+    for name, runs in panel.groupby(hue):
+        cells = []
+        for target in targets:
+            costs = np.array([cost_to_reach(run["cost"], run[metric], target)
+                              for _, run in runs.sort_values("budget").groupby("run_id")])
+            missed = int(np.isinf(costs).sum())
+            if missed:
+                cells.append(f"not reached in {missed}/{len(costs)}")
+            else:
+                cells.append(fmt(*bootstrap_ci(costs), digits=1))
+        found[name] = cells
+    return found
+
+
 def budget_table(frame: pd.DataFrame, keys: list[str], key: tuple, metric: str,
                  hue: str) -> str:
     """The metric at every budget: mean [95% interval] over seeds, one column per line."""
@@ -188,17 +222,31 @@ def budget_table(frame: pd.DataFrame, keys: list[str], key: tuple, metric: str,
 
 
 def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
-                 hue: str = "strategy", panels: list[str] | None = None) -> list[Path]:
+                 hue: str = "strategy", panels: list[str] | None = None,
+                 runs: pd.DataFrame | None = None) -> list[Path]:
     """Write the report; `panels` (keys of GROUP_KEYS) overrides `hue`: lines are then the
-    combinations of the other keys."""
+    combinations of the other keys. With `runs` (the store's run rows), also index.html."""
+    from palbench.bench.html import write_html
+    from palbench.bench.ranks import plot_ranks
+
     out_dir.mkdir(parents=True, exist_ok=True)
     frame = frame.dropna(subset=[metric])
+    ranked = frame
     if panels:
         frame, hue = with_line_column(frame, panels)
     keys = panels or panel_keys(hue)
-    curves, graph, board = (out_dir / "curves.png", out_dir / "graph.png",
-                            out_dir / "leaderboard.md")
+    curves, graph, ranks, board = (out_dir / "curves.png", out_dir / "graph.png",
+                                   out_dir / "ranks.png", out_dir / "leaderboard.md")
     plot_curves(frame, curves, metric, hue, keys)
     plot_graph(frame, graph, hue, keys)
-    board.write_text(leaderboard_markdown(frame, metric, hue, keys), encoding="utf-8")
-    return [curves, graph, board]
+    plot_ranks(ranked, ranks, metric)
+    text = leaderboard_markdown(frame, metric, hue, keys)
+    board.write_text(text, encoding="utf-8")
+    written = [curves, graph, ranks, board]
+    if runs is not None:
+        runs = runs[runs["run_id"].isin(frame["run_id"])]
+        written.append(write_html(out_dir, text, [
+            (curves, f"{METRICS.get(metric, metric)} against annotation cost"),
+            (graph, "What the answers revealed"),
+            (ranks, "Mean rank across panels")], runs))
+    return written
