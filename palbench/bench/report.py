@@ -22,7 +22,6 @@ import seaborn as sns  # noqa: E402
 from palbench.bench.stats import (  # noqa: E402
     bootstrap_ci,
     cost_to_reach,
-    mean_ci,
     paired_against,
     per_run_summary,
 )
@@ -136,8 +135,9 @@ def leaderboard_markdown(frame: pd.DataFrame, metric: str = "task_acc",
     if hue not in summary:
         summary = summary.merge(frame[["run_id", hue]].drop_duplicates(), on="run_id")
     lines = ["# palbench leaderboard", "",
-             f"Metric: {METRICS.get(metric, metric)}. Mean over seeds with 95% Student-t "
-             "interval. AULC: area under the metric-vs-cost curve between the first and last "
+             f"Metric: {METRICS.get(metric, metric)}. Mean over seeds with a 95% bootstrap "
+             "interval (percentile, 2,000 resamples of the seeds, seeded). AULC: area under "
+             "the metric-vs-cost curve between the first and last "
              "budget, divided by that range. Best mean in bold. Free: labelled exemplars "
              "given for free (pair strategies).", ""]
     for key, panel in summary.groupby(keys, sort=True):
@@ -151,7 +151,8 @@ def leaderboard_markdown(frame: pd.DataFrame, metric: str = "task_acc",
         rows = []
         for name, runs in panel.groupby(hue):
             rows.append((name, len(runs), runs["final_cost"].mean(), runs["n_free"].mean(),
-                         mean_ci(runs["final"]), mean_ci(runs["aulc"])))
+                         bootstrap_ci(runs["final"], n_boot=2000),
+                         bootstrap_ci(runs["aulc"], n_boot=2000)))
         best_final = max(r[4][0] for r in rows)
         best_aulc = max(r[5][0] for r in rows)
         for name, n, cost, free, final, area in sorted(rows, key=lambda r: -r[5][0]):
@@ -215,8 +216,8 @@ def budget_table(frame: pd.DataFrame, keys: list[str], key: tuple, metric: str,
     out = [f"{metric} at each budget:", "", "| budget | " + " | ".join(names) + " |",
            "|---:|" + "---|" * len(names)]
     for budget, at in panel.groupby("budget"):
-        cells = [fmt(*mean_ci(at[at[hue] == n][metric])) if (at[hue] == n).any() else "-"
-                 for n in names]
+        cells = [fmt(*bootstrap_ci(at[at[hue] == n][metric], n_boot=2000))
+                 if (at[hue] == n).any() else "-" for n in names]
         out.append(f"| {budget:g} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
