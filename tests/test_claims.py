@@ -111,3 +111,10 @@ def test_claims_file_paths_resolve_next_to_it(tmp_path):
     shutil.copytree(ROOT / "configs", tmp_path / "configs")
     claims = load_claims(tmp_path / "claims" / "ci.toml")
     assert all(Path(c.config).is_file() for c in claims)
+
+
+@pytest.mark.slow
+def test_paper_claims_hold_at_full_scale(tmp_path):
+    """claims/paper.toml on the full 20-seed toy configs (about 2 minutes on 2 cores)."""
+    assert main(["check", str(ROOT / "claims" / "paper.toml"), "--store",
+                 str(tmp_path / "paper.sqlite"), "--workers", "2"]) == 0
