@@ -1,0 +1,162 @@
+"""Faults: SIGKILL at random moments loses no finished run and duplicates nothing; Ctrl-C stops
+cleanly with a resume hint; 8 concurrent writers and a reader share one store; a read-only
+store is one clear line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from palbench.bench.cli import main
+from palbench.results.store import ResultsStore
+
+ROOT = Path(__file__).resolve().parent.parent
+GRID = """
+[experiment]
+name = "faults"
+seeds = [0, 1, 2, 3, 4, 5]
+budgets = [5, 10, 20]
+batch_size = 5
+[dataset]
+name = "blobs"
+n_samples = 200
+n_features = 4
+[[strategy]]
+name = "random"
+[[strategy]]
+name = "margin"
+[oracle]
+name = "noisy_label"
+noise = 0.1
+[learner]
+name = "mlp"
+hidden = [16]
+epochs = 30
+device = "cpu"
+"""
+KEY = ["dataset", "strategy", "oracle", "learner", "seed", "budget"]
+
+
+def palbench(*args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "palbench", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def rows(store: Path) -> pd.DataFrame:
+    with ResultsStore(store) as s:
+        frame = s.to_frame()
+    return frame.drop(columns=["run_id", "select_seconds", "fit_seconds", "eval_seconds"]) \
+        .sort_values(KEY).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    path = tmp_path_factory.mktemp("faults") / "grid.toml"
+    path.write_text(GRID)
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(config, tmp_path_factory):
+    store = tmp_path_factory.mktemp("ref") / "ref.sqlite"
+    assert main(["run", str(config), "--store", str(store), "--quiet"]) == 0
+    return rows(store)
+
+
+def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_rows(
+        config, reference, tmp_path):
+    store = tmp_path / "killed.sqlite"
+    rng = np.random.default_rng(0)
+    for moment in rng.uniform(0.5, 4.0, size=10):
+        process = palbench("run", str(config), "--store", str(store), "--quiet")
+        time.sleep(moment)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        if store.exists():  # whatever is there is whole: runs with all their checkpoints
+            partial = rows(store)
+            assert (partial.groupby(KEY[:-1]).size() == 3).all()
+    process = palbench("run", str(config), "--store", str(store), "--quiet")
+    assert process.wait(timeout=300) == 0
+    final = rows(store)
+    with ResultsStore(store) as s:
+        runs = s.runs()
+    assert runs.spec_hash.is_unique and len(runs) == 12
+    assert not final.duplicated(KEY).any()
+    pd.testing.assert_frame_equal(final, reference)
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(config, tmp_path):
+    store = tmp_path / "interrupted.sqlite"
+    process = palbench("run", str(config), "--store", str(store), "--quiet")
+    time.sleep(2.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Run the same command again to resume" in err and "Traceback" not in err
+
+
+def test_eight_concurrent_writers_and_a_reader(tmp_path):
+    store = tmp_path / "shared.sqlite"
+    ResultsStore(store).close()
+    configs = []
+    for i in range(8):
+        path = tmp_path / f"w{i}.toml"
+        path.write_text(GRID.replace('name = "faults"', f'name = "writer{i}"')
+                        .replace("seeds = [0, 1, 2, 3, 4, 5]", f"seeds = [{i}]"))
+        configs.append(path)
+    writers = [palbench("run", str(c), "--store", str(store), "--quiet") for c in configs]
+    reads = 0
+    while any(w.poll() is None for w in writers):
+        with ResultsStore(store) as s:  # a reader while the writers write
+            s.to_frame()
+        reads += 1
+        time.sleep(0.2)
+    for w in writers:
+        _, err = w.communicate()
+        assert w.returncode == 0, err
+        assert "locked" not in err
+    with ResultsStore(store) as s:
+        runs = s.runs()
+    assert len(runs) == 16 and sorted(runs.experiment.unique()) == [f"writer{i}"
+                                                                      for i in range(8)]
+    assert reads > 0
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write read-only files")
+def test_read_only_store_is_one_clear_line(config, tmp_path, capsys):
+    store = tmp_path / "ro.sqlite"
+    ResultsStore(store).close()
+    store.chmod(0o444)
+    tmp_path.chmod(0o555)
+    try:
+        assert main(["run", str(config), "--store", str(store), "--quiet"]) == 2
+    finally:
+        tmp_path.chmod(0o755)
+    assert "cannot write the store" in capsys.readouterr().err
+
+
+def test_store_in_a_read_only_folder_is_one_clear_line(config, tmp_path, capsys):
+    """As root too: SQLite cannot create its journal beside a store on a read-only mount;
+    simulated with a store path whose folder is a file."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["run", str(config), "--store", str(blocker / "s.sqlite"), "--quiet"]) == 2
+    assert "palbench: error: store = " in capsys.readouterr().err
+
+
+def test_sqlite_is_only_given_parameters():
+    """Filters are checked against a whitelist and values are bound, never formatted in."""
+    with pytest.raises(ValueError, match="cannot filter"):
+        ResultsStore(":memory:").to_frame(**{"dataset; DROP TABLE runs": "x"})
+    store = ResultsStore(":memory:")
+    assert store.to_frame(dataset="x' OR '1'='1").empty
+    assert "runs" in {r[0] for r in store._conn.execute("SELECT name FROM sqlite_master")}
