@@ -301,7 +301,9 @@ class NpzFile(SplitSource):
         except (ValueError, OSError, EOFError) as exc:
             raise ConfigError(f"{where}.path", self.path,
                               f"not a readable .npz archive: {exc}") from None
-        if X.ndim > 2:
+        check(X.ndim >= 1 and len(X) > 0, f"{where}.path", self.path,
+              f"array X holds no samples (shape {X.shape})")
+        if X.ndim > 2:  # images and the like: one flat feature vector per sample
             X = X.reshape(len(X), -1)
         return X, y, None
 

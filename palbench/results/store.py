@@ -238,6 +238,14 @@ class ResultsStore:
                  for c in result.checkpoints])
         return run_id
 
+    def _read(self, query: str, params=()) -> pd.DataFrame:
+        """A query as a DataFrame; a damaged file is a StoreError, not a traceback."""
+        try:
+            return pd.read_sql_query(query, self._conn, params=params)
+        except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:
+            raise StoreError(str(self.path), f"cannot read the store, it may be damaged "
+                             f"({str(exc).splitlines()[0][-120:]})") from None
+
     def to_frame(self, **where: object) -> pd.DataFrame:
         """One row per checkpoint joined with its run; keyword filters on run columns."""
         clauses, values = [], []
@@ -254,16 +262,15 @@ class ResultsStore:
         if clauses:
             query += " WHERE " + " AND ".join(clauses)
         query += " ORDER BY r.run_id, c.budget"
-        frame = pd.read_sql_query(query, self._conn, params=values)
+        frame = self._read(query, values)
         frame["probe_acc"] = frame["probe_acc"].astype(float)
         return frame
 
     def runs(self) -> pd.DataFrame:
-        return pd.read_sql_query("SELECT * FROM runs ORDER BY run_id", self._conn)
+        return self._read("SELECT * FROM runs ORDER BY run_id")
 
     def checkpoints(self) -> pd.DataFrame:
-        return pd.read_sql_query("SELECT * FROM checkpoints ORDER BY run_id, budget",
-                                 self._conn)
+        return self._read("SELECT * FROM checkpoints ORDER BY run_id, budget")
 
     def add_runs(self, runs: pd.DataFrame, checkpoints: pd.DataFrame) -> tuple[int, int]:
         """Add runs (with their checkpoints, matched by the source run_id) whose run_uid the
