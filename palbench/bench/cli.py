@@ -331,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"palbench: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("palbench: interrupted", file=sys.stderr)
+        print("palbench: interrupted before anything was written. Run the same command again "
+              "to resume: complete runs are skipped.", file=sys.stderr)
         return 130
     return 2
