@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import textwrap
+import os
+
+# Ray reads these when first imported: keep any local cluster on loopback, without telemetry.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+import textwrap  # noqa: E402
 from pathlib import Path
 
-import numpy as np
-import pytest
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
-from palbench.bench.data import Blobs, Digits
+from palbench.bench.data import Blobs, Digits  # noqa: E402
 
 
 @pytest.fixture(scope="session")

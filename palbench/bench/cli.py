@@ -36,7 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("config", help="TOML config file (see README: Config format)")
     store_arg(run)
     run.add_argument("--workers", type=int, default=1, metavar="N",
-                     help="parallel worker processes, one cell each (default 1)")
+                     help="parallel worker processes (or local Ray CPUs), one cell each "
+                          "(default 1)")
+    run.add_argument("--executor", choices=("local", "ray"), default="local",
+                     help="local: this machine's process pool; ray: one Ray task per cell "
+                          "(pip install 'palbench[ray]')")
+    run.add_argument("--address", metavar="ADDR",
+                     help="Ray cluster to join (default: start a local one on 127.0.0.1)")
     run.add_argument("--force", action="store_true",
                      help="re-run cells that are already complete, replacing their rows")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -140,11 +146,11 @@ def positive_workers(n: int) -> int:
 
 
 def do_run(config_path, store_arg, workers, force, quiet, raw=None, base_dir=None,
-           tag=None) -> int:
+           tag=None, executor="local", address=None) -> int:
     from tqdm import tqdm
 
     from palbench.bench.config import load_plan, plan_from_raw
-    from palbench.bench.executors import run_cells
+    from palbench.bench.executors import run_cells, run_cells_ray
     from palbench.results.store import ResultsStore, store_path
 
     workers = positive_workers(workers)
@@ -169,7 +175,11 @@ def do_run(config_path, store_arg, workers, force, quiet, raw=None, base_dir=Non
             bar.set_postfix_str(f"{written}/{len(todo)} runs")
 
         try:
-            run_cells(todo, plan.datasets, workers, on_result, on_checkpoint=lambda: bar.update())
+            if executor == "ray":
+                run_cells_ray(todo, workers, on_result, lambda: bar.update(), address)
+            else:
+                run_cells(todo, plan.datasets, workers, on_result,
+                          on_checkpoint=lambda: bar.update())
         except KeyboardInterrupt:
             bar.close()
             print(f"palbench: interrupted; {written} finished runs are in {path}. Run the same "
@@ -309,8 +319,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
+            if args.address and args.executor != "ray":
+                raise ConfigError("--address", args.address, "only with --executor ray")
             return do_run(args.config, args.store, args.workers, args.force, args.quiet,
-                          tag=args.tag)
+                          tag=args.tag, executor=args.executor, address=args.address)
         if args.command == "demo":
             return do_demo(args.out, args.workers, args.quiet)
         if args.command == "check":

@@ -1,4 +1,5 @@
-"""Where cells run: in this process (workers=1) or in a local process pool (one cell a task).
+"""Where cells run: in this process (workers=1), a local process pool (one cell a task), or a
+Ray cluster (one task a cell; a local one on loopback by default).
 
 Workers only compute; results come back to the caller, which alone writes the store.
 """
@@ -6,12 +7,14 @@ Workers only compute; results come back to the caller, which alone writes the st
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from palbench.bench.config import Cell
 from palbench.bench.data import Dataset
 from palbench.bench.loop import CellResult, run_cell
+from palbench.errors import ConfigError
 
 _WORKER_DATASETS: dict[str, Dataset] = {}
 
@@ -54,3 +57,58 @@ def run_cells(cells: Iterable[Cell], datasets: dict[str, Dataset], workers: int,
             for future in pending:
                 future.cancel()
             raise
+
+
+def _ray_gpu_request(cell: Cell, cluster_gpus: float) -> float:
+    device = getattr(cell.learner.obj, "device", "cpu")
+    return 1.0 if cluster_gpus > 0 and (device == "auto" or device.startswith("cuda")) else 0.0
+
+
+def run_cells_ray(cells: Iterable[Cell], workers: int, on_result: Callable[[CellResult], None],
+                  on_checkpoint: Callable[[], None] | None = None,
+                  address: str | None = None) -> None:
+    """One Ray task per cell; results stream back to this process, which alone writes the
+    store. Without `address`, a local Ray instance on loopback with `workers` CPUs, no
+    dashboard, no usage stats."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--executor", "ray", "needs Ray: pip install 'palbench[ray]'") from None
+    started = False
+    if not ray.is_initialized():
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=workers, include_dashboard=False, _node_ip_address="127.0.0.1",
+                     log_to_driver=False)
+            outward = [n["NodeManagerAddress"] for n in ray.nodes()
+                       if n["NodeManagerAddress"] != "127.0.0.1"]
+            if outward:  # Ray read its settings when first imported, before ours
+                ray.shutdown()
+                raise ConfigError("--executor", "ray", f"the local Ray cluster bound to "
+                                  f"{outward[0]}, not loopback; set "
+                                  "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 before Ray is imported")
+        started = True
+    try:
+        gpus = ray.cluster_resources().get("GPU", 0)
+        task = ray.remote(_run_in_worker)
+        pending = {task.options(num_cpus=1, num_gpus=_ray_gpu_request(cell, gpus),
+                                max_retries=1).remote(cell): cell for cell in cells}
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                pending.pop(ref)
+                result = ray.get(ref)
+                if on_checkpoint:
+                    for _ in result.checkpoints:
+                        on_checkpoint()
+                on_result(result)
+    except BaseException:
+        for ref in list(pending):
+            ray.cancel(ref, force=True)
+        raise
+    finally:
+        if started:
+            ray.shutdown()

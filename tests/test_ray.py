@@ -1,0 +1,58 @@
+"""The Ray executor on a real local Ray cluster (loopback, no dashboard): the same rows as the
+local executor, bit for bit on CPU."""
+
+from __future__ import annotations
+
+import pytest
+
+from palbench.bench.cli import main
+from palbench.results.store import ResultsStore
+from tests.test_end_to_end import RESULT_COLUMNS, SMALL_MLP
+
+ray = pytest.importorskip("ray", reason="pip install 'palbench[ray]'")
+
+
+def frame_of(store):
+    with ResultsStore(store) as s:
+        frame = s.to_frame()[RESULT_COLUMNS]
+    return frame.sort_values(["strategy", "seed", "budget"]).reset_index(drop=True)
+
+
+def test_ray_rows_equal_the_local_executors(write_config, tmp_path, monkeypatch):
+    import pandas as pd
+
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    config = write_config(SMALL_MLP)
+    assert main(["run", str(config), "--store", str(tmp_path / "local.sqlite"), "--quiet"]) == 0
+    assert main(["run", str(config), "--store", str(tmp_path / "ray.sqlite"), "--quiet",
+                 "--executor", "ray", "--workers", "2"]) == 0
+    pd.testing.assert_frame_equal(frame_of(tmp_path / "local.sqlite"),
+                                  frame_of(tmp_path / "ray.sqlite"))
+    assert not ray.is_initialized()  # the executor shut down the cluster it started
+
+
+def test_local_ray_cluster_stays_on_loopback(monkeypatch):
+    from palbench.bench.executors import run_cells_ray
+
+    seen = {}
+
+    def record(result):
+        seen["nodes"] = [n["NodeManagerAddress"] for n in ray.nodes()]
+
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    from palbench.bench.config import plan_from_raw
+
+    plan = plan_from_raw({"experiment": {"seeds": [0], "budgets": [4], "batch_size": 2,
+                                         "probe": False},
+                          "dataset": {"name": "blobs", "n_samples": 60},
+                          "strategy": {"name": "random"}, "learner": {"name": "sklearn"}})
+    run_cells_ray(plan.cells, 1, record)
+    assert seen["nodes"] == ["127.0.0.1"]
+
+
+def test_address_without_ray_executor_is_refused(write_config, tmp_path, capsys):
+    from tests.conftest import SMALL_CONFIG
+
+    assert main(["run", str(write_config(SMALL_CONFIG)), "--store", str(tmp_path / "s.sqlite"),
+                 "--address", "127.0.0.1:6379"]) == 2
+    assert "--address" in capsys.readouterr().err
