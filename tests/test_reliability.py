@@ -176,3 +176,11 @@ def test_memory_stays_flat_over_200_checkpoints():
     assert len(curve) == 200
     assert slope < 0.05  # MiB per checkpoint: under 10 MiB over the whole second half
     assert curve[-1] - curve[half] < 20
+
+
+def test_store_on_a_read_only_filesystem_is_one_clear_line(config, capsys):
+    """/proc is read-only even for root: the store cannot be created there."""
+    assert main(["run", str(config), "--store", "/proc/palbench-test.sqlite", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("palbench: error: store = '/proc/palbench-test.sqlite': cannot write the "
+                   "store (unable to open database file)\n")
