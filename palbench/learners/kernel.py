@@ -16,7 +16,7 @@ from scipy.spatial.distance import cdist
 
 from palbench.errors import check
 from palbench.learners.base import LEARNERS, Learner
-from palbench.learners.pal import fit_head
+from palbench.learners.pal import HeadModel, fit_head
 
 MAX_POOL = 5000
 
@@ -27,7 +27,7 @@ def kernel_matrix(A: np.ndarray, B: np.ndarray, kind: str, sigma: float) -> np.n
     return np.exp(-cdist(A, B, "sqeuclidean") / (2 * sigma**2))
 
 
-class KernelModel:
+class KernelModel(HeadModel):
     def __init__(self, X, alpha, kind, sigma, n_classes):
         self.X, self.alpha, self.kind, self.sigma = X, alpha, kind, sigma
         self.n_classes = n_classes
@@ -36,14 +36,6 @@ class KernelModel:
     def embed(self, X):
         return kernel_matrix(np.asarray(X, np.float64), self.X, self.kind, self.sigma) @ \
             self.alpha
-
-    def predict_proba(self, X):
-        if self.head is None:
-            return self.prior.predict_proba(X)
-        proba = np.zeros((len(X), self.n_classes))
-        proba[:, self.head.classes_] = self.head.predict_proba(
-            self.scaler.transform(self.embed(X)))
-        return proba
 
 
 @LEARNERS.register("kernel_pal")

@@ -61,7 +61,21 @@ def sample_batch(roots: np.ndarray, size: int, positive_fraction: float,
     return batch[np.sort(first)][:size]
 
 
-class PalModel:
+class HeadModel:
+    """Class probabilities from a logistic-regression head on `embed(X)` (or the class
+    frequencies while fewer than two classes are known). Subclasses provide embed and set
+    head, scaler, prior and n_classes."""
+
+    def predict_proba(self, X):
+        if self.head is None:
+            return self.prior.predict_proba(X)
+        proba = np.zeros((len(X), self.n_classes))
+        proba[:, self.head.classes_] = self.head.predict_proba(self.scaler.transform(
+            self.embed(X)))
+        return proba
+
+
+class PalModel(HeadModel):
     """Trained encoder plus a class head fitted on the known-class samples."""
 
     def __init__(self, net, device, head, scaler, n_classes, prior):
@@ -73,14 +87,6 @@ class PalModel:
         out = [self.net(torch.as_tensor(X[s:s + 8192], device=self.device)).float().cpu()
                for s in range(0, len(X), 8192)]
         return torch.cat(out).numpy()
-
-    def predict_proba(self, X):
-        if self.head is None:
-            return self.prior.predict_proba(X)
-        proba = np.zeros((len(X), self.n_classes))
-        proba[:, self.head.classes_] = self.head.predict_proba(self.scaler.transform(
-            self.embed(X)))
-        return proba
 
 
 def fit_head(Z: np.ndarray, known: np.ndarray, n_classes: int, seed: int):
