@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from palbench.strategies.graph_coverage import ball_graph, coverage_select, purity_delta
+from palbench.strategies import graph_coverage
+from palbench.strategies.graph_coverage import (
+    ball_graph,
+    coverage_select,
+    project,
+    purity_delta,
+)
 
 
 def three_clusters(rng, sizes=(60, 30, 10)):
@@ -41,3 +47,24 @@ def test_already_queried_balls_count_as_covered(rng):
     queried[0] = True  # a sample of the big cluster is known: start elsewhere
     picked = coverage_select(graph, queried, 1, rng)
     assert 60 <= picked[0] < 90
+
+
+def test_projection_leaves_narrow_data_alone_and_keeps_wide_data_structure(rng):
+    narrow = rng.normal(size=(50, 8))
+    assert project(narrow, 64) is narrow
+    assert project(narrow, 0) is narrow
+    # 3 clusters living in 2 of 100 dimensions: the projection keeps them apart
+    Z = np.hstack([three_clusters(rng), rng.normal(0, 0.01, (100, 98))]).astype(np.float32)
+    P = project(Z, 5)
+    assert P.shape == (100, 5) and P.dtype == np.float32
+    picked = coverage_select(ball_graph(P, 3.0), np.zeros(len(P), bool), 3, rng)
+    assert sorted(np.repeat([0, 1, 2], (60, 30, 10))[picked]) == [0, 1, 2]
+
+
+def test_purity_estimated_from_a_sample_on_large_pools(rng, monkeypatch):
+    Z = np.vstack([three_clusters(rng, (600, 300, 100))])
+    full = purity_delta(Z, 3, 0.9)
+    monkeypatch.setattr(graph_coverage, "PURITY_SAMPLE", 300)
+    sampled = purity_delta(Z, 3, 0.9)
+    assert sampled != full and abs(sampled - full) < 0.25 * full
+    assert sampled == purity_delta(Z, 3, 0.9)  # seeded

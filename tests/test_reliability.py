@@ -94,8 +94,10 @@ def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_rows(
     pd.testing.assert_frame_equal(final, reference)
 
 
-def test_ctrl_c_stops_cleanly_and_says_how_to_resume(config, tmp_path):
-    store = tmp_path / "interrupted.sqlite"
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
+    store, config = tmp_path / "interrupted.sqlite", tmp_path / "long.toml"
+    # long enough that the signal always lands inside the grid, even on a fast machine
+    config.write_text(GRID.replace("seeds = [0, 1, 2, 3, 4, 5]", f"seeds = {list(range(100))}"))
     process = palbench("run", str(config), "--store", str(store), "--quiet")
     deadline = time.monotonic() + 120
     while not store.exists() and time.monotonic() < deadline:  # the grid has started

@@ -124,6 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
                              "fields that vary (overrides --hue)")
     report.add_argument("--experiment", metavar="NAME",
                         help="only the runs of this [experiment] name")
+    from palbench.bench.perf import BENCHMARKS
+
+    bench = sub.add_parser(
+        "bench", help="performance benchmarks (figures printed, nothing asserted)",
+        description="Run one benchmark of palbench.bench.perf; arguments after its name go to "
+                    "it ('palbench bench NAME --help' lists them).\n\n" + "\n".join(
+                        f"  {name:<10} {text}" for name, (_, text) in BENCHMARKS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench.add_argument("benchmark", choices=list(BENCHMARKS), metavar="NAME",
+                       help=", ".join(BENCHMARKS))
+    bench.add_argument("args", nargs=argparse.REMAINDER, help="the benchmark's own arguments")
     return parser
 
 
@@ -315,6 +326,17 @@ def do_report(store_arg, out, metric="task_acc", hue="strategy", experiment=None
     return 0
 
 
+def do_bench(name: str, args: list[str]) -> int:
+    import importlib
+
+    from palbench.bench.perf import BENCHMARKS
+
+    module = importlib.import_module(BENCHMARKS[name][0])
+    sys.argv[0] = f"palbench bench {name}"  # its --help names the command that ran it
+    module.main(args)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -336,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
             return do_export(args.store, args.out, args.format)
         if args.command == "import":
             return do_import(args.bundle, args.store)
+        if args.command == "bench":
+            return do_bench(args.benchmark, args.args)
         if args.command == "report":
             return do_report(args.store, args.out, args.metric, args.hue, args.experiment,
                              args.panels)

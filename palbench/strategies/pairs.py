@@ -13,13 +13,21 @@ import numpy as np
 
 from palbench.errors import check
 from palbench.queries import PairQueries
-from palbench.strategies.base import STRATEGIES, Strategy, top_k
-from palbench.strategies.graph_coverage import ball_graph, coverage_select, purity_delta
+from palbench.strategies.base import STRATEGIES, Strategy, predict_rows, top_k
+from palbench.strategies.graph_coverage import coverage_select, delta_graph
 
 
 def pair_key(a, b, n: int) -> np.ndarray:
     a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
     return np.minimum(a, b) * n + np.maximum(a, b)
+
+
+def was_asked(keys: np.ndarray, asked: set) -> np.ndarray:
+    """Which pair keys are in the asked set, vectorised (a Python loop over a 60k pool took
+    most of a selection)."""
+    if not asked:
+        return np.zeros(len(keys), dtype=bool)
+    return np.isin(keys, np.fromiter(asked, np.int64, len(asked)))
 
 
 class PairStrategy(Strategy):
@@ -87,13 +95,13 @@ class ExemplarComparison(PairStrategy):
         has_exemplar = ctx.exemplars >= 0
         proba = None
         if ctx.model is not None and len(unknown):
-            proba = ctx.model.predict_proba(ctx.X[unknown])
+            proba = predict_rows(ctx.model, ctx.X, unknown)
         return known, unknown, excluded, has_exemplar, proba
 
     def untried(self, ctx, sample: int, classes: np.ndarray) -> np.ndarray:
         n = len(ctx.X)
         keys = pair_key(np.full(len(classes), sample), ctx.exemplars[classes], n)
-        return np.array([int(key) not in ctx.asked_pairs for key in keys], dtype=bool)
+        return ~was_asked(keys, ctx.asked_pairs)
 
 
 @STRATEGIES.register("pal_active")
@@ -132,24 +140,23 @@ class PalActive(ExemplarComparison):
         n_queries = 0
         # classes in order of how often they were queried (least first, ties at random)
         for c in top_k(-counts.astype(float), np.arange(ctx.n_classes), ctx.n_classes, rng):
-            while n_queries < k:
-                rows = np.flatnonzero(available[:, c])
-                if ctx.asked_pairs and len(rows):  # an abstention leaves a pair asked
-                    keys = pair_key(unknown[rows], np.full(len(rows), ctx.exemplars[c]),
-                                    len(ctx.X))
-                    rows = rows[[int(key) not in ctx.asked_pairs for key in keys]]
-                if len(rows) == 0:
-                    break
+            rows = np.flatnonzero(available[:, c])
+            if len(rows):  # an abstention leaves a pair asked
+                keys = pair_key(unknown[rows], np.full(len(rows), ctx.exemplars[c]), len(ctx.X))
+                rows = rows[~was_asked(keys, ctx.asked_pairs)]
+            while n_queries < k and len(rows):
                 want = min(per_query, k - n_queries) if not self.captcha else per_query
+                pool = rows
                 if predicted is not None:
                     preferred = rows[predicted[rows] == c]
                     if len(preferred) > want:
-                        rows = preferred
-                picked = rng.choice(rows, size=min(want, len(rows)), replace=False)
+                        pool = preferred
+                picked = rng.choice(pool, size=min(want, len(pool)), replace=False)
                 a += list(unknown[picked])
                 b += [int(ctx.exemplars[c])] * len(picked)
                 group += [n_queries] * len(picked)
                 available[picked, :] = False  # one question per sample and batch
+                rows = rows[~np.isin(rows, picked)]
                 counts[c] += len(picked)
                 n_queries += 1 if self.captcha else len(picked)
             if n_queries >= k:
@@ -181,11 +188,10 @@ class PalOrdered(ExemplarComparison):
 
     def select(self, ctx, k, rng):
         known, unknown, excluded, has_exemplar, proba = self.state(ctx)
-        row_of = {int(s): r for r, s in enumerate(unknown)}
 
         def next_class(sample: int) -> int | None:
             """The likeliest class not yet ruled out nor asked (None: nothing left to ask)."""
-            r = row_of[sample]
+            r = int(np.searchsorted(unknown, sample))  # unknown is sorted
             classes = np.flatnonzero(~excluded[r] & has_exemplar)
             classes = classes[self.untried(ctx, sample, classes)] if len(classes) else classes
             if len(classes) == 0:
@@ -199,9 +205,8 @@ class PalOrdered(ExemplarComparison):
         ctx.cache["pal_ordered_started"] = [s for s, _ in plan]
         plan = plan[:k]
         if len(plan) < k:
-            busy = set(ctx.cache["pal_ordered_started"])
-            fresh_rows = np.array([r for r, s in enumerate(unknown) if int(s) not in busy],
-                                  dtype=np.int64)
+            busy = np.array(ctx.cache["pal_ordered_started"], np.int64)
+            fresh_rows = np.flatnonzero(~np.isin(unknown, busy))
             if len(fresh_rows):
                 picked_rows = self.new_samples(
                     ctx, fresh_rows, None if proba is None else proba[fresh_rows],
@@ -228,6 +233,7 @@ class PalCoverage(PalOrdered):
     exemplars: int = 1
     delta: float | str = "auto"
     purity: float = 0.95
+    max_dims: int = 64
 
     def validate(self, where):
         super().validate(where)
@@ -235,18 +241,17 @@ class PalCoverage(PalOrdered):
               f"{where}.delta", self.delta, "must be a positive number or \"auto\"")
         check(0.0 < self.purity < 1.0, f"{where}.purity", self.purity,
               "must be between 0 and 1 (exclusive)")
+        check(self.max_dims >= 0, f"{where}.max_dims", self.max_dims,
+              "must be >= 0 (0: never project)")
 
     def new_samples(self, ctx, candidates, proba_rows, k, rng):
-        key = ("pal_coverage", self.delta, self.purity)
+        key = ("pal_coverage", self.delta, self.purity, self.max_dims)
         if key not in ctx.cache:
-            delta = self.delta
-            if delta == "auto":
-                delta = purity_delta(ctx.X, ctx.n_classes, self.purity)
-            ctx.cache[key] = ball_graph(ctx.X, delta)
+            ctx.cache[key] = delta_graph(ctx.X, ctx.n_classes, self.delta, self.purity,
+                                         self.max_dims)
         known = ctx.graph.known_labels()
         unavailable = np.ones(len(ctx.X), bool)
         unknown = np.flatnonzero(known < 0)
         unavailable[unknown[candidates]] = False
         picked = coverage_select(ctx.cache[key], unavailable, k, rng)
-        row = {int(s): r for r, s in enumerate(unknown)}
-        return np.array([row[int(s)] for s in picked], dtype=np.int64)
+        return np.searchsorted(unknown, picked).astype(np.int64)  # rows of unknown (sorted)

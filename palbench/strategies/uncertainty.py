@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from palbench.strategies.base import STRATEGIES, Strategy, random_choice, top_k
+from palbench.strategies.base import STRATEGIES, Strategy, predict_rows, random_choice, top_k
 
 
 def least_confident_scores(proba: np.ndarray) -> np.ndarray:
@@ -39,7 +39,7 @@ class UncertaintySampling(Strategy):
         candidates = ctx.candidates
         if ctx.model is None:
             return random_choice(candidates, k, rng)
-        proba = ctx.model.predict_proba(ctx.X[candidates])
+        proba = predict_rows(ctx.model, ctx.X, candidates)
         return top_k(self.score(proba), candidates, k, rng)
 
 
