@@ -1,8 +1,9 @@
 """palbench side by side with scikit-activeml 1.0.1 and modAL 0.4.2.1 (pip install
 'palbench[peers]').
 
-    python -m palbench.bench.perf.peers [--dataset digits|fashion_mnist] [--n 60000] [--strategies random,margin,entropy]
-        [--budgets 20,40,80,160,320] [--batch 10] [--seeds 0,1,2,3,4] [--repeat 5]
+    python -m palbench.bench.perf.peers [--dataset digits|fashion_mnist] [--n 60000]
+        [--strategies random,margin,entropy] [--budgets 20,40,80,160,320] [--batch 10]
+        [--seeds 0,1,2,3,4] [--repeat 5]
 
 Every framework gets the same pool and test split, the same scikit-learn learner
 (LogisticRegression(max_iter=1000)), the same strategy, batch size and budgets, and the same
