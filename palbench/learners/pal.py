@@ -36,29 +36,41 @@ def make_cnn(image_shape: tuple[int, ...], hidden: int, dim: int) -> nn.Sequenti
         nn.Flatten(), nn.Linear(64 * pooled, hidden), nn.ReLU(), nn.Linear(hidden, dim))
 
 
+class BatchSampler:
+    """Minibatches in which same-component pairs appear (no duplicates). The grouping of the
+    pool by component is computed once per fit: redoing it every step (an argsort of the whole
+    pool) cost ~4 ms a step at N = 60,000."""
+
+    def __init__(self, roots: np.ndarray):
+        self.n = n = len(roots)
+        self.order = np.argsort(roots, kind="stable")
+        sorted_roots = roots[self.order]
+        self.starts = np.flatnonzero(np.r_[True, sorted_roots[1:] != sorted_roots[:-1]])
+        self.sizes = np.diff(np.r_[self.starts, n])
+        self.comp_of_pos = np.repeat(np.arange(len(self.starts)), self.sizes)
+        self.eligible = np.flatnonzero(self.sizes[self.comp_of_pos] > 1)  # positions in order
+
+    def draw(self, size: int, positive_fraction: float, rng: np.random.Generator) -> np.ndarray:
+        n_pairs = int(size * positive_fraction) // 2
+        parts = []
+        if len(self.eligible) and n_pairs:
+            anchors = rng.choice(self.eligible, size=min(n_pairs, len(self.eligible)),
+                                 replace=False)
+            comp = self.comp_of_pos[anchors]
+            start, z = self.starts[comp], self.sizes[comp]
+            offset = rng.integers(1, z)  # another member of the same component
+            partners = start + (anchors - start + offset) % z
+            parts += [self.order[anchors], self.order[partners]]
+        parts.append(rng.choice(self.n, size=min(size, self.n), replace=False))
+        batch = np.concatenate(parts)
+        _, first = np.unique(batch, return_index=True)
+        return batch[np.sort(first)][:size]
+
+
 def sample_batch(roots: np.ndarray, size: int, positive_fraction: float,
                  rng: np.random.Generator) -> np.ndarray:
-    """Indices of a minibatch in which same-component pairs appear (no duplicates)."""
-    n = len(roots)
-    order = np.argsort(roots, kind="stable")
-    sorted_roots = roots[order]
-    starts = np.flatnonzero(np.r_[True, sorted_roots[1:] != sorted_roots[:-1]])
-    sizes = np.diff(np.r_[starts, n])
-    comp_of_pos = np.repeat(np.arange(len(starts)), sizes)
-    eligible = np.flatnonzero(sizes[comp_of_pos] > 1)  # positions in `order`
-    n_pairs = int(size * positive_fraction) // 2
-    parts = []
-    if len(eligible) and n_pairs:
-        anchors = rng.choice(eligible, size=min(n_pairs, len(eligible)), replace=False)
-        comp = comp_of_pos[anchors]
-        start, z = starts[comp], sizes[comp]
-        offset = rng.integers(1, z)  # another member of the same component
-        partners = start + (anchors - start + offset) % z
-        parts += [order[anchors], order[partners]]
-    parts.append(rng.choice(n, size=min(size, n), replace=False))
-    batch = np.concatenate(parts)
-    _, first = np.unique(batch, return_index=True)
-    return batch[np.sort(first)][:size]
+    """One minibatch (see BatchSampler)."""
+    return BatchSampler(roots).draw(size, positive_fraction, rng)
 
 
 class HeadModel:
@@ -164,12 +176,12 @@ class PAL(TorchLearner, Learner):
             net = self.build(data).to(device)
         noise_gen = torch.Generator(device=device).manual_seed(seed)
         X = torch.as_tensor(data.X, device=device)
-        roots = graph.component_ids()
+        sampler = BatchSampler(graph.component_ids())
         optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr,
                                       weight_decay=self.weight_decay)
         net.train()
         for _ in range(self.steps):
-            idx = sample_batch(roots, self.batch_size, self.positive_fraction, rng)
+            idx = sampler.draw(self.batch_size, self.positive_fraction, rng)
             G = torch.as_tensor(graph.signed_block(idx, signed=self.signed), device=device)
             xb = X[torch.as_tensor(idx, device=device)]
             loss = self.loss_fn(net(xb), G)

@@ -64,8 +64,8 @@ def main(argv=None):
             select = sum(c.select_seconds for c in result.checkpoints)
             evaluate = sum(c.eval_seconds for c in result.checkpoints)
             rest = wall - train - select - evaluate - store_s
-            print(f"{cell.strategy.label:<10} {wall:>7.2f} {train:>7.2f} {select:>7.2f} "
-                  f"{evaluate:>7.2f} {store_s:>7.3f} {rest:>7.3f} "
+            print(f"{cell.strategy.label:<10} {wall:>7.3f} {train:>7.3f} {select:>7.3f} "
+                  f"{evaluate:>7.3f} {store_s:>7.3f} {rest:>7.3f} "
                   f"{(wall - train) / wall:>16.1%} {(rest + store_s) / wall:>11.1%}", flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process: {peak:,.0f} MiB")

@@ -1,0 +1,84 @@
+"""`palbench bench NAME`: every benchmark runs end to end on small settings and prints its
+figures (the figures themselves are not asserted: timing is noisy on shared machines)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from palbench.bench.cli import main
+from palbench.bench.perf import BENCHMARKS
+from palbench.strategies.base import STRATEGIES
+
+
+def run(capsys, *argv) -> str:
+    assert main(["bench", *argv]) == 0
+    return capsys.readouterr().out
+
+
+def test_every_benchmark_has_a_help_naming_the_command(capsys):
+    for name in BENCHMARKS:
+        with pytest.raises(SystemExit) as exit_:
+            main(["bench", name, "--help"])
+        assert exit_.value.code == 0
+        assert f"palbench bench {name}" in capsys.readouterr().out
+
+
+def test_unknown_benchmark_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "nope"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_selection_latency_times_every_registered_strategy(capsys):
+    out = run(capsys, "latency", "--dataset", "digits", "--answered", "100", "--repeat", "1")
+    for name in STRATEGIES.names():
+        assert re.search(rf"^{name}\s+\d+\.\dms\s+\d+\.\dms$", out, re.M), name
+    assert "peak RSS" in out
+
+
+def test_overhead_splits_the_wall_time(capsys):
+    out = run(capsys, "overhead", "--dataset", "digits", "--budgets", "20,40", "--batch", "10")
+    for name in ("random", "margin"):
+        row = re.search(rf"^{name}\s+([\d.]+)\s+([\d.]+).*?([\d.]+)%\s+([\d.]+)%$", out, re.M)
+        assert row, out
+        wall, train, outside = float(row[1]), float(row[2]), float(row[3])
+        rounding = 0.1 / wall + 0.1  # the seconds are printed to 3 decimals
+        assert 0 < train <= wall and outside == pytest.approx(100 * (wall - train) / wall,
+                                                              abs=rounding)
+
+
+def test_peers_side_by_side(capsys):
+    pytest.importorskip("skactiveml")
+    pytest.importorskip("modAL")
+    out = run(capsys, "peers", "--strategies", "random,margin", "--budgets", "20,40",
+              "--seeds", "0,1,2", "--repeat", "2")
+    for name in ("random", "margin"):
+        assert re.search(rf"^{name}\s+[\d.]+s\s+[\d.]+s\s+[\d.]+s\s+[\d.]+x", out, re.M), out
+        assert len(re.findall(rf"^{name}\s+AULC palbench - (scikit-activeml|modAL): "
+                              r".*(agree|DIFFER)$", out, re.M)) == 2
+
+
+def test_graph_ingest_and_memory_soak(capsys):
+    out = run(capsys, "ingest", "--n", "20000", "--answers", "20000", "--repeat", "1")
+    assert len(re.findall(r"answers/s", out)) >= 6 and "peak RSS" in out
+    out = run(capsys, "memory", "--checkpoints", "20")
+    assert "growth over the second half" in out
+
+
+def test_pal_against_cross_entropy_on_cpu(capsys):
+    out = run(capsys, "gpu", "--device", "cpu", "--dataset", "digits", "--encoder", "mlp",
+              "--labels", "200", "--steps", "20", "--batch", "64", "--repeat", "1")
+    assert re.search(r"ratio PAL training / cross-entropy: [\d.]+x", out), out
+
+
+@pytest.mark.gpu
+def test_pal_against_cross_entropy_on_gpu(capsys):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    out = run(capsys, "gpu", "--device", "cuda", "--dataset", "digits", "--encoder", "mlp",
+              "--labels", "200", "--steps", "50", "--repeat", "1")
+    assert "device NVIDIA" in out or "device " in out
