@@ -60,3 +60,15 @@ def test_a_strategy_breaking_its_contract_stops_the_run(plan):
     broken = replace(cell, strategy=replace(cell.strategy, obj=Repeats(), label="repeats"))
     with pytest.raises(RuntimeError, match="'repeats' broke its contract"):
         run_cell(broken, plan.datasets[cell.dataset.label])
+
+
+def test_probe_uses_every_label_up_to_the_cap_then_a_fixed_stratified_subset(monkeypatch):
+    from palbench.bench import loop
+
+    y = np.repeat(np.arange(4), [100, 100, 50, 30])
+    np.testing.assert_array_equal(loop.probe_rows(y), np.arange(len(y)))
+    monkeypatch.setattr(loop, "PROBE_SAMPLES", 56)
+    rows = loop.probe_rows(y)
+    assert len(rows) == 56 and len(np.unique(rows)) == 56
+    assert list(np.bincount(y[rows])) == [20, 20, 10, 6]  # class shares kept
+    np.testing.assert_array_equal(rows, loop.probe_rows(y))  # the same every checkpoint

@@ -2,12 +2,14 @@
 
     python -m palbench.bench.perf.overhead [--dataset digits|fashion_mnist] [--n 60000]
         [--strategies random,margin] [--budgets 100,200,400] [--batch 50] [--seeds 0]
+        [--no-probe]
 
 Runs real cells (torch `mlp` learner, exact oracle) exactly as `palbench run` does, writes each
 into a throwaway results store, and splits the wall time into learner training, the strategy's
-selection, evaluation (test predictions), the store write and the rest (oracle, graph, ledger,
-contract checks, setup). "Outside training" is everything but training; "bookkeeping" is the
-part the harness itself adds (everything but training, selection and evaluation).
+selection, evaluation (test predictions and, unless --no-probe, the linear probe), the store
+write and the rest (oracle, graph, ledger, contract checks, setup). "Outside training" is
+everything but training; "bookkeeping" is the part the harness itself adds (everything but
+training, selection and evaluation).
 """
 
 from __future__ import annotations
@@ -24,13 +26,13 @@ from palbench.results.store import ResultsStore
 
 
 def plan_for(dataset: str, n: int, strategies: list[str], budgets: list[int], batch: int,
-             seeds: list[int]):
+             seeds: list[int], probe: bool = True):
     table = {"name": dataset}
     if dataset == "fashion_mnist":
         table.update(n_train=n, n_test=10000)
     return plan_from_raw({
         "experiment": {"name": "overhead", "seeds": seeds, "budgets": budgets,
-                       "batch_size": batch},
+                       "batch_size": batch, "probe": probe},
         "dataset": table, "strategy": [{"name": s} for s in strategies],
         "oracle": {"name": "exact"}, "learner": {"name": "mlp", "device": "cpu"}})
 
@@ -43,13 +45,16 @@ def main(argv=None):
     parser.add_argument("--budgets", default="100,200,400")
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--seeds", default="0")
+    parser.add_argument("--no-probe", action="store_true",
+                        help="evaluate task accuracy only (the linear probe is an extra metric)")
     args = parser.parse_args(argv)
     plan = plan_for(args.dataset, args.n, args.strategies.split(","),
                     [int(b) for b in args.budgets.split(",")], args.batch,
-                    [int(s) for s in args.seeds.split(",")])
+                    [int(s) for s in args.seeds.split(",")], probe=not args.no_probe)
     data = next(iter(plan.datasets.values()))
     print(f"{args.dataset}: pool {data.n_pool:,} x {data.X.shape[1]}, test {len(data.y_test):,}; "
-          f"budgets {args.budgets}, batch {args.batch}; mlp on cpu, one thread")
+          f"budgets {args.budgets}, batch {args.batch}; mlp on cpu, one thread; linear probe "
+          f"{'off' if args.no_probe else 'on'}")
     print(f"{'strategy':<10} {'wall s':>7} {'train':>7} {'select':>7} {'eval':>7} {'store':>7} "
           f"{'rest':>7} {'outside training':>17} {'bookkeeping':>12}")
     with tempfile.TemporaryDirectory() as tmp, ResultsStore(Path(tmp) / "o.sqlite") as store:
