@@ -98,7 +98,10 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     store, config = tmp_path / "interrupted.sqlite", tmp_path / "long.toml"
     # long enough that the signal always lands inside the grid, even on a fast machine
     config.write_text(GRID.replace("seeds = [0, 1, 2, 3, 4, 5]", f"seeds = {list(range(100))}"))
-    process = palbench("run", str(config), "--store", str(store), "--quiet")
+    # an earlier test in this process (a worker pool, Ray) may leave SIGINT ignored, and a
+    # child inherits an ignored signal: give it the default, as a terminal would
+    process = palbench("run", str(config), "--store", str(store), "--quiet",
+                       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not store.exists() and time.monotonic() < deadline:  # the grid has started
         time.sleep(0.05)
