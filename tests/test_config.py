@@ -67,6 +67,8 @@ BAD = [
     ('noise = 0.1', 'noise = "high"', "oracle.noise", "number"),
     ('noise = 0.1', 'nosie = 0.1', "oracle.nosie", "did you mean 'noise'"),
     ('name = "margin"', 'name = "margn"', "strategy[1].name", "did you mean 'margin'"),
+    ('name = "margin"', 'name = "graph_coverage"\nmax_dims = -1', "strategy[1].max_dims",
+     "0: never project"),
     ('name = "noisy_label"', 'name = "noisy_pair_label"', "oracle.name", "known: noisy_label"),
     ('name = "blobs"', 'name = "digitz"', "dataset.name", "did you mean 'digits'"),
     ('[learner]', '[lerner]', "lerner", "did you mean 'learner'"),
