@@ -1,5 +1,13 @@
 """Benchmarks: figures printed, never asserted (timing is noisy on shared machines)."""
 
+
+def dataset_table(name: str, n: int, n_test: int = 10000) -> dict:
+    """A config's [dataset] table; `n` and `n_test` size Fashion-MNIST (the others are fixed)."""
+    table = {"name": name}
+    if name == "fashion_mnist":
+        table.update(n_train=n, n_test=n_test)
+    return table
+
 # name -> (module with main(argv), what it measures); `palbench bench NAME` runs it
 BENCHMARKS = {
     "overhead": ("palbench.bench.perf.overhead",

@@ -22,14 +22,13 @@ from pathlib import Path
 
 from palbench.bench.config import plan_from_raw
 from palbench.bench.loop import run_cell
+from palbench.bench.perf import dataset_table
 from palbench.results.store import ResultsStore
 
 
 def plan_for(dataset: str, n: int, strategies: list[str], budgets: list[int], batch: int,
              seeds: list[int], probe: bool = True):
-    table = {"name": dataset}
-    if dataset == "fashion_mnist":
-        table.update(n_train=n, n_test=10000)
+    table = dataset_table(dataset, n)
     return plan_from_raw({
         "experiment": {"name": "overhead", "seeds": seeds, "budgets": budgets,
                        "batch_size": batch, "probe": probe},

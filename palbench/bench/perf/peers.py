@@ -34,6 +34,7 @@ from sklearn.linear_model import LogisticRegression
 
 from palbench.bench.config import plan_from_raw
 from palbench.bench.loop import run_cell, single_threaded
+from palbench.bench.perf import dataset_table
 from palbench.bench.stats import aulc, mean_ci
 from palbench.results.store import ResultsStore
 
@@ -132,9 +133,7 @@ def run_modal(data, strategy: str, seed: int, budgets, batch) -> list[float]:
 
 
 def build_plan(dataset: str, strategies, budgets, batch, seeds, n: int = 60000):
-    table = {"name": dataset}
-    if dataset == "fashion_mnist":
-        table.update(n_train=n, n_test=10000)
+    table = dataset_table(dataset, n)
     return plan_from_raw({
         "experiment": {"name": "peers", "seeds": seeds, "budgets": budgets,
                        "batch_size": batch},

@@ -22,6 +22,7 @@ import numpy as np
 
 from palbench.bench.config import plan_from_raw
 from palbench.bench.loop import Ledger, single_threaded
+from palbench.bench.perf import dataset_table
 from palbench.learners.sklearn_adapter import Sklearn
 from palbench.oracles.base import Truth
 from palbench.oracles.exact import Exact
@@ -31,10 +32,7 @@ from palbench.strategies.base import STRATEGIES, QueryContext, random_choice
 
 
 def load(dataset: str, n: int):
-    table = {"name": dataset}
-    if dataset == "fashion_mnist":
-        table["n_train"] = n
-        table["n_test"] = 1000
+    table = dataset_table(dataset, n, n_test=1000)
     plan = plan_from_raw({"experiment": {"seeds": [0], "budgets": [1]}, "dataset": table,
                           "strategy": {"name": "random"}, "learner": {"name": "sklearn"}})
     return next(iter(plan.datasets.values()))
