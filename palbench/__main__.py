@@ -1,3 +1,3 @@
-from palbench.bench.cli import main
+from palbench.cli import main
 
 raise SystemExit(main())

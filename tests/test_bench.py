@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from palbench.bench.cli import main
-from palbench.bench.perf import BENCHMARKS
+from palbench.cli import main
+from palbench.perf import BENCHMARKS
 from palbench.strategies.base import STRATEGIES
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from palbench.bench.cli import main
+from palbench.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,7 +105,7 @@ def test_bad_claims_file_is_one_line_and_exit_2(tmp_path, capsys, body, words):
 
 
 def test_claims_file_paths_resolve_next_to_it(tmp_path):
-    from palbench.bench.claims import load_claims
+    from palbench.reports.claims import load_claims
 
     shutil.copytree(ROOT / "claims", tmp_path / "claims")
     shutil.copytree(ROOT / "configs", tmp_path / "configs")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from palbench.bench.cli import main
+from palbench.cli import main
 from palbench.results.store import EXPORT_COLUMNS, ResultsStore
 from tests.conftest import SMALL_CONFIG
 

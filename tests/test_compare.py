@@ -6,9 +6,9 @@ import copy
 
 import pytest
 
-from palbench.bench.cli import main
 from palbench.bench.config import load_plan
 from palbench.bench.loop import run_cell
+from palbench.cli import main
 from palbench.results.store import ResultsStore
 from tests.conftest import SMALL_CONFIG
 

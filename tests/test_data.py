@@ -8,7 +8,7 @@ import struct
 import numpy as np
 import pytest
 
-from palbench.bench.data import (
+from palbench.datasets import (
     Blobs,
     Circles,
     CsvFile,

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from palbench.bench.cli import main
-from palbench.bench.stats import per_run_summary
+from palbench.cli import main
+from palbench.reports.stats import per_run_summary
 from palbench.results.store import ResultsStore
 
 DIGITS_LR = """

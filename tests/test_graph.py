@@ -8,7 +8,7 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from palbench.learners.graph import SimilarityGraph
+from palbench.graph import SimilarityGraph
 
 
 def test_yes_is_transitive_and_no_holds_for_whole_components():

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from palbench.bench.cli import main
+from palbench.cli import main
 from tests.conftest import SMALL_CONFIG
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from palbench.bench.data import Circles
 from palbench.bench.loop import probe_accuracy
+from palbench.datasets import Circles
 from palbench.errors import ConfigError
-from palbench.learners.graph import SimilarityGraph
+from palbench.graph import SimilarityGraph
 from palbench.learners.kernel import KernelPAL
 from palbench.learners.pal import PAL, sample_batch
 from palbench.params import build

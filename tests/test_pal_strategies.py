@@ -40,7 +40,7 @@ def drive(name, data, rounds, k=10, params=None, with_model=True, learner=None):
 
 @pytest.fixture(scope="module")
 def circles():
-    from palbench.bench.data import Circles
+    from palbench.datasets import Circles
 
     return Circles(n_samples=160, n_classes=4).prepare("circles", "dataset")
 
@@ -58,7 +58,7 @@ def test_resolving_strategies_spend_at_most_c_minus_1_queries_a_sample(name, cir
 def test_pal_ordered_with_a_good_model_needs_far_fewer_queries():
     """Well-separated blobs and a logistic regression: the first class asked is mostly right,
     so far fewer than the C-1 (or, in random order, (C+2)/2 - 1/C) queries a sample."""
-    from palbench.bench.data import Blobs
+    from palbench.datasets import Blobs
     from palbench.learners.sklearn_adapter import Sklearn
 
     data = Blobs(n_samples=200, n_features=2, n_classes=4, cluster_std=0.8,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from palbench.bench.cli import main
+from palbench.cli import main
 from palbench.results.store import ResultsStore
 from tests.test_end_to_end import RESULT_COLUMNS, SMALL_MLP
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from palbench.bench.cli import main
+from palbench.cli import main
 from palbench.results.store import ResultsStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,7 +173,7 @@ def test_sqlite_is_only_given_parameters():
 
 def test_memory_stays_flat_over_200_checkpoints():
     """No growth per checkpoint once warm: the second half's RSS slope is near zero."""
-    from palbench.bench.perf.memory_soak import soak
+    from palbench.perf.memory_soak import soak
 
     curve = np.array(soak(200, "sklearn"))
     half = len(curve) // 2

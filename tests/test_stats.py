@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from palbench.bench.stats import aulc, mean_ci
+from palbench.reports.stats import aulc, mean_ci
 
 
 def test_aulc_by_hand():
@@ -26,7 +26,7 @@ def test_mean_ci_matches_scipy():
 
 
 def test_cost_to_reach_interpolates_and_censors():
-    from palbench.bench.stats import cost_to_reach
+    from palbench.reports.stats import cost_to_reach
 
     assert cost_to_reach([10, 20, 40], [0.5, 0.7, 0.9], 0.8) == pytest.approx(30.0)
     assert cost_to_reach([10, 20], [0.85, 0.9], 0.8) == 10.0
@@ -34,7 +34,7 @@ def test_cost_to_reach_interpolates_and_censors():
 
 
 def test_bootstrap_ci_is_seeded_and_covers_the_mean():
-    from palbench.bench.stats import bootstrap_ci
+    from palbench.reports.stats import bootstrap_ci
 
     values = np.array([0.80, 0.82, 0.85, 0.90, 0.88])
     mean, low, high = bootstrap_ci(values)
@@ -45,7 +45,7 @@ def test_bootstrap_ci_is_seeded_and_covers_the_mean():
 
 
 def test_holm_matches_a_hand_computation():
-    from palbench.bench.stats import holm
+    from palbench.reports.stats import holm
 
     # sorted p: 0.01, 0.02, 0.04 -> 3 * 0.01, 2 * 0.02, 1 * 0.04, made monotone
     np.testing.assert_allclose(holm([0.04, 0.01, 0.02]), [0.04, 0.03, 0.04])
@@ -55,7 +55,7 @@ def test_holm_matches_a_hand_computation():
 def test_paired_comparison_says_no_evidence_inside_the_noise():
     import pandas as pd
 
-    from palbench.bench.stats import paired_against
+    from palbench.reports.stats import paired_against
 
     rng = np.random.default_rng(0)
     rows = []

@@ -157,7 +157,7 @@ def test_bundle_roundtrip_is_idempotent_and_parquet_matches_csv(tmp_path, finish
 
     import pandas as pd
 
-    from palbench.bench.cli import main
+    from palbench.cli import main
 
     source = tmp_path / "a.sqlite"
     with ResultsStore(source) as store:

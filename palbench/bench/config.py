@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from palbench.bench.data import DATASETS, Dataset
+from palbench.datasets import DATASETS, Dataset
 from palbench.errors import ConfigError, check
+from palbench.graph import RULES
 from palbench.learners import LEARNERS
-from palbench.learners.graph import RULES
 from palbench.oracles import ORACLES
 from palbench.oracles.costs import Costs
 from palbench.params import build, coerce, describe, unknown_key_error

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from palbench.bench.config import Cell
-from palbench.bench.data import Dataset
 from palbench.bench.loop import CellResult, run_cell
+from palbench.datasets import Dataset
 from palbench.errors import ConfigError
 
 _WORKER_DATASETS: dict[str, Dataset] = {}

@@ -25,8 +25,8 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from palbench.bench.config import Cell, seed_streams
-from palbench.bench.data import Dataset
-from palbench.learners.graph import SimilarityGraph
+from palbench.datasets import Dataset
+from palbench.graph import SimilarityGraph
 from palbench.oracles.base import Truth
 from palbench.queries import ABSTAIN, Answers, LabelQueries, PairQueries
 from palbench.strategies.base import QueryContext

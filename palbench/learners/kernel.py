@@ -16,7 +16,7 @@ from scipy.spatial.distance import cdist
 
 from palbench.errors import check
 from palbench.learners.base import LEARNERS, Learner
-from palbench.learners.pal import HeadModel, fit_head
+from palbench.learners.heads import ClassHead, HeadModel, fit_head
 
 MAX_POOL = 5000
 
@@ -28,10 +28,10 @@ def kernel_matrix(A: np.ndarray, B: np.ndarray, kind: str, sigma: float) -> np.n
 
 
 class KernelModel(HeadModel):
-    def __init__(self, X, alpha, kind, sigma, n_classes):
-        self.X, self.alpha, self.kind, self.sigma = X, alpha, kind, sigma
-        self.n_classes = n_classes
-        self.head = self.scaler = self.prior = None
+    """The pool's spectral embedding, extended to new points through the kernel."""
+
+    def __init__(self, X, alpha, kind, sigma, head: ClassHead):
+        self.X, self.alpha, self.kind, self.sigma, self.head = X, alpha, kind, sigma, head
 
     def embed(self, X):
         return kernel_matrix(np.asarray(X, np.float64), self.X, self.kind, self.sigma) @ \
@@ -72,7 +72,6 @@ class KernelPAL(Learner):
         _, Z = eigh(G - self.lam * K_pinv, subset_by_index=[n - k, n - 1])
         Z = Z[:, ::-1] * np.sqrt(n)
         Z *= np.where(Z[np.abs(Z).argmax(axis=0), np.arange(k)] < 0, -1, 1)  # fix signs
-        model = KernelModel(X, K_pinv @ Z, self.kernel, self.sigma, data.n_classes)
-        model.head, model.scaler, model.prior = fit_head(K @ model.alpha, graph.known_labels(),
-                                                         data.n_classes, seed)
-        return model
+        alpha = K_pinv @ Z
+        head = fit_head(K @ alpha, graph.known_labels(), data.n_classes, seed)
+        return KernelModel(X, alpha, self.kernel, self.sigma, head)

@@ -9,18 +9,15 @@ a logistic regression on the embeddings of the samples whose class the graph kno
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from palbench.errors import check
-from palbench.learners.base import LEARNERS, ClassFrequencyModel, Learner
+from palbench.learners.base import LEARNERS, Learner
+from palbench.learners.heads import ClassHead, HeadModel, fit_head
 from palbench.learners.losses import LOSSES
 from palbench.learners.torch_common import TorchLearner, make_mlp, resolve_device
 
@@ -73,49 +70,22 @@ def sample_batch(roots: np.ndarray, size: int, positive_fraction: float,
     return BatchSampler(roots).draw(size, positive_fraction, rng)
 
 
-class HeadModel:
-    """Class probabilities from a logistic-regression head on `embed(X)` (or the class
-    frequencies while fewer than two classes are known). Subclasses provide embed and set
-    head, scaler, prior and n_classes."""
-
-    def predict_proba(self, X):
-        if self.head is None:
-            return self.prior.predict_proba(X)
-        proba = np.zeros((len(X), self.n_classes))
-        proba[:, self.head.classes_] = self.head.predict_proba(self.scaler.transform(
-            self.embed(X)))
-        return proba
-
-
 class PalModel(HeadModel):
     """Trained encoder plus a class head fitted on the known-class samples."""
 
-    def __init__(self, net, device, head, scaler, n_classes, prior):
-        self.net, self.device = net.eval(), device
-        self.head, self.scaler, self.n_classes, self.prior = head, scaler, n_classes, prior
+    def __init__(self, net, device, head: ClassHead):
+        self.net, self.device, self.head = net.eval(), device, head
 
-    @torch.no_grad()
     def embed(self, X):
-        out = [self.net(torch.as_tensor(X[s:s + 8192], device=self.device)).float().cpu()
-               for s in range(0, len(X), 8192)]
-        return torch.cat(out).numpy()
+        return encode(self.net, X, self.device)
 
 
-def fit_head(Z: np.ndarray, known: np.ndarray, n_classes: int, seed: int):
-    """Logistic regression on the embeddings of known-class samples (None if < 2 classes).
-
-    The scaler is fitted on the whole pool (no labels involved): fitted on the known samples
-    only, a direction that is nearly constant on them gets blown up on the rest.
-    """
-    idx = np.flatnonzero(known >= 0)
-    if len(np.unique(known[idx])) < 2:
-        return None, None, ClassFrequencyModel(known[idx], n_classes)
-    scaler = StandardScaler().fit(Z)
-    with warnings.catch_warnings():  # an unconverged head is still a usable head
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        head = LogisticRegression(max_iter=500, random_state=seed).fit(
-            scaler.transform(Z[idx]), known[idx])
-    return head, scaler, None
+@torch.no_grad()
+def encode(net: nn.Module, X: np.ndarray, device: torch.device) -> np.ndarray:
+    """The network's output on X, in chunks of 8,192 rows."""
+    out = [net(torch.as_tensor(X[s:s + 8192], device=device)).float().cpu()
+           for s in range(0, len(X), 8192)]
+    return torch.cat(out).numpy()
 
 
 @LEARNERS.register("pal")
@@ -195,8 +165,5 @@ class PAL(TorchLearner, Learner):
             loss.backward()
             optimizer.step()
         net.eval()
-        model = PalModel(net, device, None, None, data.n_classes, None)
-        head, scaler, prior = fit_head(model.embed(data.X), graph.known_labels(),
-                                       data.n_classes, seed)
-        model.head, model.scaler, model.prior = head, scaler, prior
-        return model
+        head = fit_head(encode(net, data.X, device), graph.known_labels(), data.n_classes, seed)
+        return PalModel(net, device, head)

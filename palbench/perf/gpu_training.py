@@ -1,6 +1,6 @@
 """PAL training against plain cross-entropy training of the same network, on one device.
 
-    python -m palbench.bench.perf.gpu_training [--device auto] [--n 60000] [--labels 1000]
+    python -m palbench.perf.gpu_training [--device auto] [--n 60000] [--labels 1000]
         [--encoder cnn] [--steps 300] [--batch 256] [--repeat 3]
 
 Fashion-MNIST pool (all 60,000 images by default); `--labels` random samples answered by an
@@ -24,9 +24,10 @@ import torch
 from torch import nn
 
 from palbench.bench.loop import Ledger
-from palbench.bench.perf.selection_latency import load
-from palbench.learners.pal import PAL, BatchSampler, fit_head
+from palbench.learners.heads import fit_head
+from palbench.learners.pal import PAL, BatchSampler
 from palbench.learners.torch_common import resolve_device
+from palbench.perf.selection_latency import load
 from palbench.queries import Answers, LabelQueries
 
 

@@ -1,6 +1,6 @@
 """SimilarityGraph ingest rate and memory at N = 1,000,000 samples.
 
-    python -m palbench.bench.perf.graph_ingest [--n 1000000] [--answers 1000000] [--repeat 3]
+    python -m palbench.perf.graph_ingest [--n 1000000] [--answers 1000000] [--repeat 3]
 
 Prints answers per second for exact and noisy pair answers at several batch sizes (median of
 --repeat runs), the same answers through a plain-Python union-find (the obvious hand-written
@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from palbench.learners.graph import SimilarityGraph
+from palbench.graph import SimilarityGraph
 
 
 def answers(n: int, m: int, n_classes: int, noise: float, seed: int = 0):

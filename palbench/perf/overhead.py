@@ -1,6 +1,6 @@
 """Harness overhead: the share of a run's wall time spent outside learner training.
 
-    python -m palbench.bench.perf.overhead [--dataset digits|fashion_mnist] [--n 60000]
+    python -m palbench.perf.overhead [--dataset digits|fashion_mnist] [--n 60000]
         [--strategies random,margin] [--budgets 100,200,400] [--batch 50] [--seeds 0]
         [--no-probe]
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from palbench.bench.config import plan_from_raw
 from palbench.bench.loop import run_cell
-from palbench.bench.perf import dataset_table
+from palbench.perf import dataset_table
 from palbench.results.store import ResultsStore
 
 

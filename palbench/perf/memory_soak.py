@@ -1,6 +1,6 @@
 """Resident memory over a long run: one cell with many checkpoints, RSS after each.
 
-    python -m palbench.bench.perf.memory_soak [--checkpoints 200] [--learner sklearn|mlp]
+    python -m palbench.perf.memory_soak [--checkpoints 200] [--learner sklearn|mlp]
 
 Prints the RSS curve (every 20th checkpoint) and the growth per checkpoint fitted over the second
 half (a leak shows as a steady positive slope).

@@ -1,6 +1,6 @@
 """Selection latency of every registered strategy on a large pool.
 
-    python -m palbench.bench.perf.selection_latency [--dataset fashion_mnist] [--n 60000]
+    python -m palbench.perf.selection_latency [--dataset fashion_mnist] [--n 60000]
         [--answered 500] [--k 30] [--repeat 5] [--strategies a,b,...]
 
 The pool is the dataset's training set (Fashion-MNIST: all 60,000 images by default). Before
@@ -22,11 +22,11 @@ import numpy as np
 
 from palbench.bench.config import plan_from_raw
 from palbench.bench.loop import Ledger, single_threaded
-from palbench.bench.perf import dataset_table
 from palbench.learners.sklearn_adapter import Sklearn
 from palbench.oracles.base import Truth
 from palbench.oracles.exact import Exact
 from palbench.oracles.pairs import ExactPair
+from palbench.perf import dataset_table
 from palbench.queries import LabelQueries, PairQueries
 from palbench.strategies.base import STRATEGIES, QueryContext, random_choice
 

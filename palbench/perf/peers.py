@@ -1,7 +1,7 @@
 """palbench side by side with scikit-activeml 1.0.1 and modAL 0.4.2.1 (pip install
 'palbench[peers]').
 
-    python -m palbench.bench.perf.peers [--dataset digits|fashion_mnist] [--n 60000]
+    python -m palbench.perf.peers [--dataset digits|fashion_mnist] [--n 60000]
         [--strategies random,margin,entropy] [--budgets 20,40,80,160,320] [--batch 10]
         [--seeds 0,1,2,3,4] [--repeat 5]
 
@@ -34,8 +34,8 @@ from sklearn.linear_model import LogisticRegression
 
 from palbench.bench.config import plan_from_raw
 from palbench.bench.loop import run_cell, single_threaded
-from palbench.bench.perf import dataset_table
-from palbench.bench.stats import aulc, mean_ci
+from palbench.perf import dataset_table
+from palbench.reports.stats import aulc, mean_ci
 from palbench.results.store import ResultsStore
 
 ESTIMATOR = {"max_iter": 1000}

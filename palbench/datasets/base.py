@@ -1,0 +1,142 @@
+"""The Dataset record, the checks every source passes, and the registry of dataset sources.
+
+Every source returns raw (X, y); `prepare` then checks the arrays (finite, at least two classes),
+splits them with a seeded stratified split, standardises the features with the training
+statistics and fingerprints the result. Only oracles and evaluation may read the labels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from palbench.errors import ConfigError, check
+from palbench.registry import Registry
+
+DATASETS = Registry("datasets")
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Standardised training pool and held-out test set, with a sha256 fingerprint of the arrays."""
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+    image_shape: tuple[int, ...] | None = None
+    fingerprint: str = ""
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def n_pool(self) -> int:
+        return len(self.y)
+
+
+def fingerprint_arrays(*arrays: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        digest.update(f"{a.dtype.str}{a.shape}".encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def check_features(X: np.ndarray, field: str) -> np.ndarray:
+    check(X.ndim == 2 and X.shape[0] > 0 and X.shape[1] > 0, field, X.shape,
+          "features must be a non-empty 2-D array (samples x features)")
+    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+        raise ConfigError(field, str(X.dtype), "features must be real numbers")
+    X = X.astype(np.float64)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ConfigError(field, float(X[row, col]),
+                          f"features must be finite (first bad entry: row {row}, column {col})")
+    check(np.abs(X).max() < 1e30, field, float(np.abs(X).max()), "features too large (>= 1e30)")
+    return X
+
+
+def encode_labels(y: np.ndarray, field: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    check(y.ndim == 1, field, y.shape, "labels must be a 1-D array")
+    if y.dtype.kind == "f":
+        check(bool(np.isfinite(y).all()), field, "NaN", "labels must not be missing")
+        if np.all(y == np.round(y)):
+            y = y.astype(np.int64)
+    if y.dtype.kind == "O":
+        y = y.astype(str)
+    classes, codes = np.unique(y, return_inverse=True)
+    check(len(classes) >= 2, field, [str(c) for c in classes], "need at least two classes")
+    return codes.astype(np.int64), tuple(str(c) for c in classes)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetSource:
+    """Common parameters of every dataset: the seed of its split or subset, and scaling."""
+
+    split_seed: int = 0
+    standardize: bool = True
+
+    def validate(self, where: str) -> None:
+        pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplitSource(DatasetSource):
+    """A source without an official test set: a seeded stratified split makes one."""
+
+    test_fraction: float = 0.25
+
+    def validate(self, where: str) -> None:
+        check(0.0 < self.test_fraction < 1.0, f"{where}.test_fraction", self.test_fraction,
+              "must be between 0 and 1 (exclusive)")
+
+    def load_raw(self, where: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None]:
+        raise NotImplementedError
+
+    image_shape = None  # (channels, height, width) for image sources; a class attribute
+
+    def split(self, X, y, where):
+        counts = np.bincount(y)
+        check(counts.min() >= 2, f"{where}.test_fraction", self.test_fraction,
+              f"every class needs at least 2 samples to split; smallest has {counts.min()}")
+        n_test = max(int(round(self.test_fraction * len(y))), len(counts))
+        check(len(y) - n_test >= len(counts), f"{where}.test_fraction", self.test_fraction,
+              f"leaves too few training samples ({len(y) - n_test}) for {len(counts)} classes")
+        return train_test_split(X, y, test_size=n_test, stratify=y, random_state=self.split_seed)
+
+    def prepare(self, name: str, where: str) -> Dataset:
+        X, y, names = self.load_raw(where)
+        X = check_features(np.asarray(X), f"{where}.X")
+        codes, found_names = encode_labels(np.asarray(y), f"{where}.y")
+        check(len(codes) == len(X), f"{where}.y", len(codes),
+              f"label count differs from sample count ({len(X)})")
+        names = names if names is not None else found_names
+        if names is not found_names:  # numeric labels from a known source: keep the class order
+            names = tuple(names[int(c)] for c in np.unique(y))
+        X_train, X_test, y_train, y_test = self.split(X, codes, where)
+        return finish(name, X_train, y_train, X_test, y_test, names, self.standardize,
+                      self.image_shape)
+
+
+def finish(name, X_train, y_train, X_test, y_test, class_names, standardize, image_shape=None):
+    X_train = X_train.astype(np.float64)
+    X_test = X_test.astype(np.float64)
+    if standardize:
+        mean = X_train.mean(axis=0)
+        std = X_train.std(axis=0)
+        std[std == 0] = 1.0
+        X_train = (X_train - mean) / std
+        X_test = (X_test - mean) / std
+    arrays = [X_train.astype(np.float32), y_train.astype(np.int64),
+              X_test.astype(np.float32), y_test.astype(np.int64)]
+    return Dataset(name, *arrays, class_names=tuple(class_names), image_shape=image_shape,
+                   fingerprint=fingerprint_arrays(*arrays))

@@ -1,0 +1,98 @@
+"""Fashion-MNIST from its IDX files (Debian: apt-get install dataset-fashion-mnist)."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from palbench.datasets.base import DATASETS, Dataset, DatasetSource, finish
+from palbench.errors import ConfigError, check
+
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read one IDX file (the MNIST format), gzipped or not."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        raw = fh.read()
+    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
+    if zero != 0 or dtype_code != 0x08:
+        raise ValueError(f"{path} is not an unsigned-byte IDX file")
+    shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(shape)):
+        raise ValueError(f"{path} is truncated: expected {int(np.prod(shape))} values")
+    return data.reshape(shape)
+
+
+@DATASETS.register("fashion_mnist")
+@dataclass(frozen=True, kw_only=True)
+class FashionMnist(DatasetSource):
+    """Fashion-MNIST (Zalando): 60,000 training and 10,000 test images, 28x28, 10 classes.
+
+    Read from IDX files in `data_dir` (Debian: apt-get install dataset-fashion-mnist). Uses the
+    official train/test split; `n_train` / `n_test` take stratified subsets for faster runs.
+    """
+
+    data_dir: str = FASHION_MNIST_DIR
+    n_train: int = 60000
+    n_test: int = 10000
+    hidden_params = ("data_dir",)
+
+    FILES = {
+        "X": "train-images-idx3-ubyte", "y": "train-labels-idx1-ubyte",
+        "X_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte",
+    }
+
+    def validate(self, where):
+        super().validate(where)
+        check(10 <= self.n_train <= 60000, f"{where}.n_train", self.n_train,
+              "must be between 10 and 60000")
+        check(10 <= self.n_test <= 10000, f"{where}.n_test", self.n_test,
+              "must be between 10 and 10000")
+
+    def _file(self, stem: str, where: str) -> Path:
+        base = Path(self.data_dir)
+        for candidate in (base / f"{stem}.gz", base / stem):
+            if candidate.is_file():
+                return candidate
+        raise ConfigError(f"{where}.data_dir", self.data_dir,
+                          f"Fashion-MNIST file {stem}.gz not found; install it with "
+                          "'apt-get install dataset-fashion-mnist' or point data_dir at the "
+                          "IDX files")
+
+    def prepare(self, name: str, where: str) -> Dataset:
+        arrays = {}
+        for key, stem in self.FILES.items():
+            path = self._file(stem, where)
+            try:
+                arrays[key] = read_idx(path)
+            except (ValueError, OSError, EOFError, struct.error) as exc:
+                raise ConfigError(f"{where}.data_dir", self.data_dir,
+                                  f"cannot read {path.name}: {exc}") from None
+        X = arrays["X"].reshape(len(arrays["X"]), -1)
+        X_test = arrays["X_test"].reshape(len(arrays["X_test"]), -1)
+        y, y_test = arrays["y"].astype(np.int64), arrays["y_test"].astype(np.int64)
+        X, y = _stratified_subset(X, y, self.n_train, self.split_seed)
+        X_test, y_test = _stratified_subset(X_test, y_test, self.n_test, self.split_seed)
+        names = FASHION_MNIST_CLASSES if y.max() < 10 else tuple(map(str, range(y.max() + 1)))
+        return finish(name, X / 255.0, y, X_test / 255.0, y_test, names, self.standardize,
+                      image_shape=(1, 28, 28))
+
+
+def _stratified_subset(X, y, n, seed):
+    if n >= len(y):
+        return X, y
+    keep, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=seed)
+    keep = np.sort(keep)
+    return X[keep], y[keep]

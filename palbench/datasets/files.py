@@ -1,0 +1,95 @@
+"""The user's own data: CSV files with a label column, NumPy .npz archives (no pickles)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from palbench.datasets.base import DATASETS, SplitSource
+from palbench.errors import ConfigError, check
+from palbench.params import unknown_key_error
+
+
+@DATASETS.register("csv")
+@dataclass(frozen=True, kw_only=True)
+class CsvFile(SplitSource):
+    """A CSV file with a header row: numeric feature columns plus one label column."""
+
+    path: str = ""
+    label_column: str = ""
+    hidden_params = ("path",)
+
+    def validate(self, where):
+        super().validate(where)
+        check(bool(self.path), f"{where}.path", self.path, "a CSV path is required")
+        check(bool(self.label_column), f"{where}.label_column", self.label_column,
+              "the name of the label column is required")
+
+    def load_raw(self, where):
+        import pandas as pd
+
+        path = Path(self.path)
+        check(path.is_file(), f"{where}.path", self.path, "no such file")
+        try:
+            frame = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{where}.path", self.path,
+                              f"not a readable CSV: {str(exc).splitlines()[0]}") from None
+        if self.label_column not in frame.columns:
+            raise unknown_key_error(f"{where}.label_column", self.label_column,
+                                    self.label_column, [str(c) for c in frame.columns])
+        check(len(frame) > 0, f"{where}.path", self.path, "the file has no data rows")
+        y = frame[self.label_column]
+        if y.isna().any():
+            row = int(np.flatnonzero(y.isna().to_numpy())[0]) + 2  # 1-based, after the header
+            raise ConfigError(f"{where}.label_column", self.label_column,
+                              f"label missing in line {row}")
+        features = frame.drop(columns=[self.label_column])
+        bad = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+        if bad:
+            raise ConfigError(f"{where}.path", self.path, f"column {bad[0]!r} is not numeric")
+        check(features.shape[1] > 0, f"{where}.path", self.path, "no feature columns")
+        return features.to_numpy(dtype=np.float64), y.to_numpy(), None
+
+    def default_name(self) -> str:
+        return Path(self.path).stem
+
+
+@DATASETS.register("npz")
+@dataclass(frozen=True, kw_only=True)
+class NpzFile(SplitSource):
+    """A NumPy .npz archive with arrays X (samples x features) and y (labels); no pickles."""
+
+    path: str = ""
+    hidden_params = ("path",)
+
+    def validate(self, where):
+        super().validate(where)
+        check(bool(self.path), f"{where}.path", self.path, "an .npz path is required")
+
+    def load_raw(self, where):
+        path = Path(self.path)
+        check(path.is_file(), f"{where}.path", self.path, "no such file")
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                missing = [k for k in ("X", "y") if k not in archive.files]
+                if missing:
+                    raise ConfigError(f"{where}.path", self.path,
+                                      f"archive lacks array {missing[0]!r}; has "
+                                      f"{', '.join(archive.files) or 'none'}")
+                X, y = archive["X"], archive["y"]
+        except ConfigError:
+            raise
+        except (ValueError, OSError, EOFError) as exc:
+            raise ConfigError(f"{where}.path", self.path,
+                              f"not a readable .npz archive: {exc}") from None
+        check(X.ndim >= 1 and len(X) > 0, f"{where}.path", self.path,
+              f"array X holds no samples (shape {X.shape})")
+        if X.ndim > 2:  # images and the like: one flat feature vector per sample
+            X = X.reshape(len(X), -1)
+        return X, y, None
+
+    def default_name(self) -> str:
+        return Path(self.path).stem

@@ -1,0 +1,216 @@
+"""Annotation-cost claims: a TOML file of claims -> PASS/FAIL per claim, checked against the store.
+
+A claim names its runs (dataset, strategy, and optionally oracle, learner, costs, experiment),
+a metric per run (cost_to_reach a target accuracy, aulc, final_acc), and a bound that the far end
+of a bootstrap interval over seeds must meet (at_most, at_least, or ratio_at_most against the
+runs of another strategy on the same seeds). Runs missing from the store are produced from the
+claim's `config` unless told not to.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from palbench.bench.config import read_toml
+from palbench.errors import ConfigError, check
+from palbench.params import build, unknown_key_error
+from palbench.reports.stats import aulc, bootstrap_ci, cost_to_reach
+
+METRICS = ("cost_to_reach", "aulc", "final_acc")
+FILTERS = ("dataset", "strategy", "oracle", "learner", "costs", "experiment", "tag")
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str = ""
+    dataset: str = ""
+    strategy: str = ""
+    oracle: str | None = None
+    learner: str | None = None
+    costs: str | None = None
+    experiment: str | None = None
+    tag: str | None = None
+    metric: str = "cost_to_reach"
+    target: float | None = None
+    at_most: float | None = None
+    at_least: float | None = None
+    relative_to: str | None = None
+    ratio_at_most: float | None = None
+    confidence: float = 0.95
+    config: str | None = None
+
+    def validate(self, where):
+        for field in ("name", "dataset", "strategy"):
+            check(bool(getattr(self, field)), f"{where}.{field}", getattr(self, field),
+                  "is required")
+        check(self.metric in METRICS, f"{where}.metric", self.metric,
+              "must be one of " + ", ".join(METRICS))
+        if self.metric == "cost_to_reach":
+            check(self.target is not None and 0 < self.target <= 1, f"{where}.target",
+                  self.target, "cost_to_reach needs a target accuracy in (0, 1]")
+        bounds = [b for b in ("at_most", "at_least", "ratio_at_most")
+                  if getattr(self, b) is not None]
+        check(len(bounds) == 1, f"{where}.at_most", self.at_most,
+              "give exactly one bound: at_most, at_least, or relative_to with ratio_at_most")
+        check((self.relative_to is None) == (self.ratio_at_most is None),
+              f"{where}.relative_to", self.relative_to,
+              "relative_to and ratio_at_most go together")
+        check(0 < self.confidence < 1, f"{where}.confidence", self.confidence,
+              "must be between 0 and 1")
+
+    def filters(self, strategy: str | None = None) -> dict:
+        found = {k: getattr(self, k) for k in FILTERS if getattr(self, k) is not None}
+        if strategy is not None:
+            found["strategy"] = strategy
+        return found
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: Claim
+    passed: bool
+    line: str
+
+
+def load_claims(path: str | Path) -> list[Claim]:
+    raw = read_toml(path)
+    for key in raw:
+        if key != "claim":
+            raise unknown_key_error(key, key, "[...]", ["claim"])
+    tables = raw.get("claim")
+    check(isinstance(tables, list) and len(tables) > 0 and
+          all(isinstance(t, dict) for t in tables), "claim", tables,
+          "the file needs one or more [[claim]] tables")
+    base = Path(path).resolve().parent
+    claims = []
+    for i, table in enumerate(tables):
+        claim = build(Claim, table, f"claim[{i}]", reserved=())
+        if claim.config is not None and not Path(claim.config).is_absolute():
+            claim = Claim(**{**claim.__dict__, "config": str(base / claim.config)})
+        if claim.config is not None:
+            check(Path(claim.config).is_file(), f"claim[{i}].config", claim.config,
+                  "no such file")
+        claims.append(claim)
+    names = [c.name for c in claims]
+    for i, name in enumerate(names):
+        check(names.index(name) == i, f"claim[{i}].name", name, "two claims share this name")
+    return claims
+
+
+def per_run_values(frame: pd.DataFrame, claim: Claim) -> pd.Series:
+    """The claim's metric for each run, indexed by seed."""
+    values = {}
+    for seed, run in frame.sort_values("budget").groupby("seed"):
+        cost, acc = run["cost"].to_numpy(), run["task_acc"].to_numpy()
+        if claim.metric == "cost_to_reach":
+            values[seed] = cost_to_reach(cost, acc, claim.target)
+        elif claim.metric == "aulc":
+            values[seed] = aulc(run["budget"].to_numpy(), acc)
+        else:
+            values[seed] = float(acc[-1])
+    return pd.Series(values, dtype=float)
+
+
+def describe_metric(claim: Claim) -> str:
+    return f"cost_to_reach({claim.target:g})" if claim.metric == "cost_to_reach" else claim.metric
+
+
+def fmt(value: float) -> str:
+    return "not reached" if math.isinf(value) else f"{value:.4g}"
+
+
+def evaluate(claim: Claim, frame: pd.DataFrame, baseline: pd.DataFrame | None) -> Verdict:
+    """PASS when the far end of the bootstrap interval meets the bound."""
+    label = describe_metric(claim)
+    if frame.empty:
+        return Verdict(claim, False, f"FAIL  {claim.name}: no runs in the store match "
+                                     f"{claim.filters()}")
+    values = per_run_values(frame, claim)
+    if claim.relative_to is not None:
+        if baseline is None or baseline.empty:
+            return Verdict(claim, False, f"FAIL  {claim.name}: no runs of "
+                                         f"{claim.relative_to!r} to compare with")
+        base = per_run_values(baseline, claim)
+        censored = int(np.isinf(base).sum())
+        if censored:  # counted at its last cost: can only overstate the ratio (conservative)
+            last_cost = baseline.groupby("seed")["cost"].max()
+            base = base.where(~np.isinf(base), last_cost.reindex(base.index))
+        seeds = values.index.intersection(base.index)
+        pairs = np.c_[values[seeds].to_numpy(), base[seeds].to_numpy()]
+        if len(seeds) < 2:
+            return Verdict(claim, False, f"FAIL  {claim.name}: needs at least 2 shared seeds, "
+                                         f"has {len(seeds)}")
+
+        def ratio(sample, axis=None):
+            if axis is None:
+                return sample[:, 0].mean() / sample[:, 1].mean()
+            return sample[..., 0].mean(axis=axis) / sample[..., 1].mean(axis=axis)
+
+        point, low, high = _bootstrap_pairs(pairs, ratio, claim.confidence)
+        passed = bool(high <= claim.ratio_at_most)
+        line = (f"{label} ratio {claim.strategy}/{claim.relative_to} = {fmt(point)} "
+                f"[{fmt(low)}, {fmt(high)}] <= {claim.ratio_at_most:g} ({len(seeds)} seeds"
+                + (f"; {claim.relative_to} never reached it in {censored}, counted at its "
+                   "last cost" if censored else "") + ")")
+    else:
+        if len(values) < 2:
+            return Verdict(claim, False, f"FAIL  {claim.name}: needs at least 2 seeds for a "
+                                         f"{claim.confidence:.0%} interval, has {len(values)}")
+        point, low, high = bootstrap_ci(values.to_numpy(), level=claim.confidence)
+        if claim.at_most is not None:
+            passed = bool(high <= claim.at_most)
+            bound = f"<= {claim.at_most:g}"
+        else:
+            passed = bool(low >= claim.at_least)
+            bound = f">= {claim.at_least:g}"
+        line = (f"{label} = {fmt(point)} [{fmt(low)}, {fmt(high)}] {bound} "
+                f"({len(values)} seeds)")
+    head = "PASS" if passed else "FAIL"
+    return Verdict(claim, passed, f"{head}  {claim.name}: {line}, "
+                                  f"{claim.confidence:.0%} bootstrap interval")
+
+
+def _bootstrap_pairs(pairs: np.ndarray, statistic, level: float, n_boot: int = 10_000,
+                     seed: int = 0) -> tuple[float, float, float]:
+    rng = np.random.default_rng(seed)
+    samples = pairs[rng.integers(0, len(pairs), size=(n_boot, len(pairs)))]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stats_ = statistic(samples, axis=1)
+        point = float(statistic(pairs))
+    low, high = np.quantile(stats_, [(1 - level) / 2, (1 + level) / 2], method="inverted_cdf")
+    return point, float(low), float(high)
+
+
+def write_junit(verdicts: list[Verdict], path: Path) -> None:
+    suite = ET.Element("testsuite", name="palbench claims", tests=str(len(verdicts)),
+                       failures=str(sum(not v.passed for v in verdicts)))
+    for verdict in verdicts:
+        case = ET.SubElement(suite, "testcase", classname="palbench.claims",
+                             name=verdict.claim.name)
+        if not verdict.passed:
+            ET.SubElement(case, "failure", message=verdict.line).text = verdict.line
+        ET.SubElement(case, "system-out").text = verdict.line
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def check_claims(claims: list[Claim], store, run_config=None) -> list[Verdict]:
+    """Evaluate every claim; `run_config(path)` produces missing runs (None: never run)."""
+    if run_config is not None:  # running a config adds only its cells missing from the store
+        for config in dict.fromkeys(c.config for c in claims if c.config):
+            run_config(config)
+    verdicts = []
+    for claim in claims:
+        frame = store.to_frame(**claim.filters())
+        baseline = store.to_frame(**claim.filters(claim.relative_to)) \
+            if claim.relative_to else None
+        verdicts.append(evaluate(claim, frame, baseline))
+    return verdicts
+
+
+__all__ = ["Claim", "ConfigError", "Verdict", "check_claims", "load_claims", "write_junit"]

@@ -1,0 +1,89 @@
+"""Compare two versions of results (tags or palbench versions) cell by cell.
+
+A cell is dataset x oracle x costs x learner x strategy (matched by name, so a changed default
+that altered the spec hash still pairs up). Per cell: the candidate's change in final accuracy,
+AULC and cost to reach a target accuracy, paired over shared seeds, with a bootstrap 95%
+interval; a regression is flagged when the whole interval lies on the worse side.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from palbench.errors import ConfigError
+from palbench.reports.stats import aulc, bootstrap_ci, cost_to_reach
+
+CELL = ["dataset", "oracle", "costs", "learner", "strategy"]
+
+
+def select(frame: pd.DataFrame, ref: str, field: str) -> pd.DataFrame:
+    """Runs tagged `ref`, or else of palbench version `ref`."""
+    tagged = frame[frame["tag"] == ref]
+    if not tagged.empty:
+        return tagged
+    versioned = frame[frame["palbench_version"] == ref]
+    if versioned.empty:
+        tags = sorted(t for t in frame["tag"].dropna().unique())
+        versions = sorted(frame["palbench_version"].unique())
+        raise ConfigError(field, ref, f"no runs with that tag or palbench version; tags: "
+                          f"{', '.join(tags) or 'none'}; versions: {', '.join(versions)}")
+    return versioned
+
+
+def run_values(frame: pd.DataFrame, target: float) -> pd.DataFrame:
+    rows = []
+    for key, run in frame.sort_values("budget").groupby(CELL + ["seed", "run_id"]):
+        acc = run["task_acc"].to_numpy()
+        rows.append({**dict(zip(CELL + ["seed", "run_id"], key)), "final_acc": float(acc[-1]),
+                     "aulc": aulc(run["budget"].to_numpy(), acc),
+                     "cost_to_reach": cost_to_reach(run["cost"].to_numpy(), acc, target)})
+    runs = pd.DataFrame(rows)
+    # a seed run twice under one reference (re-runs): keep the latest
+    return runs.sort_values("run_id").groupby(CELL + ["seed"], as_index=False).last()
+
+
+def compare(frame: pd.DataFrame, baseline: str, candidate: str,
+            target: float = 0.9) -> pd.DataFrame:
+    base = run_values(select(frame, baseline, "--baseline"), target)
+    cand = run_values(select(frame, candidate, "--candidate"), target)
+    paired = base.merge(cand, on=CELL + ["seed"], suffixes=("_base", "_cand"))
+    rows = []
+    for key, cell in paired.groupby(CELL, sort=True):
+        row = dict(zip(CELL, key))
+        row["seeds"] = len(cell)
+        regression = []
+        for metric, worse_if in (("final_acc", "lower"), ("aulc", "lower"),
+                                 ("cost_to_reach", "higher")):
+            delta = cell[f"{metric}_cand"].to_numpy() - cell[f"{metric}_base"].to_numpy()
+            with np.errstate(invalid="ignore"):
+                delta = np.where(np.isnan(delta), 0.0, delta)  # both not reached: no change
+            mean, low, high = bootstrap_ci(delta)
+            row[f"d_{metric}"] = (mean, low, high)
+            if len(delta) >= 2 and ((worse_if == "lower" and high < 0) or
+                                    (worse_if == "higher" and low > 0)):
+                regression.append(metric)
+        row["regression"] = ", ".join(regression)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fmt(triple) -> str:
+    mean, low, high = triple
+    if np.isnan(low):
+        return f"{mean:+.3g}"
+    return f"{mean:+.3g} [{low:+.3g}, {high:+.3g}]"
+
+
+def markdown(table: pd.DataFrame, baseline: str, candidate: str, target: float) -> str:
+    lines = [f"# {candidate} against {baseline}", "",
+             "Change of the candidate, paired over shared seeds: mean [bootstrap 95% interval]. "
+             "A regression is flagged when the whole interval is on the worse side. Cost to "
+             f"reach {target:g} task accuracy; a run that never reaches it counts as infinite.",
+             "", "| " + " | ".join(CELL) + " | seeds | final acc | AULC | cost to reach | "
+             "regression |", "|" + "---|" * (len(CELL) + 5)]
+    for row in table.itertuples():
+        lines.append("| " + " | ".join(str(getattr(row, k)) for k in CELL) +
+                     f" | {row.seeds} | {fmt(row.d_final_acc)} | {fmt(row.d_aulc)} | "
+                     f"{fmt(row.d_cost_to_reach)} | {row.regression or '-'} |")
+    return "\n".join(lines)
