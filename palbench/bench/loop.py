@@ -29,26 +29,9 @@ from palbench.datasets import Dataset
 from palbench.graph import SimilarityGraph
 from palbench.oracles.base import Truth
 from palbench.queries import ABSTAIN, Answers, LabelQueries, PairQueries
+from palbench.results.schema import Checkpoint
 from palbench.strategies.base import QueryContext
 from palbench.strategies.pairs import pair_key
-
-
-@dataclass
-class Checkpoint:
-    budget: float
-    cost: float
-    n_queries: int
-    n_free: int
-    n_labels: int  # samples whose class the graph knows
-    n_abstain: int
-    n_wrong: int
-    n_components: int
-    n_conflicts: int
-    task_acc: float
-    probe_acc: float | None
-    select_seconds: float
-    fit_seconds: float
-    eval_seconds: float
 
 
 @dataclass

@@ -19,12 +19,8 @@ import pandas as pd
 
 import palbench
 from palbench.errors import ConfigError
-from palbench.results.store import (
-    EXPORT_COLUMNS,
-    RUN_COLUMNS_STORED,
-    SCHEMA_VERSION,
-    ResultsStore,
-)
+from palbench.results.schema import EXPORT_COLUMNS, RUN_COLUMNS, SCHEMA_VERSION
+from palbench.results.store import ResultsStore
 
 BUNDLE_FORMAT = "palbench-bundle"
 
@@ -51,10 +47,6 @@ def export_rows(store: ResultsStore, out: Path, fmt: str = "csv") -> int:
     else:
         _atomic_write(out, lambda p: frame.to_parquet(p, index=False))
     return len(frame)
-
-
-def export_csv(store: ResultsStore, out: Path) -> int:
-    return export_rows(store, out, "csv")
 
 
 def export_bundle(store: ResultsStore, out: Path) -> int:
@@ -101,7 +93,7 @@ def read_bundle(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         checkpoints = _read_jsonl(checkpoints_text)
     except ValueError as exc:
         raise ConfigError(field, str(path), f"not a palbench bundle ({exc})") from None
-    missing = [c for c in RUN_COLUMNS_STORED if c not in runs.columns]
+    missing = [c for c in RUN_COLUMNS if c not in runs.columns]
     if len(runs) and missing:
         raise ConfigError(field, str(path), f"runs lack column {missing[0]!r}")
     return runs, checkpoints

@@ -2,11 +2,14 @@
 
 A run and all of its checkpoints are written in a single transaction when the run ends, so the
 store never holds a half-finished run: an interrupted grid loses only the cells in flight, and
-re-running it skips every cell already complete (same spec hash).
+re-running it skips every cell already complete (same spec hash). A complete cell (spec hash,
+palbench version, tag) is unique: when two processes run the same cell, the one that finishes
+second drops its copy. The columns are defined in schema.py.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -22,62 +25,21 @@ import pandas as pd
 
 import palbench
 from palbench.errors import ConfigError
+from palbench.results.schema import (
+    CHECKPOINT_FIELDS,
+    COMPLETE_KEY,
+    EXPORT_COLUMNS,
+    FRAME_RUN_COLUMNS,
+    RUN_COLUMNS,
+    RUN_FILTERS,
+    SCHEMA_VERSION,
+    create_statements,
+)
 
-SCHEMA_VERSION = 2
+__all__ = ["EXPORT_COLUMNS", "SCHEMA_VERSION", "ResultsStore", "StoreError", "store_path"]
+
 STORE_ENV = "PALBENCH_STORE"
 DEFAULT_STORE = "palbench.sqlite"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id INTEGER PRIMARY KEY,
-    spec_hash TEXT NOT NULL,
-    experiment TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    strategy TEXT NOT NULL,
-    oracle TEXT NOT NULL,
-    costs TEXT NOT NULL,
-    learner TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    spec_json TEXT NOT NULL,
-    dataset_fingerprint TEXT NOT NULL,
-    seeds_json TEXT NOT NULL,
-    palbench_version TEXT NOT NULL,
-    git_commit TEXT,
-    library_versions_json TEXT NOT NULL,
-    device TEXT NOT NULL,
-    finished_at TEXT NOT NULL,
-    wall_seconds REAL NOT NULL,
-    tag TEXT,
-    run_uid TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS runs_by_spec ON runs (spec_hash);
-CREATE UNIQUE INDEX IF NOT EXISTS runs_by_uid ON runs (run_uid);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    run_id INTEGER NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
-    budget REAL NOT NULL,
-    cost REAL NOT NULL,
-    n_queries INTEGER NOT NULL,
-    n_free INTEGER NOT NULL,
-    n_labels INTEGER NOT NULL,
-    n_abstain INTEGER NOT NULL,
-    n_wrong INTEGER NOT NULL,
-    n_components INTEGER NOT NULL,
-    n_conflicts INTEGER NOT NULL,
-    task_acc REAL NOT NULL,
-    probe_acc REAL,
-    select_seconds REAL NOT NULL,
-    fit_seconds REAL NOT NULL,
-    eval_seconds REAL NOT NULL,
-    PRIMARY KEY (run_id, budget)
-);
-"""
-
-CHECKPOINT_FIELDS = ["budget", "cost", "n_queries", "n_free", "n_labels", "n_abstain", "n_wrong",
-                     "n_components", "n_conflicts", "task_acc", "probe_acc", "select_seconds",
-                     "fit_seconds", "eval_seconds"]
-EXPORT_COLUMNS = ["run_id", "dataset", "strategy", "oracle", "learner", "seed", "budget", "cost",
-                  "n_queries", "task_acc", "probe_acc"]
 
 
 def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
@@ -91,13 +53,26 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE UNIQUE INDEX runs_by_uid ON runs (run_uid)")
 
 
+def _migrate_2_to_3(conn: sqlite3.Connection) -> str | None:
+    """Schema 3: one run per complete cell (spec, palbench version, tag). Stores written by
+    overlapping runs of one grid hold some cells twice: the first copy is kept."""
+    removed = conn.execute(
+        f"DELETE FROM runs WHERE run_id NOT IN (SELECT MIN(run_id) FROM runs "
+        f"GROUP BY {COMPLETE_KEY})").rowcount
+    conn.execute(f"CREATE UNIQUE INDEX runs_complete ON runs ({COMPLETE_KEY})")
+    if removed:
+        return f"removed {removed} duplicate run(s) of the same cell, seed and tag (first " \
+               "copy kept)"
+    return None
+
+
 def legacy_uid(spec_hash, version, finished_at, wall_seconds) -> str:
     key = f"{spec_hash}|{version}|{finished_at}|{wall_seconds!r}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 # MIGRATIONS[v] turns a store of schema v into schema v + 1, inside the caller's transaction.
-MIGRATIONS = {1: _migrate_1_to_2}
+MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 class StoreError(ConfigError):
@@ -156,9 +131,8 @@ class ResultsStore:
                     raise StoreError(str(self.path), "an SQLite file, but not a palbench store")
                 conn.execute("PRAGMA journal_mode = WAL")
                 with _transaction(conn):
-                    for statement in SCHEMA.split(";"):
-                        if statement.strip():
-                            conn.execute(statement)
+                    for statement in create_statements():
+                        conn.execute(statement)
                     conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
             else:
                 (version,) = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
@@ -180,12 +154,14 @@ class ResultsStore:
                 raise StoreError(str(self.path), f"cannot write the store ({message})") from None
             raise StoreError(str(self.path), f"not a palbench store ({message})") from None
 
-    @staticmethod
-    def _migrate(conn: sqlite3.Connection, version: int) -> None:
-        """Bring an older store up to SCHEMA_VERSION in place, all steps in one transaction."""
+    def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
+        """Bring an older store up to SCHEMA_VERSION in place, all steps in one transaction;
+        what a step changed in the rows is said on stderr."""
         with _transaction(conn):
             while version < SCHEMA_VERSION:
-                MIGRATIONS[version](conn)
+                note = MIGRATIONS[version](conn)
+                if note:
+                    print(f"palbench: store {self.path}: {note}", file=sys.stderr)
                 version += 1
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version VALUES (?)", (version,))
@@ -208,8 +184,9 @@ class ResultsStore:
             (version, tag))
         return {r[0] for r in rows}
 
-    def write_run(self, result, *, replace: bool = False, tag: str | None = None) -> int:
-        """Write a finished run and its checkpoints in one transaction; return its run_id.
+    def write_run(self, result, *, replace: bool = False, tag: str | None = None) -> int | None:
+        """Write a finished run and its checkpoints in one transaction; return its run_id, or
+        None when another process wrote the same complete cell first (this copy is dropped).
         `replace` first removes runs of the same spec, palbench version and tag."""
         cell = result.cell
         spec_hash = cell.spec_hash()
@@ -217,26 +194,35 @@ class ResultsStore:
             if replace:
                 conn.execute("DELETE FROM runs WHERE spec_hash = ? AND palbench_version = ? "
                              "AND tag IS ?", (spec_hash, palbench.__version__, tag))
-            cursor = conn.execute(
-                "INSERT INTO runs (spec_hash, experiment, dataset, strategy, oracle, costs, "
-                "learner, seed, spec_json, dataset_fingerprint, seeds_json, palbench_version, "
-                "git_commit, library_versions_json, device, finished_at, wall_seconds, tag, "
-                "run_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (spec_hash, cell.experiment.name, cell.dataset.label, cell.strategy.label,
-                 cell.oracle.label, cell.costs.label, cell.learner.label, cell.seed,
-                 cell.spec_json(), cell.dataset_fingerprint,
-                 json.dumps({"root": cell.seed, **result.seeds}), palbench.__version__,
-                 git_commit(), json.dumps(library_versions()), result.device,
-                 datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 result.wall_seconds, tag, uuid.uuid4().hex))
-            run_id = cursor.lastrowid
-            fields = ["run_id"] + CHECKPOINT_FIELDS
-            conn.executemany(
-                f"INSERT INTO checkpoints ({', '.join(fields)}) "
-                f"VALUES ({', '.join('?' * len(fields))})",
-                [(run_id, *(getattr(c, f) for f in CHECKPOINT_FIELDS))
-                 for c in result.checkpoints])
+            elif conn.execute("SELECT 1 FROM runs WHERE spec_hash = ? AND palbench_version = ? "
+                              "AND tag IS ?", (spec_hash, palbench.__version__, tag)).fetchone():
+                return None
+            row = {"spec_hash": spec_hash, "experiment": cell.experiment.name,
+                   "dataset": cell.dataset.label, "strategy": cell.strategy.label,
+                   "oracle": cell.oracle.label, "costs": cell.costs.label,
+                   "learner": cell.learner.label, "seed": cell.seed,
+                   "spec_json": cell.spec_json(), "dataset_fingerprint": cell.dataset_fingerprint,
+                   "seeds_json": json.dumps({"root": cell.seed, **result.seeds}),
+                   "palbench_version": palbench.__version__, "git_commit": git_commit(),
+                   "library_versions_json": json.dumps(library_versions()),
+                   "device": result.device,
+                   "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                   "wall_seconds": result.wall_seconds, "tag": tag, "run_uid": uuid.uuid4().hex}
+            run_id = self._insert_run(conn, row, [dataclasses.astuple(c)
+                                                  for c in result.checkpoints])
         return run_id
+
+    @staticmethod
+    def _insert_run(conn: sqlite3.Connection, run: dict, checkpoints: list[tuple]) -> int:
+        columns = RUN_COLUMNS[1:]  # run_id is assigned by SQLite
+        cursor = conn.execute(f"INSERT INTO runs ({', '.join(columns)}) "
+                              f"VALUES ({', '.join('?' * len(columns))})",
+                              [_plain(run.get(c)) for c in columns])
+        fields = ["run_id"] + CHECKPOINT_FIELDS
+        conn.executemany(f"INSERT INTO checkpoints ({', '.join(fields)}) "
+                         f"VALUES ({', '.join('?' * len(fields))})",
+                         [(cursor.lastrowid, *map(_plain, row)) for row in checkpoints])
+        return cursor.lastrowid
 
     def _read(self, query: str, params=()) -> pd.DataFrame:
         """A query as a DataFrame; a damaged file is a StoreError, not a traceback."""
@@ -254,10 +240,8 @@ class ResultsStore:
                 raise ValueError(f"cannot filter on {column!r}; known: {sorted(RUN_FILTERS)}")
             clauses.append(f"r.{column} IS ?")  # IS: a None filter matches NULL
             values.append(value)
-        query = ("SELECT r.run_id, r.experiment, r.dataset, r.strategy, r.oracle, r.costs, "
-                 "r.learner, r.seed, r.spec_hash, r.dataset_fingerprint, r.palbench_version, "
-                 "r.tag, "
-                 "r.git_commit, r.device, " + ", ".join(f"c.{f}" for f in CHECKPOINT_FIELDS) +
+        query = ("SELECT " + ", ".join([f"r.{c}" for c in FRAME_RUN_COLUMNS] +
+                                       [f"c.{f}" for f in CHECKPOINT_FIELDS]) +
                  " FROM runs r JOIN checkpoints c USING (run_id)")
         if clauses:
             query += " WHERE " + " AND ".join(clauses)
@@ -273,39 +257,27 @@ class ResultsStore:
         return self._read("SELECT * FROM checkpoints ORDER BY run_id, budget")
 
     def add_runs(self, runs: pd.DataFrame, checkpoints: pd.DataFrame) -> tuple[int, int]:
-        """Add runs (with their checkpoints, matched by the source run_id) whose run_uid the
-        store lacks, in one transaction; returns (added, skipped)."""
+        """Add runs (with their checkpoints, matched by the source run_id) in one transaction,
+        except those the store has already: the same run_uid, or the same complete cell.
+        Returns (added, skipped)."""
         if runs.empty:
             return 0, 0
         have = {r[0] for r in self._conn.execute("SELECT run_uid FROM runs")}
-        columns = [c for c in RUN_COLUMNS_STORED if c != "run_id"]
+        cells = {tuple(r) for r in self._conn.execute(f"SELECT {COMPLETE_KEY} FROM runs")}
+        by_run = dict(iter(checkpoints.groupby("run_id"))) if len(checkpoints) else {}
         added = 0
         with _transaction(self._conn) as conn:
             for run in runs.to_dict("records"):
-                if run["run_uid"] in have:
+                cell = (run["spec_hash"], run["palbench_version"], _plain(run.get("tag")) or "")
+                if run["run_uid"] in have or cell in cells:
                     continue
-                values = [_plain(run.get(c)) for c in columns]
-                cursor = conn.execute(
-                    f"INSERT INTO runs ({', '.join(columns)}) "
-                    f"VALUES ({', '.join('?' * len(columns))})", values)
-                rows = checkpoints[checkpoints["run_id"] == run["run_id"]] \
-                    if len(checkpoints) else checkpoints
-                conn.executemany(
-                    f"INSERT INTO checkpoints (run_id, {', '.join(CHECKPOINT_FIELDS)}) "
-                    f"VALUES ({', '.join('?' * (len(CHECKPOINT_FIELDS) + 1))})",
-                    [(cursor.lastrowid, *(_plain(r[f]) for f in CHECKPOINT_FIELDS))
-                     for r in rows.to_dict("records")])
+                rows = by_run.get(run["run_id"], pd.DataFrame(columns=CHECKPOINT_FIELDS))
+                self._insert_run(conn, run, list(rows.reindex(columns=CHECKPOINT_FIELDS).itertuples(
+                    index=False, name=None)))
                 have.add(run["run_uid"])
+                cells.add(cell)
                 added += 1
         return added, len(runs) - added
-
-
-RUN_COLUMNS_STORED = ["run_id", "spec_hash", "experiment", "dataset", "strategy", "oracle",
-                      "costs", "learner", "seed", "spec_json", "dataset_fingerprint",
-                      "seeds_json", "palbench_version", "git_commit", "library_versions_json",
-                      "device", "finished_at", "wall_seconds", "tag", "run_uid"]
-RUN_FILTERS = {"run_id", "experiment", "dataset", "strategy", "oracle", "costs", "learner",
-               "seed", "spec_hash", "palbench_version", "tag"}
 
 
 def _plain(value):

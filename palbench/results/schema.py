@@ -1,0 +1,114 @@
+"""The store's columns, defined once: the SQL schema, the store's queries, the exports and the
+report's metric choices are all derived from the dataclass and the lists below.
+
+Adding a checkpoint metric = one field on `Checkpoint` (with `metric(...)` metadata when the
+report should offer it) plus a migration in store.py that adds its column to older stores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+
+SCHEMA_VERSION = 3
+
+
+def metric(label: str) -> dataclasses.Field:
+    """A checkpoint field that reports can plot and rank (label: its axis title)."""
+    return field(metadata={"metric": label, "export": True})
+
+
+def exported() -> dataclasses.Field:
+    return field(metadata={"export": True})
+
+
+@dataclass
+class Checkpoint:
+    """One evaluation of a run: what was spent and known at a budget, and how good it was."""
+
+    budget: float = exported()
+    cost: float = exported()
+    n_queries: int = exported()
+    n_free: int
+    n_labels: int  # samples whose class the graph knows
+    n_abstain: int
+    n_wrong: int
+    n_components: int
+    n_conflicts: int
+    task_acc: float = metric("test accuracy (task_acc)")
+    probe_acc: float | None = metric("linear-probe accuracy (probe_acc)")
+    select_seconds: float
+    fit_seconds: float
+    eval_seconds: float
+
+
+# runs: (column, SQL type and constraint); run_id first
+RUN_SCHEMA: list[tuple[str, str]] = [
+    ("run_id", "INTEGER PRIMARY KEY"),
+    ("spec_hash", "TEXT NOT NULL"),
+    ("experiment", "TEXT NOT NULL"),
+    ("dataset", "TEXT NOT NULL"),
+    ("strategy", "TEXT NOT NULL"),
+    ("oracle", "TEXT NOT NULL"),
+    ("costs", "TEXT NOT NULL"),
+    ("learner", "TEXT NOT NULL"),
+    ("seed", "INTEGER NOT NULL"),
+    ("spec_json", "TEXT NOT NULL"),
+    ("dataset_fingerprint", "TEXT NOT NULL"),
+    ("seeds_json", "TEXT NOT NULL"),
+    ("palbench_version", "TEXT NOT NULL"),
+    ("git_commit", "TEXT"),
+    ("library_versions_json", "TEXT NOT NULL"),
+    ("device", "TEXT NOT NULL"),
+    ("finished_at", "TEXT NOT NULL"),
+    ("wall_seconds", "REAL NOT NULL"),
+    ("tag", "TEXT"),
+    ("run_uid", "TEXT NOT NULL"),
+]
+RUN_COLUMNS = [name for name, _ in RUN_SCHEMA]
+# the run columns joined to every checkpoint row of to_frame()
+FRAME_RUN_COLUMNS = ["run_id", "experiment", "dataset", "strategy", "oracle", "costs", "learner",
+                     "seed", "spec_hash", "dataset_fingerprint", "palbench_version", "tag",
+                     "git_commit", "device"]
+RUN_FILTERS = {"run_id", "experiment", "dataset", "strategy", "oracle", "costs", "learner",
+               "seed", "spec_hash", "palbench_version", "tag"}
+# What identifies a complete cell: one run per key, whatever process finishes it.
+COMPLETE_KEY = "spec_hash, palbench_version, IFNULL(tag, '')"
+
+CHECKPOINT_FIELDS = [f.name for f in dataclasses.fields(Checkpoint)]
+METRICS = {f.name: f.metadata["metric"] for f in dataclasses.fields(Checkpoint)
+           if "metric" in f.metadata}
+EXPORT_COLUMNS = ["run_id", "experiment", "dataset", "strategy", "oracle", "costs", "learner",
+                  "seed", "tag", "palbench_version"] + \
+    [f.name for f in dataclasses.fields(Checkpoint) if f.metadata.get("export")]
+
+
+def _sql_type(tp) -> str:
+    """REAL / INTEGER, NOT NULL unless the annotation admits None."""
+    hints = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) \
+        else (tp,)
+    base = next(h for h in hints if h is not type(None))
+    sql = {float: "REAL", int: "INTEGER", str: "TEXT"}[base]
+    return sql if type(None) in hints else f"{sql} NOT NULL"
+
+
+def checkpoint_columns() -> list[tuple[str, str]]:
+    hints = typing.get_type_hints(Checkpoint)
+    return [(name, _sql_type(hints[name])) for name in CHECKPOINT_FIELDS]
+
+
+def create_statements() -> list[str]:
+    """The statements that create an empty store of SCHEMA_VERSION."""
+    runs = ",\n    ".join(f"{name} {sql}" for name, sql in RUN_SCHEMA)
+    checkpoints = ",\n    ".join(f"{name} {sql}" for name, sql in checkpoint_columns())
+    return [
+        "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+        f"CREATE TABLE runs (\n    {runs}\n)",
+        "CREATE INDEX runs_by_spec ON runs (spec_hash)",
+        "CREATE UNIQUE INDEX runs_by_uid ON runs (run_uid)",
+        f"CREATE UNIQUE INDEX runs_complete ON runs ({COMPLETE_KEY})",
+        "CREATE TABLE checkpoints (\n    run_id INTEGER NOT NULL REFERENCES runs (run_id) "
+        f"ON DELETE CASCADE,\n    {checkpoints},\n    PRIMARY KEY (run_id, budget)\n)",
+    ]
