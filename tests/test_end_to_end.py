@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from palbench.cli import main
-from palbench.reports.stats import per_run_summary
+from palbench.reports.metrics import per_run
 from palbench.results.store import ResultsStore
 
 DIGITS_LR = """
@@ -51,7 +51,7 @@ def test_accuracy_rises_with_budget(digits_frame):
 def test_margin_beats_random_over_seeds(digits_frame):
     """Paired over seeds on digits with logistic regression: margin's AULC is higher, and the
     95% interval of the paired difference stays above zero."""
-    summary = per_run_summary(digits_frame).pivot(index="seed", columns="strategy",
+    summary = per_run(digits_frame).pivot(index="seed", columns="strategy",
                                                   values="aulc")
     gain = summary["margin"] - summary["random"]
     low = gain.mean() - stats.sem(gain) * stats.t.ppf(0.975, len(gain) - 1)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from palbench.reports.stats import aulc, mean_ci
+from palbench.reports.metrics import aulc
+from palbench.reports.stats import mean_ci
 
 
 def test_aulc_by_hand():
@@ -26,7 +27,7 @@ def test_mean_ci_matches_scipy():
 
 
 def test_cost_to_reach_interpolates_and_censors():
-    from palbench.reports.stats import cost_to_reach
+    from palbench.reports.metrics import cost_to_reach
 
     assert cost_to_reach([10, 20, 40], [0.5, 0.7, 0.9], 0.8) == pytest.approx(30.0)
     assert cost_to_reach([10, 20], [0.85, 0.9], 0.8) == 10.0

@@ -35,7 +35,8 @@ from sklearn.linear_model import LogisticRegression
 from palbench.bench.config import plan_from_raw
 from palbench.bench.loop import run_cell, single_threaded
 from palbench.perf import dataset_table
-from palbench.reports.stats import aulc, mean_ci
+from palbench.reports.metrics import aulc
+from palbench.reports.stats import mean_ci
 from palbench.results.store import ResultsStore
 
 ESTIMATOR = {"max_iter": 1000}

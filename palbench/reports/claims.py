@@ -20,7 +20,8 @@ import pandas as pd
 from palbench.bench.config import read_toml
 from palbench.errors import ConfigError, check
 from palbench.params import build, unknown_key_error
-from palbench.reports.stats import aulc, bootstrap_ci, cost_to_reach
+from palbench.reports.metrics import per_run
+from palbench.reports.stats import bootstrap_ci
 
 METRICS = ("cost_to_reach", "aulc", "final_acc")
 FILTERS = ("dataset", "strategy", "oracle", "learner", "costs", "experiment", "tag")
@@ -104,17 +105,11 @@ def load_claims(path: str | Path) -> list[Claim]:
 
 
 def per_run_values(frame: pd.DataFrame, claim: Claim) -> pd.Series:
-    """The claim's metric for each run, indexed by seed."""
-    values = {}
-    for seed, run in frame.sort_values("budget").groupby("seed"):
-        cost, acc = run["cost"].to_numpy(), run["task_acc"].to_numpy()
-        if claim.metric == "cost_to_reach":
-            values[seed] = cost_to_reach(cost, acc, claim.target)
-        elif claim.metric == "aulc":
-            values[seed] = aulc(run["budget"].to_numpy(), acc)
-        else:
-            values[seed] = float(acc[-1])
-    return pd.Series(values, dtype=float)
+    """The claim's metric for each run, indexed by seed (one run per cell and seed)."""
+    targets = {"cost_to_reach": claim.target} if claim.metric == "cost_to_reach" else None
+    runs = per_run(frame, "task_acc", targets)
+    column = {"final_acc": "final"}.get(claim.metric, claim.metric)
+    return pd.Series(runs[column].to_numpy(float), index=runs["seed"].to_numpy(), dtype=float)
 
 
 def describe_metric(claim: Claim) -> str:

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from palbench.errors import ConfigError
-from palbench.reports.stats import aulc, bootstrap_ci, cost_to_reach
-
-CELL = ["dataset", "oracle", "costs", "learner", "strategy"]
+from palbench.reports.metrics import CELL_KEYS as CELL
+from palbench.reports.metrics import per_run
+from palbench.reports.stats import bootstrap_ci
 
 
 def select(frame: pd.DataFrame, ref: str, field: str) -> pd.DataFrame:
@@ -32,15 +32,9 @@ def select(frame: pd.DataFrame, ref: str, field: str) -> pd.DataFrame:
 
 
 def run_values(frame: pd.DataFrame, target: float) -> pd.DataFrame:
-    rows = []
-    for key, run in frame.sort_values("budget").groupby(CELL + ["seed", "run_id"]):
-        acc = run["task_acc"].to_numpy()
-        rows.append({**dict(zip(CELL + ["seed", "run_id"], key)), "final_acc": float(acc[-1]),
-                     "aulc": aulc(run["budget"].to_numpy(), acc),
-                     "cost_to_reach": cost_to_reach(run["cost"].to_numpy(), acc, target)})
-    runs = pd.DataFrame(rows)
-    # a seed run twice under one reference (re-runs): keep the latest
-    return runs.sort_values("run_id").groupby(CELL + ["seed"], as_index=False).last()
+    """Final accuracy, AULC and cost to reach `target` of each run, one run per cell and seed."""
+    runs = per_run(frame, "task_acc", {"cost_to_reach": target})
+    return runs.rename(columns={"final": "final_acc"})
 
 
 def compare(frame: pd.DataFrame, baseline: str, candidate: str,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 from pathlib import Path
 
 import pandas as pd
 
 import palbench
+from palbench.reports.tables import Block, Table, table_html, to_html
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em;
@@ -18,44 +18,8 @@ table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
 th { background: #f3f3f3; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
-code { background: #f6f6f6; padding: 0 3px; }
+td.num { text-align: right; }
 """
-
-
-def inline(text: str) -> str:
-    text = html.escape(text)
-    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
-    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-
-
-def markdown_to_html(markdown: str) -> str:
-    """The small subset of Markdown the leaderboard uses: headings, paragraphs, tables."""
-    out, table = [], []
-
-    def flush_table():
-        if not table:
-            return
-        rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in table]
-        head, body = rows[0], [r for r in rows[2:]]
-        out.append("<table><thead><tr>" + "".join(f"<th>{inline(c)}</th>" for c in head) +
-                   "</tr></thead><tbody>" +
-                   "".join("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in row) + "</tr>"
-                           for row in body) + "</tbody></table>")
-        table.clear()
-
-    for line in markdown.splitlines():
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        flush_table()
-        if line.startswith("## "):
-            out.append(f"<h2>{inline(line[3:])}</h2>")
-        elif line.startswith("# "):
-            out.append(f"<h1>{inline(line[2:])}</h1>")
-        elif line.strip():
-            out.append(f"<p>{inline(line)}</p>")
-    flush_table()
-    return "\n".join(out)
 
 
 def embedded_image(path: Path, alt: str) -> str:
@@ -73,22 +37,18 @@ def provenance(runs: pd.DataFrame) -> str:
     table = runs.groupby(columns, dropna=False).agg(runs=("run_id", "count"),
                                                     first=("finished_at", "min"),
                                                     last=("finished_at", "max")).reset_index()
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-                   for row in table.itertuples(index=False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return table_html(Table(table.astype(str)))
 
 
-def write_html(out_dir: Path, leaderboard_md: str, images: list[tuple[Path, str]],
+def write_html(out_dir: Path, blocks: list[Block], images: list[tuple[Path, str]],
                runs: pd.DataFrame) -> Path:
+    """The leaderboard's title, the figures, then the rest of its blocks and the provenance."""
     parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
              "<title>palbench report</title>", f"<style>{STYLE}</style></head><body>"]
-    board = markdown_to_html(leaderboard_md)
-    title, _, rest = board.partition("\n")  # the leaderboard's own heading goes first
-    parts.append(title)
+    parts.append(to_html(blocks[:1]))  # the leaderboard's own heading goes first
     for path, caption in images:
         parts += [f"<h2>{html.escape(caption)}</h2>", embedded_image(path, caption)]
-    parts.append(rest)
+    parts.append(to_html(blocks[1:]))
     parts += ["<h2>Provenance</h2>", provenance(runs),
               f"<p>Written by palbench {html.escape(palbench.__version__)}.</p>",
               "</body></html>"]

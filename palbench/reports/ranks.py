@@ -1,34 +1,49 @@
-"""Mean rank of strategies across panels (datasets x oracles x ...) with a Nemenyi critical
-difference: the critical-difference style summary used to compare methods over many data sets
-(Demsar, JMLR 2006)."""
+"""Mean ranks of the lines of a report (strategies by default, or whatever the hue names) across
+panels, as Demsar (JMLR 2006) prescribes for comparing methods over many data sets: a Friedman
+test first; only when it rejects "all ranks equal" does the Nemenyi critical difference say
+which mean ranks are apart."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import numpy as np
+import pandas as pd
+from scipy import stats
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
-
-from palbench.reports.stats import per_run_summary  # noqa: E402
-
-PANEL = ["dataset", "oracle", "costs", "learner"]
+from palbench.reports.metrics import CELL_KEYS, per_run
 
 
-def mean_ranks(frame: pd.DataFrame, metric: str = "task_acc") -> tuple[pd.Series, int]:
-    """Mean rank (1 = best mean AULC) of the strategies present in every panel, and the number
-    of panels."""
-    summary = per_run_summary(frame, metric)
-    table = summary.groupby(PANEL + ["strategy"])["aulc"].mean().unstack("strategy")
-    table = table.dropna(axis=1)  # a complete block design: strategies run in every panel
+def rank_table(frame: pd.DataFrame, metric: str = "task_acc",
+               hue: str = "strategy") -> pd.DataFrame:
+    """Mean AULC per panel (rows) and line (columns), for the lines present in every panel (a
+    complete block design). Panels are the combinations of the cell keys other than `hue`."""
+    summary = per_run(frame, metric)
+    if hue not in summary:  # a derived line column (report --panels): bring it per run
+        summary = summary.merge(frame[["run_id", hue]].drop_duplicates(), on="run_id")
+    panels = [k for k in CELL_KEYS if k != hue and k in summary]
+    table = summary.groupby(panels + [hue])["aulc"].mean().unstack(hue)
+    return table.dropna(axis=1)
+
+
+def mean_ranks(frame: pd.DataFrame, metric: str = "task_acc",
+               hue: str = "strategy") -> tuple[pd.Series, int]:
+    """Mean rank (1 = best mean AULC) of each line present in every panel, and the number of
+    panels."""
+    table = rank_table(frame, metric, hue)
     if table.empty:
         return pd.Series(dtype=float), 0
     ranks = table.rank(axis=1, ascending=False)
     return ranks.mean().sort_values(), len(table)
+
+
+def friedman(frame: pd.DataFrame, metric: str = "task_acc", hue: str = "strategy") -> float:
+    """Friedman test p-value that all lines rank alike across panels; NaN when it cannot be
+    computed (fewer than 3 lines or 2 panels)."""
+    table = rank_table(frame, metric, hue)
+    if table.shape[1] < 3 or table.shape[0] < 2:
+        return float("nan")
+    if (table.rank(axis=1).nunique(axis=0) == 1).all():  # identical ranks in every panel
+        return 0.0 if table.shape[0] > 1 else float("nan")
+    return float(stats.friedmanchisquare(*[table[c] for c in table.columns]).pvalue)
 
 
 def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
@@ -37,31 +52,3 @@ def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
         return float("nan")
     q = stats.studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)
     return float(q * np.sqrt(k * (k + 1) / (6.0 * n)))
-
-
-def plot_ranks(frame: pd.DataFrame, path: Path, metric: str = "task_acc") -> None:
-    ranks, n = mean_ranks(frame, metric)
-    k = len(ranks)
-    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.35 * max(k, 1)))
-    if k == 0:
-        ax.text(0.5, 0.5, "no strategy ran in every panel", ha="center", va="center")
-        ax.set_axis_off()
-    else:
-        cd = critical_difference(k, n)
-        ax.scatter(ranks.values, np.arange(k), color="C0", zorder=3)
-        for y, (name, rank) in enumerate(ranks.items()):
-            ax.annotate(f"{name} ({rank:.2f})", (rank, y), xytext=(8, -4),
-                        textcoords="offset points", fontsize=9)
-        if np.isfinite(cd):
-            ax.plot([1, 1 + cd], [k - 0.4, k - 0.4], color="k", lw=2)
-            ax.text(1 + cd / 2, k - 0.2, f"CD = {cd:.2f}", ha="center", fontsize=8)
-        ax.set_xlim(0.5, max(k, 2) + 0.9)
-        ax.set_ylim(-0.8, k + 0.2)
-        ax.set_yticks([])
-        ax.set_xlabel(f"mean rank by AULC of {metric} over {n} panel(s) (1 = best)")
-        ax.grid(axis="x", alpha=0.3)
-        ax.set_title("Strategies whose mean ranks differ by less than CD are not "
-                     "distinguishable (Nemenyi, 0.05)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -1,23 +1,12 @@
-"""Per-run summaries and intervals across seeds, used by the leaderboard."""
+"""Intervals across seeds and paired tests (per-run values come from metrics.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from scipy.integrate import trapezoid
 
-
-def aulc(budgets: np.ndarray, acc: np.ndarray) -> float:
-    """Normalised area under the accuracy-vs-cost curve over [first, last] checkpoint budget.
-
-    Trapezoids between checkpoints divided by the budget range, so a constant accuracy a has
-    AULC a. A single checkpoint gives its accuracy.
-    """
-    budgets, acc = np.asarray(budgets, float), np.asarray(acc, float)
-    if len(budgets) == 1:
-        return float(acc[0])
-    return float(trapezoid(acc, budgets) / (budgets[-1] - budgets[0]))
+from palbench.reports.metrics import PANEL_KEYS
 
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -28,33 +17,6 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, floa
         return mean, float("nan"), float("nan")
     half = float(stats.sem(values) * stats.t.ppf(0.5 + level / 2, len(values) - 1))
     return mean, mean - half, mean + half
-
-
-def per_run_summary(frame: pd.DataFrame, metric: str = "task_acc") -> pd.DataFrame:
-    """One row per run: the metric's final value and AULC, final cost, free exemplars."""
-    group_cols = ["dataset", "oracle", "costs", "learner", "strategy", "seed", "run_id"]
-    rows = []
-    for key, run in frame.sort_values("budget").groupby(group_cols, sort=True):
-        rows.append({**dict(zip(group_cols, key)),
-                     "final": float(run[metric].iloc[-1]),
-                     "final_cost": float(run["cost"].iloc[-1]),
-                     "n_free": int(run["n_free"].iloc[-1]) if "n_free" in run else 0,
-                     "aulc": aulc(run["budget"].to_numpy(), run[metric].to_numpy())})
-    return pd.DataFrame(rows)
-
-
-def cost_to_reach(costs: np.ndarray, acc: np.ndarray, target: float) -> float:
-    """Cost at which the accuracy curve first reaches `target`, interpolating linearly between
-    checkpoints; +inf when it never does (censored: "not reached" is kept, never a number)."""
-    costs, acc = np.asarray(costs, float), np.asarray(acc, float)
-    above = np.flatnonzero(acc >= target)
-    if len(above) == 0:
-        return float("inf")
-    i = above[0]
-    if i == 0:
-        return float(costs[0])
-    c0, c1, a0, a1 = costs[i - 1], costs[i], acc[i - 1], acc[i]
-    return float(c0 + (target - a0) * (c1 - c0) / (a1 - a0))
 
 
 def bootstrap_ci(values, level: float = 0.95, n_boot: int = 10_000, seed: int = 0,
@@ -92,7 +54,7 @@ def paired_against(summary: pd.DataFrame, value: str, baseline: str = "random",
     """Each strategy against `baseline` over the seeds both ran, per panel: mean paired gain,
     paired t-test p-value, Holm-adjusted within the panel, and a verdict. A gain whose adjusted
     p-value is not below alpha is "no evidence", never a win."""
-    keys = ["dataset", "oracle", "costs", "learner"]
+    keys = PANEL_KEYS
     rows = []
     for key, panel in summary.groupby(keys, sort=True):
         wide = panel.pivot_table(index="seed", columns="strategy", values=value)

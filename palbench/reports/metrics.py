@@ -1,0 +1,71 @@
+"""Per-run values, computed in one place for the leaderboard, ranks, compare and claims: final
+value, AULC, final cost, free exemplars and cost to reach a target. Also the keys that name a
+cell and a panel, and the rule that one seed of a cell counts once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.integrate import trapezoid
+
+CELL_KEYS = ["dataset", "oracle", "costs", "learner", "strategy"]
+PANEL_KEYS = ["dataset", "oracle", "costs", "learner"]
+
+
+def aulc(budgets: np.ndarray, acc: np.ndarray) -> float:
+    """Normalised area under the accuracy-vs-cost curve over [first, last] checkpoint budget.
+
+    Trapezoids between checkpoints divided by the budget range, so a constant accuracy a has
+    AULC a. A single checkpoint gives its accuracy.
+    """
+    budgets, acc = np.asarray(budgets, float), np.asarray(acc, float)
+    if len(budgets) == 1:
+        return float(acc[0])
+    return float(trapezoid(acc, budgets) / (budgets[-1] - budgets[0]))
+
+
+def cost_to_reach(costs: np.ndarray, acc: np.ndarray, target: float) -> float:
+    """Cost at which the accuracy curve first reaches `target`, interpolating linearly between
+    checkpoints; +inf when it never does (censored: "not reached" is kept, never a number)."""
+    costs, acc = np.asarray(costs, float), np.asarray(acc, float)
+    above = np.flatnonzero(acc >= target)
+    if len(above) == 0:
+        return float("inf")
+    i = above[0]
+    if i == 0:
+        return float(costs[0])
+    c0, c1, a0, a1 = costs[i - 1], costs[i], acc[i - 1], acc[i]
+    return float(c0 + (target - a0) * (c1 - c0) / (a1 - a0))
+
+
+def one_run_per_seed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Keep, for each cell and seed, only the latest run (highest run_id).
+
+    The store holds one run per complete cell, but a cell can still appear twice under the
+    same names: under two tags, two palbench versions, or a changed default. Counting both
+    would double its seeds and shrink every interval, so reports keep the newest."""
+    if frame.empty:
+        return frame
+    latest = frame.groupby(CELL_KEYS + ["seed"])["run_id"].transform("max")
+    return frame[frame["run_id"] == latest]
+
+
+def per_run(frame: pd.DataFrame, metric: str = "task_acc",
+            targets: dict[str, float] | None = None) -> pd.DataFrame:
+    """One row per run (one per cell and seed, see one_run_per_seed): its cell keys, seed,
+    run_id, `final` value of the metric, `final_cost`, `n_free`, `aulc`, and for each
+    name -> target of `targets` the cost to reach that value of the metric."""
+    frame = one_run_per_seed(frame)
+    keys = CELL_KEYS + ["seed", "run_id"]
+    rows = []
+    for key, run in frame.sort_values("budget").groupby(keys, sort=True):
+        values = run[metric].to_numpy(float)
+        row = {**dict(zip(keys, key)), "final": float(values[-1]),
+               "final_cost": float(run["cost"].iloc[-1]),
+               "n_free": int(run["n_free"].iloc[-1]) if "n_free" in run else 0,
+               "aulc": aulc(run["budget"].to_numpy(), values)}
+        for name, target in (targets or {}).items():
+            row[name] = cost_to_reach(run["cost"].to_numpy(), values, target)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=keys + ["final", "final_cost", "n_free", "aulc"] +
+                        list(targets or {}))

@@ -1,0 +1,133 @@
+"""The report's figures: metric-vs-cost curves, what the graph revealed, mean ranks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from palbench.reports.ranks import critical_difference, friedman, mean_ranks  # noqa: E402
+from palbench.results.schema import METRICS  # noqa: E402
+
+
+def panel_title(keys: list[str], values: tuple) -> str:
+    parts = [f"{k} {v}" if k != "dataset" else str(v)
+             for k, v in zip(keys, values) if not (k == "costs" and v == "costs")]
+    return " | ".join(parts)
+
+
+def _grid(n: int, width: float = 5.5, height: float = 4.2, rows_per_panel: int = 1,
+          legend_width: float = 0.0):
+    cols = min(n, 3)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows * rows_per_panel, cols,
+                             figsize=(max(7.0, width * cols) + legend_width,
+                                      height * rows * rows_per_panel + 0.6), squeeze=False)
+    return fig, axes, cols
+
+
+def _legend_width(frame: pd.DataFrame, hue: str) -> float:
+    """Room for a legend beside the panels when there are many or long line names."""
+    names = frame[hue].astype(str).unique()
+    return 0.0 if len(names) <= 3 and max(map(len, names)) <= 24 else \
+        min(8.0, 1.0 + 0.075 * max(map(len, names)))
+
+
+def _place_legend(ax, outside: bool) -> None:
+    if outside and ax.get_legend() is not None:
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
+                        title_fontsize=8)
+
+
+def plot_curves(frame: pd.DataFrame, path: Path, metric: str, hue: str,
+                keys: list[str]) -> None:
+    panels = list(frame.groupby(keys, sort=True))
+    extra = _legend_width(frame, hue)
+    fig, axes, _ = _grid(len(panels), legend_width=extra)
+    for ax, (key, panel) in zip(axes.flat, panels):
+        sns.lineplot(data=panel, x="budget", y=metric, hue=hue, marker="o",
+                     errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
+        _place_legend(ax, extra > 0)
+        ax.set_title(panel_title(keys, key), fontsize=9)
+        ax.set_xlabel("annotation cost spent (cost units)")
+        ax.set_ylabel(METRICS.get(metric, metric))
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle("Accuracy vs annotation cost: mean over seeds, 95% bootstrap band",
+                 fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_graph(frame: pd.DataFrame, path: Path, hue: str, keys: list[str]) -> None:
+    """Samples of known class and connected components against cost, per panel."""
+    panels = list(frame.groupby(keys, sort=True))
+    extra = _legend_width(frame, hue)
+    fig, axes, cols = _grid(len(panels), height=3.3, rows_per_panel=2, legend_width=extra)
+    for i, (key, panel) in enumerate(panels):
+        row, col = divmod(i, cols)
+        for offset, (column, label) in enumerate(
+                [("n_labels", "samples of known class"), ("n_components", "connected components")]):
+            ax = axes[2 * row + offset, col]
+            sns.lineplot(data=panel, x="budget", y=column, hue=hue, errorbar=("ci", 95),
+                         n_boot=500, seed=0, ax=ax, legend=offset == 0)
+            _place_legend(ax, extra > 0)
+            ax.set_ylabel(label)
+            ax.set_xlabel("annotation cost spent (cost units)")
+            ax.grid(alpha=0.3)
+            if offset == 0:
+                ax.set_title(panel_title(keys, key), fontsize=9)
+    for i in range(len(panels), axes.shape[1] * (axes.shape[0] // 2)):
+        row, col = divmod(i, cols)
+        axes[2 * row, col].set_visible(False)
+        axes[2 * row + 1, col].set_visible(False)
+    fig.suptitle("What the answers revealed: mean over seeds, 95% bootstrap band", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_ranks(frame: pd.DataFrame, path: Path, metric: str = "task_acc",
+               hue: str = "strategy") -> None:
+    """Mean ranks of the lines named by `hue`; the Nemenyi critical difference is drawn only
+    when the Friedman test rejects equal ranks at 0.05 (Demsar's procedure)."""
+    ranks, n = mean_ranks(frame, metric, hue)
+    k = len(ranks)
+    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.35 * max(k, 1)))
+    if k == 0:
+        ax.text(0.5, 0.5, f"no {hue} ran in every panel", ha="center", va="center")
+        ax.set_axis_off()
+    else:
+        p = friedman(frame, metric, hue)
+        cd = critical_difference(k, n)
+        ax.scatter(ranks.values, np.arange(k), color="C0", zorder=3)
+        for y, (name, rank) in enumerate(ranks.items()):
+            ax.annotate(f"{name} ({rank:.2f})", (rank, y), xytext=(8, -4),
+                        textcoords="offset points", fontsize=9)
+        if p < 0.05 and np.isfinite(cd):
+            ax.plot([1, 1 + cd], [k - 0.4, k - 0.4], color="k", lw=2)
+            ax.text(1 + cd / 2, k - 0.2, f"CD = {cd:.2f}", ha="center", fontsize=8)
+            title = (f"Friedman p = {p:.2g}: ranks differ; {hue}s whose mean ranks differ by "
+                     "less than CD are not distinguishable (Nemenyi, 0.05)")
+        elif np.isnan(p):
+            title = (f"Friedman test needs at least 3 {hue}s and 2 panels ({k} and {n} here): "
+                     "no test of the ranks")
+        else:
+            title = f"Friedman p = {p:.2g}: no evidence that the {hue}s' ranks differ"
+        ax.set_xlim(0.5, max(k, 2) + 0.9)
+        ax.set_ylim(-0.8, k + 0.2)
+        ax.set_yticks([])
+        ax.set_xlabel(f"mean rank by AULC of {metric} over {n} panel(s) (1 = best)")
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
