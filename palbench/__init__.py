@@ -1,3 +1,3 @@
 """palbench: simulation and benchmark harness for active-learning strategies."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

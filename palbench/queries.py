@@ -1,4 +1,5 @@
-"""What strategies ask and oracles answer: label queries, pair queries, captchas, answers."""
+"""What strategies ask and oracles answer: label queries, pair queries, captchas, answers, and
+the price list both sides see."""
 
 from __future__ import annotations
 
@@ -60,3 +61,23 @@ class Answers:
     @property
     def kind(self) -> str:
         return self.queries.kind
+
+
+@dataclass(frozen=True)
+class PriceList:
+    """What each kind of query costs, in cost units: all that a strategy may know of prices.
+    It holds no labels (a label's price per class is charged by the oracle, which knows the
+    class); `cheapest_label` is what a strategy sizes its batches by."""
+
+    label: np.ndarray  # price of a label query, per true class
+    pair: float = 1.0
+    captcha_base: float = 1.0
+    captcha_item: float = 0.25
+
+    @property
+    def cheapest_label(self) -> float:
+        return float(self.label.min())
+
+    def captcha(self, m: int) -> float:
+        """One captcha showing an anchor with m candidates."""
+        return float(self.captcha_base + m * self.captcha_item)

@@ -72,3 +72,39 @@ def test_probe_uses_every_label_up_to_the_cap_then_a_fixed_stratified_subset(mon
     assert len(rows) == 56 and len(np.unique(rows)) == 56
     assert list(np.bincount(y[rows])) == [20, 20, 10, 6]  # class shares kept
     np.testing.assert_array_equal(rows, loop.probe_rows(y))  # the same every checkpoint
+
+
+def _corrupted_state(blobs, rate: float):
+    from palbench.bench.config import seed_streams
+    from palbench.bench.loop import CellState
+    from palbench.learners.sklearn_adapter import Sklearn
+    from palbench.oracles.costs import Costs
+    from palbench.oracles.noisy import Abstain
+    from palbench.strategies.random_sampling import Random
+
+    oracle = Abstain(rate=rate, base={"name": "corrupted_labels", "n_corrupted": 60})
+    return CellState(blobs, Random(), oracle, Sklearn(), Costs(), "majority",
+                     seed_streams(4), "random")
+
+
+def test_the_corrupted_labelling_has_its_own_stream(blobs):
+    """The labelling drawn once per run comes from its own spawned stream: the answers it fixes
+    do not move when only the abstention rate (the oracle stream's use) changes, and it is not
+    the labelling the oracle stream's seed would draw."""
+    from palbench.oracles.pairs import corrupted_labelling
+    from palbench.queries import ABSTAIN, LabelQueries
+
+    queries = LabelQueries(np.arange(blobs.n_pool))
+    answers = []
+    for rate in (0.0, 0.4):
+        state = _corrupted_state(blobs, rate)
+        answers.append(state.oracle.answer(queries, state.truth, state.oracle_rng).values)
+    both = answers[1] != ABSTAIN
+    assert 0 < both.sum() < blobs.n_pool
+    np.testing.assert_array_equal(answers[0][both], answers[1][both])
+    seeds = state.seeds
+    assert seeds["labelling"] != seeds["oracle"]
+    own = corrupted_labelling(blobs.y, blobs.n_classes, 60, seeds["labelling"])
+    np.testing.assert_array_equal(answers[0], own)
+    assert not np.array_equal(own, corrupted_labelling(blobs.y, blobs.n_classes, 60,
+                                                       seeds["oracle"]))

@@ -12,6 +12,7 @@ from palbench.learners.kernel import KernelPAL
 from palbench.oracles import Truth
 from palbench.oracles.pairs import ExactPair
 from palbench.params import build
+from palbench.queries import PriceList
 from palbench.strategies import STRATEGIES, QueryContext
 
 
@@ -23,7 +24,7 @@ def drive(name, data, rounds, k=10, params=None, with_model=True, learner=None):
     exemplars = ledger.reveal_exemplars(data.y, strategy.free_exemplars, data.n_classes, rng)
     ctx = QueryContext(X=data.X, queried=ledger.queried, n_classes=data.n_classes,
                        graph=ledger.graph, exemplars=exemplars, asked_pairs=ledger.asked_pairs)
-    truth = Truth(data.y, data.n_classes, np.ones(data.n_classes))
+    truth = Truth(data.y, data.n_classes, PriceList(np.ones(data.n_classes)))
     asked = []
     learner = learner or KernelPAL(sigma=0.2)
     for _ in range(rounds):
@@ -96,5 +97,5 @@ def test_pal_active_captcha_groups_m_samples_per_query(circles):
     assert queries.n_queries == 3 and len(queries) == 12
     for g in range(3):
         assert len(set(queries.b[queries.group == g].tolist())) == 1  # one anchor each
-    truth = Truth(circles.y, 4, np.ones(4), captcha_base=1.0, captcha_item=0.25)
+    truth = Truth(circles.y, 4, PriceList(np.ones(4), captcha_base=1.0, captcha_item=0.25))
     assert ExactPair().answer(queries, truth, rng).total_cost == pytest.approx(3 * 2.0)

@@ -278,8 +278,11 @@ def load_plan(path: str | Path) -> Plan:
 
 
 def seed_streams(seed: int) -> dict[str, int]:
-    """One seed per run, spawned into independent streams; recorded with every run."""
-    children = np.random.SeedSequence(seed).spawn(3)
-    names = ("strategy", "oracle", "learner")
+    """One seed per run, spawned into independent streams, one per random use; recorded with
+    every run. `labelling` fixes an oracle's answers drawn once per run (a corrupted labelling),
+    apart from the `oracle` stream that draws each answer's noise. Spawned children do not
+    depend on how many are spawned, so adding a stream leaves the others as they were."""
+    names = ("strategy", "oracle", "learner", "labelling")
+    children = np.random.SeedSequence(seed).spawn(len(names))
     return {n: int(c.generate_state(1, dtype=np.uint32)[0]) for n, c in zip(names, children)}
 

@@ -155,67 +155,92 @@ def check_selection(queries, ledger: Ledger, k: int, label: str) -> bool:
     return True
 
 
+class CellState:
+    """One cell between checkpoints: what the strategy sees (`ctx`, `prices`), what only the
+    oracle reads (`truth`), the ledger of answers, and the current model. `run_cell` drives it;
+    the strategy contract suite drives the very same object."""
+
+    def __init__(self, data: Dataset, strategy, oracle, learner, costs, conflict_rule: str,
+                 seeds: dict[str, int], label: str = "strategy"):
+        self.data, self.strategy, self.oracle, self.learner = data, strategy, oracle, learner
+        self.label, self.seeds = label, seeds
+        self.strategy_rng = np.random.default_rng(seeds["strategy"])
+        self.oracle_rng = np.random.default_rng(seeds["oracle"])
+        self.prices = costs.price_list(data.class_names)
+        self.truth = Truth(data.y, data.n_classes, self.prices,
+                           labelling_seed=seeds["labelling"])
+        self.ledger = Ledger(data, conflict_rule)
+        exemplars = self.ledger.reveal_exemplars(data.y, strategy.free_exemplars,
+                                                 data.n_classes, self.strategy_rng)
+        self.ctx = QueryContext(X=data.X, queried=self.ledger.queried,
+                                n_classes=data.n_classes, graph=self.ledger.graph,
+                                exemplars=exemplars, asked_pairs=self.ledger.asked_pairs)
+        self.model, self.fitted_on = None, -1
+        self.select_seconds = 0.0
+
+    @classmethod
+    def of_cell(cls, cell: Cell, data: Dataset) -> CellState:
+        return cls(data, cell.strategy.obj, cell.oracle.obj, cell.learner.obj, cell.costs.obj,
+                   cell.experiment.conflict_rule, seed_streams(cell.seed), cell.strategy.label)
+
+    @property
+    def model_is_stale(self) -> bool:
+        return self.fitted_on != self.ledger.n_queries
+
+    def refit(self) -> None:
+        """Retrain the learner from scratch on everything answered so far."""
+        self.model = self.learner.fit(self.data, self.ledger.graph, seed=self.seeds["learner"])
+        self.fitted_on = self.ledger.n_queries
+        self.ctx.model, self.ctx.model_version = self.model, self.ctx.model_version + 1
+
+    def ask(self, k: int) -> bool:
+        """One round: the strategy selects at most k queries, the oracle answers, the ledger
+        records. False when the strategy has nothing left to ask."""
+        t0 = time.perf_counter()
+        queries = as_queries(self.strategy.select(self.ctx, k, self.strategy_rng))
+        self.select_seconds += time.perf_counter() - t0
+        if not check_selection(queries, self.ledger, k, self.label):
+            return False
+        self.ledger.add(self.oracle.answer(queries, self.truth, self.oracle_rng), self.data.y)
+        return True
+
+
 def run_cell(cell: Cell, data: Dataset,
              on_checkpoint: Callable[[Checkpoint], None] | None = None) -> CellResult:
     """Run one cell to its last budget and return its checkpoints (nothing is written here)."""
     started = time.perf_counter()
-    seeds = seed_streams(cell.seed)
-    strategy_rng = np.random.default_rng(seeds["strategy"])
-    oracle_rng = np.random.default_rng(seeds["oracle"])
-    strategy, oracle, learner = cell.strategy.obj, cell.oracle.obj, cell.learner.obj
-    costs = cell.costs.obj
-    truth = Truth(data.y, data.n_classes, costs.label_costs(data.class_names, "costs"),
-                  pair_cost=costs.pair, captcha_base=costs.captcha_base,
-                  captcha_item=costs.captcha_item, seed=seeds["oracle"])
-    ledger = Ledger(data, cell.experiment.conflict_rule)
-    exemplars = ledger.reveal_exemplars(data.y, strategy.free_exemplars, data.n_classes,
-                                        strategy_rng)
-    ctx = QueryContext(X=data.X, queried=ledger.queried, n_classes=data.n_classes,
-                       graph=ledger.graph, exemplars=exemplars, asked_pairs=ledger.asked_pairs)
-    result = CellResult(cell, seeds, learner.device_name)
-    model, fitted_on = None, -1
-    price = strategy.query_price(truth)
+    state = CellState.of_cell(cell, data)
+    strategy, ledger = state.strategy, state.ledger
+    result = CellResult(cell, state.seeds, state.learner.device_name)
+    price = strategy.query_price(state.prices)
     exhausted = False
-
-    def refit():
-        nonlocal model, fitted_on
-        model = learner.fit(data, ledger.graph, seed=seeds["learner"])
-        fitted_on = ledger.n_queries
-        ctx.model, ctx.model_version = model, ctx.model_version + 1
-
     with single_threaded():
         for budget in cell.experiment.budgets:
-            select_s = fit_s = 0.0
+            state.select_seconds = fit_s = 0.0
             while not exhausted and ledger.spent < budget - 1e-9:
-                if strategy.needs_model and fitted_on != ledger.n_queries and \
+                if strategy.needs_model and state.model_is_stale and \
                         (ledger.graph.known_labels() >= 0).any():
                     t0 = time.perf_counter()
-                    refit()
+                    state.refit()
                     fit_s += time.perf_counter() - t0
                 affordable = int(np.floor((budget - ledger.spent) / price + 1e-9))
                 k = max(1, min(cell.experiment.batch_size, affordable))
-                t0 = time.perf_counter()
-                queries = as_queries(strategy.select(ctx, k, strategy_rng))
-                select_s += time.perf_counter() - t0
-                if not check_selection(queries, ledger, k, cell.strategy.label):
-                    exhausted = True
-                    break
-                ledger.add(oracle.answer(queries, truth, oracle_rng), data.y)
+                exhausted = not state.ask(k)
             t0 = time.perf_counter()
-            if fitted_on != ledger.n_queries:
-                refit()
+            if state.model_is_stale:
+                state.refit()
             fit_s += time.perf_counter() - t0
             t0 = time.perf_counter()
-            predicted = model.predict_proba(data.X_test).argmax(axis=1)
+            predicted = state.model.predict_proba(data.X_test).argmax(axis=1)
             task_acc = float((predicted == data.y_test).mean())
-            probe_acc = probe_accuracy(model, data) if cell.experiment.probe else None
+            probe_acc = probe_accuracy(state.model, data) if cell.experiment.probe else None
             stats = ledger.graph.stats()
             checkpoint = Checkpoint(
                 budget=float(budget), cost=ledger.spent, n_queries=ledger.n_queries,
                 n_free=ledger.n_free, n_labels=stats.n_known_class,
                 n_abstain=ledger.n_abstain, n_wrong=ledger.n_wrong,
                 n_components=stats.n_components, n_conflicts=stats.n_conflicts,
-                task_acc=task_acc, probe_acc=probe_acc, select_seconds=select_s,
+                task_acc=task_acc, probe_acc=probe_acc, select_seconds=state.select_seconds,
                 fit_seconds=fit_s, eval_seconds=time.perf_counter() - t0)
             result.checkpoints.append(checkpoint)
             if on_checkpoint is not None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from palbench.queries import ABSTAIN, Answers, LabelQueries, PairQueries
+from palbench.queries import ABSTAIN, Answers, LabelQueries, PairQueries, PriceList
 from palbench.registry import Registry
 
 ORACLES = Registry("oracles")
@@ -15,24 +15,22 @@ __all__ = ["ABSTAIN", "ORACLES", "Answers", "Oracle", "Truth"]
 
 @dataclass(frozen=True)
 class Truth:
-    """What the simulated annotator may read: the pool's true labels and the price list."""
+    """What only the simulated annotator may read: the pool's true labels. Strategies see the
+    `prices` alone, never this object."""
 
     y: np.ndarray
     n_classes: int
-    label_cost: np.ndarray  # cost of labelling one sample, per true class
-    pair_cost: float = 1.0
-    captcha_base: float = 1.0
-    captcha_item: float = 0.25
-    seed: int = 0  # the oracle stream's seed: fixed per run (corrupted labellings use it)
+    prices: PriceList
+    labelling_seed: int = 0  # its own spawned stream: fixed answers drawn once per run
 
     def price(self, queries) -> np.ndarray:
         """Cost of each answer; a captcha's price is spread evenly over its pairs."""
         if isinstance(queries, LabelQueries):
-            return self.label_cost[self.y[queries.indices]]
+            return self.prices.label[self.y[queries.indices]]
         if queries.group is None:
-            return np.full(len(queries), self.pair_cost)
+            return np.full(len(queries), self.prices.pair)
         _, inverse, counts = np.unique(queries.group, return_inverse=True, return_counts=True)
-        per_group = self.captcha_base + counts * self.captcha_item
+        per_group = self.prices.captcha_base + counts * self.prices.captcha_item
         return (per_group / counts)[inverse]
 
 
@@ -58,4 +56,4 @@ def same_class(queries: PairQueries, labels: np.ndarray) -> np.ndarray:
     return (labels[queries.a] == labels[queries.b]).astype(np.int64)
 
 
-__all__ += ["LabelQueries", "PairQueries", "same_class"]
+__all__ += ["LabelQueries", "PairQueries", "PriceList", "same_class"]

@@ -8,6 +8,7 @@ import numpy as np
 
 from palbench.errors import check
 from palbench.params import unknown_key_error
+from palbench.queries import PriceList
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,10 @@ class Costs:
                 check(value > 0, f"{where}.label.{name}", value, "must be positive")
         else:
             check(self.label > 0, f"{where}.label", self.label, "must be positive")
+
+    def price_list(self, class_names: tuple[str, ...], where: str = "costs") -> PriceList:
+        return PriceList(self.label_costs(class_names, where), self.pair, self.captcha_base,
+                         self.captcha_item)
 
     def label_costs(self, class_names: tuple[str, ...], where: str) -> np.ndarray:
         """Per-class label cost array in the dataset's class order."""

@@ -61,7 +61,8 @@ class CorruptedLabels(Oracle):
         check(self.n_corrupted >= 0, f"{where}.n_corrupted", self.n_corrupted, "must be >= 0")
 
     def labelling(self, truth) -> np.ndarray:
-        return corrupted_labelling(truth.y, truth.n_classes, self.n_corrupted, truth.seed)
+        return corrupted_labelling(truth.y, truth.n_classes, self.n_corrupted,
+                                   truth.labelling_seed)
 
     def respond(self, queries, truth, rng):
         labels = self.labelling(truth)

@@ -27,7 +27,7 @@ from palbench.oracles.base import Truth
 from palbench.oracles.exact import Exact
 from palbench.oracles.pairs import ExactPair
 from palbench.perf import dataset_table
-from palbench.queries import LabelQueries, PairQueries
+from palbench.queries import LabelQueries, PairQueries, PriceList
 from palbench.strategies.base import STRATEGIES, QueryContext, random_choice
 
 
@@ -41,7 +41,7 @@ def load(dataset: str, n: int):
 def prepared_context(data, strategy, answered: int, seed: int = 0):
     """A context as the loop would hand it over after `answered` queries."""
     rng = np.random.default_rng(seed)
-    truth = Truth(data.y, data.n_classes, np.ones(data.n_classes), seed=seed)
+    truth = Truth(data.y, data.n_classes, PriceList(np.ones(data.n_classes)), labelling_seed=seed)
     ledger = Ledger(data, "majority")
     exemplars = ledger.reveal_exemplars(data.y, strategy.free_exemplars, data.n_classes, rng)
     if strategy.query_kind == "label":

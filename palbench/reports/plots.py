@@ -115,13 +115,13 @@ def plot_ranks(frame: pd.DataFrame, path: Path, metric: str = "task_acc",
         if p < 0.05 and np.isfinite(cd):
             ax.plot([1, 1 + cd], [k - 0.4, k - 0.4], color="k", lw=2)
             ax.text(1 + cd / 2, k - 0.2, f"CD = {cd:.2f}", ha="center", fontsize=8)
-            title = (f"Friedman p = {p:.2g}: ranks differ; {hue}s whose mean ranks differ by "
+            title = (f"Friedman p = {p:.2g}: ranks differ; lines whose mean ranks differ by "
                      "less than CD are not distinguishable (Nemenyi, 0.05)")
         elif np.isnan(p):
-            title = (f"Friedman test needs at least 3 {hue}s and 2 panels ({k} and {n} here): "
-                     "no test of the ranks")
+            title = (f"Ranks of {hue}: the Friedman test needs at least 3 lines and 2 panels "
+                     f"({k} and {n} here), so the ranks are not tested")
         else:
-            title = f"Friedman p = {p:.2g}: no evidence that the {hue}s' ranks differ"
+            title = f"Ranks of {hue}: Friedman p = {p:.2g}, no evidence that the ranks differ"
         ax.set_xlim(0.5, max(k, 2) + 0.9)
         ax.set_ylim(-0.8, k + 0.2)
         ax.set_yticks([])

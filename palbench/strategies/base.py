@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from palbench.queries import PriceList
 from palbench.registry import Registry
 
 STRATEGIES = Registry("strategies")
@@ -53,9 +54,9 @@ class Strategy:
     def select(self, ctx: QueryContext, k: int, rng: np.random.Generator):
         raise NotImplementedError
 
-    def query_price(self, truth) -> float:
+    def query_price(self, prices: PriceList) -> float:
         """The smallest price of one query, to size a batch to the budget left."""
-        return float(truth.label_cost.min())
+        return prices.cheapest_label
 
 
 def top_k(scores: np.ndarray, candidates: np.ndarray, k: int,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from palbench.errors import check
-from palbench.queries import PairQueries
+from palbench.queries import PairQueries, PriceList
 from palbench.strategies.base import STRATEGIES, Strategy, predict_rows, top_k
 from palbench.strategies.graph_coverage import coverage_select, delta_graph
 
@@ -40,8 +40,8 @@ class PairStrategy(Strategy):
     def free_exemplars(self) -> int:
         return self.exemplars
 
-    def query_price(self, truth) -> float:
-        return float(truth.pair_cost)
+    def query_price(self, prices: PriceList) -> float:
+        return prices.pair
 
 
 def empty_pairs() -> PairQueries:
@@ -125,10 +125,8 @@ class PalActive(ExemplarComparison):
     def needs_model(self) -> bool:
         return True
 
-    def query_price(self, truth) -> float:
-        if self.captcha:
-            return float(truth.captcha_base + self.captcha * truth.captcha_item)
-        return float(truth.pair_cost)
+    def query_price(self, prices: PriceList) -> float:
+        return prices.captcha(self.captcha) if self.captcha else prices.pair
 
     def select(self, ctx, k, rng):
         known, unknown, excluded, has_exemplar, proba = self.state(ctx)

@@ -8,7 +8,7 @@ import pytest
 
 from palbench.oracles import ABSTAIN, ORACLES, Truth
 from palbench.params import build
-from palbench.queries import LabelQueries, PairQueries
+from palbench.queries import LabelQueries, PairQueries, PriceList
 
 # Example parameters for each oracle: a new oracle must add itself here (the test below checks).
 EXAMPLES = {
@@ -26,8 +26,8 @@ ABSTAIN_PAIR = {"rate": 0.25, "base": {"name": "noisy_pair", "noise": 0.2}}
 @pytest.fixture
 def truth():
     y = np.arange(3000) % 3
-    return Truth(y=y, n_classes=3, label_cost=np.array([1.0, 2.0, 0.5]), pair_cost=0.3,
-                 captcha_base=1.0, captcha_item=0.2, seed=7)
+    prices = PriceList(np.array([1.0, 2.0, 0.5]), pair=0.3, captcha_base=1.0, captcha_item=0.2)
+    return Truth(y=y, n_classes=3, prices=prices, labelling_seed=7)
 
 
 def oracle(name, params=None):
@@ -55,7 +55,7 @@ def test_answers_each_query_and_charges_its_cost(name, kind, params, truth):
     queries = queries_of(kind)
     answers = oracle(name, params).answer(queries, truth, np.random.default_rng(0))
     assert answers.queries is queries and len(answers.values) == len(queries)
-    expected = truth.label_cost[truth.y[queries.indices]] if kind == "label" else \
+    expected = truth.prices.label[truth.y[queries.indices]] if kind == "label" else \
         np.full(len(queries), 0.3)
     np.testing.assert_allclose(answers.cost, expected)
     top = 3 if kind == "label" else 2

@@ -7,13 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from palbench.bench.loop import Ledger, as_queries
+from palbench.bench.config import seed_streams
+from palbench.bench.loop import CellState, as_queries
 from palbench.learners.sklearn_adapter import Sklearn
 from palbench.oracles import Truth
+from palbench.oracles.costs import Costs
 from palbench.oracles.noisy import Abstain
 from palbench.params import build
-from palbench.queries import LabelQueries
-from palbench.strategies import STRATEGIES, QueryContext
+from palbench.queries import LabelQueries, PriceList
+from palbench.strategies import STRATEGIES
 from palbench.strategies.pairs import pair_key
 
 NAMES = STRATEGIES.names()
@@ -23,34 +25,28 @@ def strategy(name):
     return build(STRATEGIES.get(name), {}, "strategy")
 
 
-def truth_of(data):
-    return Truth(data.y, data.n_classes, np.ones(data.n_classes), seed=0)
-
-
-def make_context(name, data, rounds: int, with_model: bool, abstain: float = 0.0):
-    """A ledger after `rounds` rounds of 5 queries answered by an exact (or abstaining) oracle."""
+def make_state(name, data, rounds: int, with_model: bool, abstain: float = 0.0) -> CellState:
+    """The loop's own CellState after `rounds` rounds of 5 queries answered by an exact (or
+    abstaining) oracle, the model refitted as the loop refits it."""
     s = strategy(name)
-    rng = np.random.default_rng(1)
-    ledger = Ledger(data, "majority")
-    exemplars = ledger.reveal_exemplars(data.y, s.free_exemplars, data.n_classes, rng)
-    ctx = QueryContext(X=data.X, queried=ledger.queried, n_classes=data.n_classes,
-                       graph=ledger.graph, exemplars=exemplars, asked_pairs=ledger.asked_pairs)
     base = {"name": "exact" if s.query_kind == "label" else "exact_pair"}
-    oracle = Abstain(rate=abstain, base=base)
+    state = CellState(data, s, Abstain(rate=abstain, base=base), Sklearn(), Costs(),
+                      "majority", seed_streams(1), name)
     for _ in range(rounds):
-        if with_model and (ledger.graph.known_labels() >= 0).any():
-            ctx.model = Sklearn().fit(data, ledger.graph, seed=0)
-            ctx.model_version += 1
-        queries = as_queries(s.select(ctx, 5, rng))
-        ledger.add(oracle.answer(queries, truth_of(data), rng), data.y)
+        if with_model and (state.ledger.graph.known_labels() >= 0).any():
+            state.refit()
+        state.ask(5)
     if with_model:
-        ctx.model = Sklearn().fit(data, ledger.graph, seed=0)
-        ctx.model_version += 1
-    return s, ctx, ledger
+        state.refit()
+    return state
+
+
+def select(state: CellState, k: int, seed: int):
+    return as_queries(state.strategy.select(state.ctx, k, np.random.default_rng(seed)))
 
 
 def check_new_and_distinct(queries, ledger, k):
-    assert 1 <= queries.n_queries if hasattr(queries, "n_queries") else len(queries)
+    assert (queries.n_queries if hasattr(queries, "n_queries") else len(queries)) >= 1
     if isinstance(queries, LabelQueries):
         picked = queries.indices
         assert len(picked) <= k and len(np.unique(picked)) == len(picked)
@@ -66,19 +62,17 @@ def check_new_and_distinct(queries, ledger, k):
 @pytest.mark.parametrize("with_model", [False, True], ids=["cold", "model"])
 @pytest.mark.parametrize("name", NAMES)
 def test_returns_new_distinct_queries(name, with_model, blobs):
-    s, ctx, ledger = make_context(name, blobs, 6, with_model, abstain=0.2)
-    queries = as_queries(s.select(ctx, 7, np.random.default_rng(3)))
-    check_new_and_distinct(queries, ledger, 7)
-    if s.query_kind == "label":
+    state = make_state(name, blobs, 6, with_model, abstain=0.2)
+    queries = select(state, 7, 3)
+    check_new_and_distinct(queries, state.ledger, 7)
+    if state.strategy.query_kind == "label":
         assert len(queries) == 7
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_same_rng_gives_same_selection(name, blobs):
-    first = make_context(name, blobs, 4, True)
-    again = make_context(name, blobs, 4, True)
-    a = as_queries(first[0].select(first[1], 9, np.random.default_rng(5)))
-    b = as_queries(again[0].select(again[1], 9, np.random.default_rng(5)))
+    a = select(make_state(name, blobs, 4, True), 9, 5)
+    b = select(make_state(name, blobs, 4, True), 9, 5)
     for field in ("indices", "a", "b"):
         if hasattr(a, field):
             np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
@@ -88,24 +82,53 @@ def test_same_rng_gives_same_selection(name, blobs):
 def test_exhaustion_is_handled(name, circles_tiny):
     """Run until the strategy has nothing left: every query stays new, and the end is an empty
     selection (pairs) or the last remaining samples (labels), never an error."""
-    s, ctx, ledger = make_context(name, circles_tiny, 0, False)
-    rng = np.random.default_rng(0)
-    oracle = Abstain(rate=0.0, base={"name": "exact" if s.query_kind == "label"
-                                     else "exact_pair"})
+    state = make_state(name, circles_tiny, 0, False)
     for _ in range(500):
-        queries = as_queries(s.select(ctx, 10, rng))
+        queries = select(state, 10, _)
         if len(queries) == 0:
             break
-        check_new_and_distinct(queries, ledger, 10)
-        ledger.add(oracle.answer(queries, truth_of(circles_tiny), rng), circles_tiny.y)
-        if s.query_kind == "label" and ledger.queried.all():
+        check_new_and_distinct(queries, state.ledger, 10)
+        state.ledger.add(state.oracle.answer(queries, state.truth, state.oracle_rng),
+                         circles_tiny.y)
+        if state.strategy.query_kind == "label" and state.ledger.queried.all():
             break
     else:
         pytest.fail("the strategy never ran out of queries")
-    if s.query_kind == "label":
-        assert ledger.queried.all()
+    if state.strategy.query_kind == "label":
+        assert state.ledger.queried.all()
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_query_kind_is_declared(name):
     assert STRATEGIES.get(name).query_kind in ("label", "pair")
+
+
+def _reachable(obj, depth: int = 3):
+    """Every object reachable from obj through attributes, containers and dataclass fields."""
+    seen, frontier = [], [obj]
+    for _ in range(depth):
+        found = []
+        for item in frontier:
+            seen.append(item)
+            if isinstance(item, dict):
+                found += list(item.values())
+            elif isinstance(item, (list, tuple, set)):
+                found += list(item)[:50]
+            elif hasattr(item, "__dict__") and not isinstance(item, type):
+                found += list(vars(item).values())
+        frontier = found
+    return seen + frontier
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_strategy_never_sees_the_truth(name, blobs):
+    """What the loop hands a strategy (its context and the price list) holds no Truth and no
+    array of the pool's true labels; only the oracle reads those."""
+    state = make_state(name, blobs, 3, True)
+    view = _reachable(state.ctx) + _reachable(state.prices)
+    assert not any(isinstance(item, Truth) for item in view)
+    labels = [item for item in view if isinstance(item, np.ndarray) and
+              item.shape == blobs.y.shape and np.array_equal(item, blobs.y)]
+    assert labels == []
+    assert isinstance(state.prices, PriceList)
+    assert state.strategy.query_price(state.prices) > 0
