@@ -8,6 +8,7 @@ group ``palbench.<kind>`` (for example ``palbench.strategies``).
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
@@ -35,8 +36,14 @@ class Registry:
             return
         self._plugins_loaded = True
         for ep in entry_points(group=f"palbench.{self.kind}"):
-            if ep.name not in self._items:
-                self.register(ep.name)(ep.load())
+            if ep.name in self._items:
+                built_in = self._items[ep.name]
+                warnings.warn(f"palbench: plugin {ep.value!r} (from {_dist_name(ep)}) is not "
+                              f"loaded: its {self.kind[:-1]} name {ep.name!r} is taken by "
+                              f"{built_in.__module__}.{built_in.__qualname__}",
+                              stacklevel=2)
+                continue
+            self.register(ep.name)(ep.load())
 
     def names(self) -> list[str]:
         self._load_plugins()
@@ -61,3 +68,8 @@ class Registry:
 
     def items(self) -> list[tuple[str, type]]:
         return [(n, self._items[n]) for n in self.names()]
+
+
+def _dist_name(ep) -> str:
+    dist = getattr(ep, "dist", None)
+    return f"package {dist.name!r}" if dist is not None else "an entry point"

@@ -65,7 +65,10 @@ def test_probe_accuracy_is_recorded_for_embedding_learners(write_config, tmp_pat
     with ResultsStore(store) as s:
         frame = s.to_frame()
     assert frame.probe_acc.between(0, 1).all()
-    assert (frame.n_labels <= frame.n_queries).all() and (frame.n_abstain >= 0).all()
+    assert (frame.n_labels <= frame.n_queries).all()
+    # the annotator abstains at rate 0.2: 64 final queries over 4 runs, about 13 abstentions
+    final = frame[frame.budget == frame.budget.max()]
+    assert (final.n_abstain <= final.n_queries).all() and 3 <= final.n_abstain.sum() <= 30
 
 
 SMALL_MLP = """
@@ -114,5 +117,5 @@ def test_same_spec_and_seed_give_identical_rows_serial_and_in_a_pool(write_confi
     pooled = run_to_frame(config, tmp_path / "c.sqlite", workers=2)
     pd.testing.assert_frame_equal(serial, again)
     pd.testing.assert_frame_equal(serial, pooled)
-    assert serial.n_abstain.iloc[-1] >= 0 and len(serial) == 8
+    assert serial.n_abstain.max() > 0 and len(serial) == 8
     assert not np.isnan(serial.task_acc).any()

@@ -60,3 +60,29 @@ def test_build_converts_and_describe_shows_changes():
     assert describe("widget", widget) == "widget(size=4,ratio=1,tags=[x])"
     assert describe("widget", Widget()) == "widget"
     assert describe("widget", widget, "mine") == "mine"
+
+
+def _install_plugin(folder, group: str, lines: str) -> None:
+    """A real installed distribution (a .dist-info folder on sys.path) with entry points."""
+    info = folder / "clashplug-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: clashplug\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[palbench.{group}]\n{lines}\n")
+    (folder / "clashplug_mod.py").write_text("class Mine:\n    pass\n\n\nclass New:\n    pass\n")
+
+
+def test_a_plugin_whose_name_clashes_is_a_warning_naming_both(tmp_path, monkeypatch):
+    _install_plugin(tmp_path, "clashkinds", "random = clashplug_mod:Mine\n"
+                                            "brand_new = clashplug_mod:New")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = Registry("clashkinds")
+
+    @registry.register("random")
+    class BuiltIn:
+        pass
+
+    with pytest.warns(UserWarning, match=r"clashplug_mod:Mine.*clashplug.*'random'.*BuiltIn"):
+        names = registry.names()
+    assert names == ["brand_new", "random"]
+    assert registry.get("random") is BuiltIn
+    assert registry.get("brand_new").__name__ == "New"

@@ -194,11 +194,17 @@ def write_junit(verdicts: list[Verdict], path: Path) -> None:
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def check_claims(claims: list[Claim], store, run_config=None) -> list[Verdict]:
-    """Evaluate every claim; `run_config(path)` produces missing runs (None: never run)."""
-    if run_config is not None:  # running a config adds only its cells missing from the store
+def check_claims(claims: list[Claim], store, run_missing: bool = False,
+                 workers: int = 1) -> list[Verdict]:
+    """Evaluate every claim; with `run_missing`, first run each claim's config's cells that the
+    store lacks (bench/session.py: complete cells are skipped)."""
+    if run_missing:
+        from palbench.bench.session import run_config
+
         for config in dict.fromkeys(c.config for c in claims if c.config):
-            run_config(config)
+            summary = run_config(config, store, workers=workers, progress=False)
+            if summary.interrupted:
+                raise KeyboardInterrupt
     verdicts = []
     for claim in claims:
         frame = store.to_frame(**claim.filters())
