@@ -202,3 +202,50 @@ def stored_runs(store) -> int:
             return conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
     except sqlite3.OperationalError:  # the schema is being created
         return 0
+
+
+OVERLAP_GRID = GRID.replace('''[learner]
+name = "mlp"
+hidden = [16]
+epochs = 30
+device = "cpu"''', '''[learner]
+name = "sklearn"
+params = { max_iter = 300 }''')
+
+
+@pytest.mark.parametrize("n_processes", [2, 8])
+def test_overlapping_runs_of_one_grid_store_each_cell_once(n_processes, tmp_path):
+    """Two terminals (or eight) run the same grid into one store at the same moment: every
+    cell is stored once, the rows equal a lone run's, and each process says how many of the
+    cells it finished had already been written by another."""
+    config = tmp_path / "grid.toml"
+    config.write_text(OVERLAP_GRID)
+    reference = tmp_path / "alone.sqlite"
+    assert main(["run", str(config), "--store", str(reference), "--quiet"]) == 0
+    store = tmp_path / "shared.sqlite"
+    ResultsStore(store).close()
+    runners = [palbench("run", str(config), "--store", str(store), "--quiet")
+               for _ in range(n_processes)]
+    written = 0
+    for runner in runners:
+        out, err = runner.communicate(timeout=600)
+        assert runner.returncode == 0, err
+        counts = summary_counts(out)
+        assert counts["written"] + counts["skipped"] + counts["dropped"] == 12, out
+        written += counts["written"]
+    assert written == 12
+    with ResultsStore(store) as s:
+        runs = s.runs()
+    assert len(runs) == 12 and runs.spec_hash.is_unique
+    pd.testing.assert_frame_equal(rows(store), rows(reference))
+
+
+def summary_counts(out: str) -> dict[str, int]:
+    """The numbers of 'palbench: N runs written, S skipped[, M already written by another
+    process (dropped)]; store: ...'."""
+    import re
+
+    line = next(x for x in out.splitlines() if "runs written" in x)
+    found = {"written": r"(\d+) runs written", "skipped": r"(\d+) skipped",
+             "dropped": r"(\d+) already written by another process"}
+    return {k: int(m.group(1)) if (m := re.search(p, line)) else 0 for k, p in found.items()}

@@ -187,3 +187,81 @@ def test_bundle_roundtrip_is_idempotent_and_parquet_matches_csv(tmp_path, finish
     assert main(["import", str(evil), "--store", str(tmp_path / "c.sqlite")]) == 2
     assert "not a palbench bundle" in capsys.readouterr().err
     assert not (tmp_path / "c.sqlite").exists() and not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_a_complete_cell_is_stored_once(tmp_path, finished):
+    """The second writer of the same spec, version and tag (another process that ran the same
+    cell) gets None and its copy is dropped; another tag is another cell."""
+    with ResultsStore(tmp_path / "s.sqlite") as store:
+        assert store.write_run(finished) is not None
+        assert store.write_run(finished) is None
+        assert store.write_run(finished, tag="other") is not None
+        assert len(store.runs()) == 2
+
+
+def _schema_2_store_with_duplicates(path, finished, copies: int) -> int:
+    """A schema-2 store (no unique complete-cell index) holding `copies` extra copies of one
+    run, as overlapping runs of palbench 0.1 left them. Returns the first run's id."""
+    with ResultsStore(path) as store:
+        first = store.write_run(finished)
+    conn = sqlite3.connect(path)
+    conn.execute("DROP INDEX runs_complete")
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(runs)") if r[1] != "run_id"]
+    for i in range(copies):
+        select = ", ".join(f"'copy{i}'" if c == "run_uid" else c for c in columns)
+        run_id = conn.execute(f"INSERT INTO runs ({', '.join(columns)}) SELECT {select} FROM "
+                              "runs WHERE run_id = ?", (first,)).lastrowid
+        conn.execute("INSERT INTO checkpoints SELECT ?, budget, cost, n_queries, n_free, "
+                     "n_labels, n_abstain, n_wrong, n_components, n_conflicts, task_acc, "
+                     "probe_acc, select_seconds, fit_seconds, eval_seconds FROM checkpoints "
+                     "WHERE run_id = ?", (run_id, first))
+    conn.execute("UPDATE schema_version SET version = 2")
+    conn.commit()
+    conn.close()
+    return first
+
+
+def test_schema_2_store_with_duplicates_is_repaired_by_the_migration(tmp_path, finished,
+                                                                     capsys):
+    path = tmp_path / "dup.sqlite"
+    first = _schema_2_store_with_duplicates(path, finished, copies=2)
+    with ResultsStore(path) as store:
+        runs = store.runs()
+        assert runs.run_id.tolist() == [first]  # the first copy is kept
+        assert len(store.to_frame()) == len(finished.checkpoints)
+        assert store.write_run(finished) is None  # and the cell stays unique
+    assert "removed 2 duplicate run(s)" in capsys.readouterr().err
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == \
+        len(finished.checkpoints)
+
+
+def test_store_export_and_report_agree_on_the_columns(tmp_path, finished):
+    """One definition (results/schema.py): the SQL table, the frame, the exports and the
+    report's metric choices all follow it."""
+    import dataclasses
+
+    from palbench.cli import build_parser
+    from palbench.results.schema import CHECKPOINT_FIELDS, EXPORT_COLUMNS, METRICS, Checkpoint
+
+    path = tmp_path / "s.sqlite"
+    with ResultsStore(path) as store:
+        store.write_run(finished)
+        frame = store.to_frame()
+    table = [r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(checkpoints)")]
+    assert table == ["run_id"] + CHECKPOINT_FIELDS
+    assert CHECKPOINT_FIELDS == [f.name for f in dataclasses.fields(Checkpoint)]
+    assert set(CHECKPOINT_FIELDS) <= set(frame.columns)
+    assert set(EXPORT_COLUMNS) <= set(frame.columns)
+    assert set(METRICS) <= set(EXPORT_COLUMNS) and set(METRICS) <= set(CHECKPOINT_FIELDS)
+    report = next(a for a in build_parser()._subparsers._group_actions[0].choices[
+        "report"]._actions if a.dest == "metric")
+    assert tuple(report.choices) == tuple(METRICS)
+    from palbench.cli import main
+
+    out = tmp_path / "rows.csv"
+    assert main(["export", "--store", str(path), "--out", str(out)]) == 0
+    import pandas as pd
+
+    assert list(pd.read_csv(out).columns) == EXPORT_COLUMNS
