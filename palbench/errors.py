@@ -11,6 +11,15 @@ class ConfigError(ValueError):
             shown = shown[:77] + "..."
         super().__init__(f"{field} = {shown}: {why}" if field else why)
 
+    def __reduce__(self):  # rebuilt whole when it crosses a process boundary (worker pools)
+        return (ConfigError, (self.field, self.value, self.why))
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
 
 def check(ok: bool, field: str, value: object, why: str) -> None:
     """Raise ConfigError(field, value, why) unless ok."""

@@ -57,3 +57,15 @@ def test_unknown_reference_is_one_line_exit_2(store, capsys):
                  "cand"]) == 2
     err = capsys.readouterr().err
     assert "--baseline = 'nope'" in err and "tags: base, cand, same" in err
+
+
+def test_a_target_neither_side_reaches_is_said_not_computed(store, capsys):
+    """inf - inf is no change of zero: the cell says so, with no numpy warning (pytest turns
+    RuntimeWarnings from palbench into errors). The candidate's margin runs top out 0.1 below
+    the baseline's, so neither copy of them reaches 0.95."""
+    assert main(["compare", "--store", str(store), "--baseline", "cand", "--candidate",
+                 "cand", "--target", "0.95"]) == 0
+    captured = capsys.readouterr()
+    margin = next(line for line in captured.out.splitlines() if "| margin |" in line)
+    assert "| not reached on either side |" in margin
+    assert "RuntimeWarning" not in captured.err and "+0 [+0, +0] | -" not in margin

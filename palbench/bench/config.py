@@ -56,7 +56,9 @@ class Experiment:
               "must be one of " + ", ".join(RULES))
         check(len(self.seeds) > 0, f"{where}.seeds", list(self.seeds), "needs at least one seed")
         for i, seed in enumerate(self.seeds):
-            check(0 <= seed < 2**63, f"{where}.seeds[{i}]", seed, "must be >= 0")
+            check(seed >= 0, f"{where}.seeds[{i}]", seed, "must be >= 0")
+            check(seed < 2**63, f"{where}.seeds[{i}]", seed, "must be below 2**63 (the store "
+                  "keeps seeds as 64-bit integers)")
         check(len(set(self.seeds)) == len(self.seeds), f"{where}.seeds", list(self.seeds),
               "seeds must not repeat")
         check(len(self.budgets) > 0, f"{where}.budgets", list(self.budgets),

@@ -100,7 +100,12 @@ def run_cells_ray(cells: Iterable[Cell], workers: int, on_result: Callable[[Cell
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
                 pending.pop(ref)
-                result = ray.get(ref)
+                try:
+                    result = ray.get(ref)
+                except ray.exceptions.RayTaskError as exc:  # a bad-input line, not a traceback
+                    if isinstance(exc.cause, ConfigError):
+                        raise exc.cause from None
+                    raise
                 if on_checkpoint:
                     for _ in result.checkpoints:
                         on_checkpoint()

@@ -10,6 +10,7 @@ at no cost and reported as n_free.
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from palbench.bench.config import Cell, seed_streams
 from palbench.datasets import Dataset
+from palbench.errors import ConfigError, first_line
 from palbench.graph import SimilarityGraph
 from palbench.oracles.base import Truth
 from palbench.queries import ABSTAIN, Answers, LabelQueries, PairQueries
@@ -161,9 +163,9 @@ class CellState:
     the strategy contract suite drives the very same object."""
 
     def __init__(self, data: Dataset, strategy, oracle, learner, costs, conflict_rule: str,
-                 seeds: dict[str, int], label: str = "strategy"):
+                 seeds: dict[str, int], label: str = "strategy", learner_label: str = "learner"):
         self.data, self.strategy, self.oracle, self.learner = data, strategy, oracle, learner
-        self.label, self.seeds = label, seeds
+        self.label, self.learner_label, self.seeds = label, learner_label, seeds
         self.strategy_rng = np.random.default_rng(seeds["strategy"])
         self.oracle_rng = np.random.default_rng(seeds["oracle"])
         self.prices = costs.price_list(data.class_names)
@@ -180,8 +182,9 @@ class CellState:
 
     @classmethod
     def of_cell(cls, cell: Cell, data: Dataset) -> CellState:
+        seeds = {"root": cell.seed, **seed_streams(cell.seed)}
         return cls(data, cell.strategy.obj, cell.oracle.obj, cell.learner.obj, cell.costs.obj,
-                   cell.experiment.conflict_rule, seed_streams(cell.seed), cell.strategy.label)
+                   cell.experiment.conflict_rule, seeds, cell.strategy.label, cell.learner.label)
 
     @property
     def model_is_stale(self) -> bool:
@@ -193,11 +196,29 @@ class CellState:
         self.fitted_on = self.ledger.n_queries
         self.ctx.model, self.ctx.model_version = self.model, self.ctx.model_version + 1
 
+    @contextmanager
+    def blame(self, field: str, doing: str):
+        """An exception in a cell's work becomes one line naming the component at fault and
+        the run (a scikit-learn estimator refusing what it was given at some checkpoint, a
+        device out of memory); PALBENCH_TRACEBACK=1 keeps the traceback instead."""
+        try:
+            yield
+        except (ConfigError, MemoryError):
+            raise
+        except Exception as exc:
+            if os.environ.get("PALBENCH_TRACEBACK"):
+                raise
+            label = self.learner_label if field == "learner" else self.label
+            raise ConfigError(field, label, f"{doing} failed on {self.data.name!r} (strategy "
+                              f"{self.label!r}, seed {self.seeds.get('root', '?')}) after "
+                              f"{self.ledger.n_queries} answers: {first_line(exc)}") from None
+
     def ask(self, k: int) -> bool:
         """One round: the strategy selects at most k queries, the oracle answers, the ledger
         records. False when the strategy has nothing left to ask."""
         t0 = time.perf_counter()
-        queries = as_queries(self.strategy.select(self.ctx, k, self.strategy_rng))
+        with self.blame("strategy", "selecting queries"):
+            queries = as_queries(self.strategy.select(self.ctx, k, self.strategy_rng))
         self.select_seconds += time.perf_counter() - t0
         if not check_selection(queries, self.ledger, k, self.label):
             return False
@@ -221,19 +242,22 @@ def run_cell(cell: Cell, data: Dataset,
                 if strategy.needs_model and state.model_is_stale and \
                         (ledger.graph.known_labels() >= 0).any():
                     t0 = time.perf_counter()
-                    state.refit()
+                    with state.blame("learner", "fitting the learner"):
+                        state.refit()
                     fit_s += time.perf_counter() - t0
                 affordable = int(np.floor((budget - ledger.spent) / price + 1e-9))
                 k = max(1, min(cell.experiment.batch_size, affordable))
                 exhausted = not state.ask(k)
             t0 = time.perf_counter()
             if state.model_is_stale:
-                state.refit()
+                with state.blame("learner", "fitting the learner"):
+                    state.refit()
             fit_s += time.perf_counter() - t0
             t0 = time.perf_counter()
-            predicted = state.model.predict_proba(data.X_test).argmax(axis=1)
-            task_acc = float((predicted == data.y_test).mean())
-            probe_acc = probe_accuracy(state.model, data) if cell.experiment.probe else None
+            with state.blame("learner", "evaluating the learner"):
+                predicted = state.model.predict_proba(data.X_test).argmax(axis=1)
+                task_acc = float((predicted == data.y_test).mean())
+                probe_acc = probe_accuracy(state.model, data) if cell.experiment.probe else None
             stats = ledger.graph.stats()
             checkpoint = Checkpoint(
                 budget=float(budget), cost=ledger.spent, n_queries=ledger.n_queries,

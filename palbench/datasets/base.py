@@ -8,6 +8,7 @@ statistics and fingerprints the result. Only oracles and evaluation may read the
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +66,30 @@ def check_features(X: np.ndarray, field: str) -> np.ndarray:
     return X
 
 
+def check_seed(seed: int, field: str) -> None:
+    """Seeds handed to scikit-learn's random_state: 0 to 2**32 - 1."""
+    check(0 <= seed < 2**32, field, seed, "must be between 0 and 2**32 - 1")
+
+
+BYTES_PER_VALUE = 40  # a generated float64 value and its copies while the dataset is prepared
+
+
+def physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume a laptop's 8 GiB
+        return 8 << 30
+
+
+def check_memory(n_values: int, field: str, value: object) -> None:
+    """A generated dataset must fit in half of this machine's memory: 10^11 samples is one
+    clear line, not an attempt to allocate terabytes."""
+    need, have = n_values * BYTES_PER_VALUE, physical_memory()
+    check(need <= have // 2, field, value,
+          f"would need about {need / 2**30:,.1f} GiB to generate and prepare; this machine has "
+          f"{have / 2**30:,.1f} GiB")
+
+
 def encode_labels(y: np.ndarray, field: str) -> tuple[np.ndarray, tuple[str, ...]]:
     check(y.ndim == 1, field, y.shape, "labels must be a 1-D array")
     if y.dtype.kind == "f":
@@ -86,7 +111,7 @@ class DatasetSource:
     standardize: bool = True
 
     def validate(self, where: str) -> None:
-        pass
+        check_seed(self.split_seed, f"{where}.split_seed")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from palbench.datasets.base import DATASETS, SplitSource
+from palbench.datasets.base import DATASETS, SplitSource, check_memory, check_seed
 from palbench.errors import check
 
 
@@ -23,11 +23,15 @@ class Blobs(SplitSource):
 
     def validate(self, where):
         super().validate(where)
+        check_seed(self.seed, f"{where}.seed")
         check(self.n_classes >= 2, f"{where}.n_classes", self.n_classes, "must be at least 2")
         check(self.n_samples >= 4 * self.n_classes, f"{where}.n_samples", self.n_samples,
               f"must be at least 4 per class ({4 * self.n_classes})")
         check(self.n_features >= 1, f"{where}.n_features", self.n_features, "must be at least 1")
         check(self.cluster_std > 0, f"{where}.cluster_std", self.cluster_std, "must be positive")
+        larger = "n_features" if self.n_features > self.n_samples else "n_samples"
+        check_memory(self.n_samples * (self.n_features + 1), f"{where}.{larger}",
+                     getattr(self, larger))
 
     def load_raw(self, where):
         from sklearn.datasets import make_blobs
@@ -56,10 +60,12 @@ class Circles(SplitSource):
 
     def validate(self, where):
         super().validate(where)
+        check_seed(self.seed, f"{where}.seed")
         check(self.n_classes >= 2, f"{where}.n_classes", self.n_classes, "must be at least 2")
         check(self.n_samples >= 4 * self.n_classes, f"{where}.n_samples", self.n_samples,
               f"must be at least 4 per class ({4 * self.n_classes})")
         check(self.noise >= 0, f"{where}.noise", self.noise, "must not be negative")
+        check_memory(self.n_samples * 3, f"{where}.n_samples", self.n_samples)
 
     def load_raw(self, where):
         rng = np.random.default_rng(self.seed)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from palbench.errors import ConfigError
+from palbench.errors import ConfigError, first_line
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner
 
 
@@ -51,17 +52,54 @@ class Sklearn(LabelLearner):
     params: dict = field(default_factory=dict)
 
     def validate(self, where):
-        cls = import_class(self.estimator, f"{where}.estimator")
+        """Construct it and let scikit-learn check the parameters (types, ranges, choices)."""
+        estimator = self._make(where, seed=0)
+        check_params = getattr(estimator, "_validate_params", None)  # scikit-learn >= 1.2
+        if check_params is not None:
+            try:
+                check_params()
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(f"{where}.params", self.params, first_line(exc)) from None
+
+    def validate_data(self, data, where):
+        """A fit and a prediction on a tiny sample of the pool, at config time: what fails
+        only when fitting (a solver that does not support a penalty, no predict_proba with
+        these parameters) is one line before anything runs."""
+        estimator = self._make(where, seed=0)
         try:
-            cls(**self.params)
-        except TypeError as exc:
-            raise ConfigError(f"{where}.params", self.params, str(exc)) from None
+            estimator.predict_proba  # noqa: B018  (available_if: absent for SVC without probability)
+        except AttributeError:
+            hint = " (set probability = true)" if "probability" in inspect.signature(
+                type(estimator)).parameters else ""
+            raise ConfigError(f"{where}.estimator", self.estimator,
+                              f"has no predict_proba with these params{hint}; palbench needs "
+                              "class probabilities") from None
+        rows = tiny_sample(data.y)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                estimator.fit(data.X[rows], data.y[rows]).predict_proba(data.X[rows])
+        except Exception as exc:  # noqa: BLE001  (any failure of a third-party fit is the config's)
+            raise ConfigError(f"{where}.params", self.params,
+                              f"{self.estimator} cannot fit with these params: "
+                              f"{first_line(exc)}") from None
+
+    def _make(self, where: str, seed: int):
+        cls = import_class(self.estimator, f"{where}.estimator")
+        params = dict(self.params)
+        if "random_state" in inspect.signature(cls).parameters:
+            params.setdefault("random_state", seed)
+        try:
+            return cls(**params)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}.params", self.params, first_line(exc)) from None
 
     def fit_labels(self, X, labels, n_classes, *, seed):
         if len(np.unique(labels)) < 2:
             return ClassFrequencyModel(labels, n_classes)
-        cls = import_class(self.estimator, "learner.estimator")
-        params = dict(self.params)
-        if "random_state" in inspect.signature(cls).parameters:
-            params.setdefault("random_state", seed)
-        return SklearnModel(cls(**params).fit(X, labels), n_classes)
+        return SklearnModel(self._make("learner", seed).fit(X, labels), n_classes)
+
+
+def tiny_sample(y: np.ndarray, per_class: int = 5) -> np.ndarray:
+    """The first few samples of every class: a fit that fails on these fails in the run."""
+    return np.concatenate([np.flatnonzero(y == c)[:per_class] for c in np.unique(y)])

@@ -15,6 +15,20 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def check_device(device: str, field: str) -> None:
+    """"auto", "cpu", or a CUDA device this machine has (checked here, not at fit time)."""
+    if device in ("auto", "cpu"):
+        return
+    index = device.removeprefix("cuda").removeprefix(":")
+    check(device.startswith("cuda") and (index == "" or index.isdigit()) and
+          device != "cuda:", field, device, 'must be "auto", "cpu" or "cuda[:N]"')
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    check(count > 0, field, device, 'no CUDA device on this machine; use "auto" (CUDA when '
+          'present) or "cpu"')
+    check(int(index or 0) < count, field, device,
+          f"this machine has {count} CUDA device(s): cuda:0 to cuda:{count - 1}")
+
+
 def make_mlp(n_in: int, hidden: tuple[int, ...], n_out: int, dropout: float) -> nn.Sequential:
     layers: list[nn.Module] = []
     for width in hidden:
@@ -35,8 +49,7 @@ class TorchLearner:
         check(self.lr > 0, f"{where}.lr", self.lr, "must be positive")
         check(self.weight_decay >= 0, f"{where}.weight_decay", self.weight_decay,
               "must be >= 0")
-        check(self.device in ("auto", "cpu") or self.device.startswith("cuda"),
-              f"{where}.device", self.device, "must be \"auto\", \"cpu\" or \"cuda[:N]\"")
+        check_device(self.device, f"{where}.device")
 
     @property
     def device_name(self) -> str:

@@ -49,35 +49,41 @@ def compare(frame: pd.DataFrame, baseline: str, candidate: str,
         regression = []
         for metric, worse_if in (("final_acc", "lower"), ("aulc", "lower"),
                                  ("cost_to_reach", "higher")):
-            delta = cell[f"{metric}_cand"].to_numpy() - cell[f"{metric}_base"].to_numpy()
-            with np.errstate(invalid="ignore"):
-                delta = np.where(np.isnan(delta), 0.0, delta)  # both not reached: no change
-            mean, low, high = bootstrap_ci(delta)
-            row[f"d_{metric}"] = (mean, low, high)
-            if len(delta) >= 2 and ((worse_if == "lower" and high < 0) or
-                                    (worse_if == "higher" and low > 0)):
-                regression.append(metric)
+            cand, base = cell[f"{metric}_cand"].to_numpy(), cell[f"{metric}_base"].to_numpy()
+            neither = np.isinf(cand) & np.isinf(base)  # no change to measure: left out, counted
+            delta = cand[~neither] - base[~neither]  # one side missing: an infinite change
+            row[f"d_{metric}"] = bootstrap_ci(delta) if len(delta) else None
+            row[f"n_{metric}_neither"] = int(neither.sum())
+            if len(delta) >= 2:
+                mean, low, high = row[f"d_{metric}"]
+                if (worse_if == "lower" and high < 0) or (worse_if == "higher" and low > 0):
+                    regression.append(metric)
         row["regression"] = ", ".join(regression)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def fmt(triple) -> str:
+def fmt(triple, neither: int = 0, seeds: int = 0) -> str:
+    """A change with its interval; seeds where neither side reached the target are said, not
+    counted as a change of zero (or of inf - inf)."""
+    if triple is None:
+        return "not reached on either side"
     mean, low, high = triple
-    if np.isnan(low):
-        return f"{mean:+.3g}"
-    return f"{mean:+.3g} [{low:+.3g}, {high:+.3g}]"
+    text = f"{mean:+.3g}" if np.isnan(low) else f"{mean:+.3g} [{low:+.3g}, {high:+.3g}]"
+    return text + (f" (neither reached it in {neither} of {seeds} seeds)" if neither else "")
 
 
 def markdown(table: pd.DataFrame, baseline: str, candidate: str, target: float) -> str:
     lines = [f"# {candidate} against {baseline}", "",
              "Change of the candidate, paired over shared seeds: mean [bootstrap 95% interval]. "
              "A regression is flagged when the whole interval is on the worse side. Cost to "
-             f"reach {target:g} task accuracy; a run that never reaches it counts as infinite.",
+             f"reach {target:g} task accuracy; a run that never reaches it counts as infinite, "
+             "and a seed where neither side reaches it is left out of the change and counted.",
              "", "| " + " | ".join(CELL) + " | seeds | final acc | AULC | cost to reach | "
              "regression |", "|" + "---|" * (len(CELL) + 5)]
     for row in table.itertuples():
         lines.append("| " + " | ".join(str(getattr(row, k)) for k in CELL) +
                      f" | {row.seeds} | {fmt(row.d_final_acc)} | {fmt(row.d_aulc)} | "
-                     f"{fmt(row.d_cost_to_reach)} | {row.regression or '-'} |")
+                     f"{fmt(row.d_cost_to_reach, row.n_cost_to_reach_neither, row.seeds)} | "
+                     f"{row.regression or '-'} |")
     return "\n".join(lines)

@@ -24,7 +24,8 @@ def bootstrap_ci(values, level: float = 0.95, n_boot: int = 10_000, seed: int = 
     """Statistic with a seeded percentile-bootstrap interval over seeds (resampling runs).
     Infinite values (censored runs) propagate: an interval may reach +inf."""
     values = np.asarray(values, float)
-    point = float(statistic(values))
+    with np.errstate(invalid="ignore"):  # +inf and -inf together: NaN, said as such
+        point = float(statistic(values))
     if len(values) < 2:
         return point, float("nan"), float("nan")
     rng = np.random.default_rng(seed)

@@ -81,6 +81,9 @@ class StoreError(ConfigError):
     def __init__(self, path: str, why: str):
         super().__init__("store", str(path), why)
 
+    def __reduce__(self):
+        return (StoreError, (self.value, self.why))
+
 
 def store_path(cli_value: str | None) -> Path:
     return Path(cli_value or os.environ.get(STORE_ENV) or DEFAULT_STORE)
