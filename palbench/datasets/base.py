@@ -121,6 +121,7 @@ class SplitSource(DatasetSource):
     test_fraction: float = 0.25
 
     def validate(self, where: str) -> None:
+        super().validate(where)
         check(0.0 < self.test_fraction < 1.0, f"{where}.test_fraction", self.test_fraction,
               "must be between 0 and 1 (exclusive)")
 
