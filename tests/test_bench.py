@@ -54,7 +54,13 @@ def test_peers_side_by_side(capsys):
     pytest.importorskip("skactiveml")
     pytest.importorskip("modAL")
     out = run(capsys, "peers", "--strategies", "random,margin", "--budgets", "20,40",
-              "--seeds", "0,1,2", "--repeat", "2")
+              "--seeds", "0,1,2", "--repeat", "2", "--processes", "1")
+    for name in ("palbench --workers 1", "palbench --workers 2"):
+        assert re.search(rf"^{name}\s+[\d.]+s\s+[\d.]+x$", out, re.M), out
+    assert re.search(r"^scikit-activeml\s+[\d.]+s", out, re.M)
+    accuracies = re.search(r"mean final accuracy of the last round.*: (.*)$", out, re.M)
+    values = [float(v.rsplit(" ", 1)[1]) for v in accuracies.group(1).split(", ")]
+    assert len(values) == 4 and all(0.5 < v <= 1 for v in values), values
     for name in ("random", "margin"):
         assert re.search(rf"^{name}\s+[\d.]+s\s+[\d.]+s\s+[\d.]+s\s+[\d.]+x", out, re.M), out
         assert len(re.findall(rf"^{name}\s+AULC palbench - (scikit-activeml|modAL): "

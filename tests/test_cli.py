@@ -170,3 +170,29 @@ def test_demo_writes_store_and_report(tmp_path, capsys):
         assert (out / name).stat().st_size > 0
     with ResultsStore(out / "results.sqlite") as store:
         assert len(store.runs()) == 9
+
+
+HEAVY = ("torch", "matplotlib", "seaborn", "ray")
+
+
+def test_a_run_without_torch_components_imports_no_heavy_library(write_config, tmp_path):
+    """A scikit-learn-only run never imports torch (1.25 s of a short run), nor the plotting
+    libraries or Ray; a run with the mlp learner does import torch (the check can fail)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import SMALL_CONFIG
+
+    probe = ("import sys\nfrom palbench.cli import main\ncode = main(sys.argv[1:])\n"
+             f"print('loaded:', [m for m in {HEAVY!r} if m in sys.modules], code)")
+    mlp = SMALL_CONFIG.replace('name = "sklearn"', 'name = "mlp"\nepochs = 2').replace(
+        'estimator = "sklearn.linear_model.LogisticRegression"\nparams = { max_iter = 500 }', "")
+    found = {}
+    for name, text in (("sklearn", SMALL_CONFIG), ("mlp", mlp)):
+        config = write_config(text, f"{name}.toml")
+        done = subprocess.run([sys.executable, "-c", probe, "run", str(config), "--store",
+                               str(tmp_path / f"{name}.sqlite"), "--quiet"],
+                              capture_output=True, text=True, timeout=300)
+        found[name] = done.stdout.strip().splitlines()[-1]
+    assert found["sklearn"] == "loaded: [] 0"
+    assert found["mlp"] == "loaded: ['torch'] 0"

@@ -11,6 +11,7 @@ at no cost and reported as n_free.
 from __future__ import annotations
 
 import os
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -18,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -48,14 +48,19 @@ class CellResult:
 @contextmanager
 def single_threaded():
     """Pin torch and BLAS to one thread: N workers on N cores must not oversubscribe, and one
-    thread makes CPU results independent of the executor."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
+    thread makes CPU results independent of the executor. torch is pinned only when a learner
+    has imported it (the registry imports a learner's module when a config names it, and a
+    worker when it unpickles the cell): a scikit-learn-only run never imports torch."""
+    torch = sys.modules.get("torch")
+    previous = torch.get_num_threads() if torch else None
+    if torch:
+        torch.set_num_threads(1)
     try:
         with threadpool_limits(limits=1):
             yield
     finally:
-        torch.set_num_threads(previous)
+        if torch:
+            torch.set_num_threads(previous)
 
 
 PROBE_SAMPLES = 10_000  # the probe's training set is capped (stratified, fixed per dataset)

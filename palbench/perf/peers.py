@@ -18,6 +18,13 @@ Timing: `--repeat` rounds, the frameworks interleaved in a rotating order in thi
 a round's time for a framework is the sum over seeds. Printed: the median ratio palbench/peer
 per strategy, and the accuracy agreement: per budget, mean accuracy over seeds with Student-t
 95% intervals, and the palbench - peer difference of AULC with a Welch 95% interval.
+
+`--processes N` then times whole processes, as a user feels them: `palbench run CONFIG` (serial
+and with `--workers 2`) against a script per peer that imports only its library and
+scikit-learn, prepares the same split and runs the same loop as above (the very functions of
+this module, copied into the script), for every strategy and seed; N interleaved rounds in a
+rotating order, median per command, ratio palbench / faster peer. Budgets then go up one batch
+at a time (a checkpoint, hence a refit, every round), as in "retrain each round".
 """
 
 from __future__ import annotations
@@ -203,6 +210,117 @@ def report(times, curves, strategies, seeds, budgets):
             print(f"{s:<10} AULC palbench - {f}: {diff:+.4f} [{lo:+.4f}, {hi:+.4f}] {verdict}")
 
 
+PEER_SCRIPT = """
+import sys, time
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from types import SimpleNamespace
+
+ESTIMATOR = {estimator!r}
+{functions}
+
+def digits():
+    d = load_digits()
+    X, X_test, y, y_test = train_test_split(d.data, d.target, test_size={test_size},
+                                            stratify=d.target, random_state=0)
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    std[std == 0] = 1.0
+    return SimpleNamespace(X=((X - mean) / std).astype(np.float32), y=y,
+                           X_test=((X_test - mean) / std).astype(np.float32), y_test=y_test,
+                           n_pool=len(y), n_classes=10)
+
+data = digits()
+final = [{runner}(data, strategy, seed, {budgets!r}, {batch})[-1]
+         for strategy in {strategies!r} for seed in {seeds!r}]
+print(f"mean final accuracy {{np.mean(final):.4f}}")
+"""
+
+
+def peer_script(framework: str, strategies, budgets, batch, seeds) -> str:
+    """A standalone script running the peer's loop of this module: it imports neither palbench
+    nor anything palbench imports beyond scikit-learn and the peer."""
+    import inspect
+
+    runner = {"scikit-activeml": run_skactiveml, "modAL": run_modal}[framework]
+    parts = [steps, runner] + ([modal_compat] if framework == "modAL" else [])
+    test_size = round(0.25 * 1797)  # palbench's digits: test_fraction 0.25, split_seed 0
+    return PEER_SCRIPT.format(estimator=ESTIMATOR, runner=runner.__name__, budgets=budgets,
+                              test_size=test_size,
+                              batch=batch, strategies=list(strategies), seeds=list(seeds),
+                              functions="\n\n".join(inspect.getsource(f) for f in parts))
+
+
+def whole_processes(strategies, budgets, batch, seeds, rounds: int) -> dict[str, float]:
+    """Median wall seconds of each command over interleaved rounds (see the module doc)."""
+    import subprocess
+    import sys
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        config = tmp / "peers.toml"
+        config.write_text(config_toml(strategies, budgets, batch, seeds))
+        commands = {}
+        for workers in (1, 2):
+            commands[f"palbench --workers {workers}"] = [
+                sys.executable, "-m", "palbench", "run", str(config), "--quiet", "--workers",
+                str(workers), "--store"]
+        for framework in FRAMEWORKS[1:]:
+            script = tmp / f"peer_{framework.replace('-', '_').lower()}.py"  # not the package
+            script.write_text(peer_script(framework, strategies, budgets, batch, seeds))
+            commands[framework] = [sys.executable, str(script)]
+        names = list(commands)
+        times: dict[str, list[float]] = {n: [] for n in names}
+        accuracy: dict[str, float] = {}
+        for r in range(rounds):
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                argv = commands[name] + ([str(tmp / f"r{r}-{len(times[name])}.sqlite")]
+                                         if name.startswith("palbench") else [])
+                t0 = time.perf_counter()
+                done = subprocess.run(argv, capture_output=True, text=True)
+                times[name].append(time.perf_counter() - t0)
+                if done.returncode:
+                    raise SystemExit(f"{name} failed: {done.stderr[-2000:]}")
+                accuracy[name] = final_accuracy(done.stdout, argv[-1])
+            print(f"process round {r + 1}/{rounds}: " + ", ".join(
+                f"{n} {times[n][-1]:.2f}s" for n in names), flush=True)
+    print("mean final accuracy of the last round (the same work done): " + ", ".join(
+        f"{n} {a:.4f}" for n, a in accuracy.items()))
+    return {n: statistics.median(t) for n, t in times.items()}
+
+
+def final_accuracy(stdout: str, store: str) -> float:
+    """A peer script prints it; palbench's is read from the store it wrote."""
+    import re
+    import sqlite3
+
+    found = re.search(r"mean final accuracy ([\d.]+)", stdout)
+    if found:
+        return float(found.group(1))
+    with sqlite3.connect(store) as conn:
+        return conn.execute("SELECT AVG(task_acc) FROM checkpoints WHERE budget = "
+                            "(SELECT MAX(budget) FROM checkpoints)").fetchone()[0]
+
+
+def config_toml(strategies, budgets, batch, seeds) -> str:
+    return (f'[experiment]\nname = "peers"\nseeds = {list(seeds)}\nbudgets = {list(budgets)}\n'
+            f'batch_size = {batch}\nprobe = false\n[dataset]\nname = "digits"\n' +
+            "".join(f'[[strategy]]\nname = "{s}"\n' for s in strategies) +
+            '[oracle]\nname = "exact"\n[learner]\nname = "sklearn"\n'
+            'estimator = "sklearn.linear_model.LogisticRegression"\n'
+            f'params = {{ max_iter = {ESTIMATOR["max_iter"]} }}\n')
+
+
+def report_processes(medians: dict[str, float]) -> None:
+    faster = min(FRAMEWORKS[1:], key=lambda f: medians[f])
+    print("\nwhole processes, median wall seconds (ratio = palbench / faster peer, "
+          f"{faster}; < 1: palbench faster)")
+    for name, seconds in medians.items():
+        ratio = f"{seconds / medians[faster]:.2f}x" if name.startswith("palbench") else ""
+        print(f"{name:<20} {seconds:>7.2f}s {ratio:>7}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="digits", choices=("digits", "fashion_mnist"))
@@ -212,6 +330,9 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--repeat", type=int, default=5, help="interleaved timing rounds")
+    parser.add_argument("--processes", type=int, default=0, metavar="N",
+                        help="also time whole processes over N interleaved rounds (digits); "
+                             "budgets then go up one batch at a time")
     args = parser.parse_args(argv)
     strategies = args.strategies.split(",")
     budgets = [int(b) for b in args.budgets.split(",")]
@@ -234,6 +355,12 @@ def main(argv=None):
             print(f"round {r + 1}/{args.repeat}: " + ", ".join(
                 f"{f} {sum(times[f][-1].values()):.2f}s" for f in FRAMEWORKS), flush=True)
     report(times, curves, strategies, seeds, budgets)
+    if args.processes:
+        if args.dataset != "digits":
+            raise SystemExit("--processes times the digits experiment only")
+        every_round = list(range(args.batch, budgets[-1] + 1, args.batch))
+        report_processes(whole_processes(strategies, every_round, args.batch, seeds,
+                                         args.processes))
 
 
 if __name__ == "__main__":

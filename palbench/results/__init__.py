@@ -1,5 +1,15 @@
-"""The versioned results store (SQLite) and its exports."""
+"""The versioned results store (SQLite), its schema and its exports.
 
-from palbench.results.store import ResultsStore, StoreError
+`ResultsStore` and `StoreError` are loaded on first use: the command line imports only the
+schema, so that starting it does not import pandas.
+"""
 
 __all__ = ["ResultsStore", "StoreError"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from palbench.results import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module 'palbench.results' has no attribute {name!r}")

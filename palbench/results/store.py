@@ -20,8 +20,7 @@ import uuid
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 import palbench
 from palbench.errors import ConfigError
@@ -35,6 +34,9 @@ from palbench.results.schema import (
     SCHEMA_VERSION,
     create_statements,
 )
+
+if TYPE_CHECKING:  # pandas is imported where frames are read: a run only writes
+    import pandas as pd
 
 __all__ = ["EXPORT_COLUMNS", "SCHEMA_VERSION", "ResultsStore", "StoreError", "store_path"]
 
@@ -229,6 +231,8 @@ class ResultsStore:
 
     def _read(self, query: str, params=()) -> pd.DataFrame:
         """A query as a DataFrame; a damaged file is a StoreError, not a traceback."""
+        import pandas as pd
+
         try:
             return pd.read_sql_query(query, self._conn, params=params)
         except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:
@@ -274,7 +278,7 @@ class ResultsStore:
                 cell = (run["spec_hash"], run["palbench_version"], _plain(run.get("tag")) or "")
                 if run["run_uid"] in have or cell in cells:
                     continue
-                rows = by_run.get(run["run_id"], pd.DataFrame(columns=CHECKPOINT_FIELDS))
+                rows = by_run.get(run["run_id"], runs.iloc[:0])
                 self._insert_run(conn, run, list(rows.reindex(columns=CHECKPOINT_FIELDS).itertuples(
                     index=False, name=None)))
                 have.add(run["run_uid"])
