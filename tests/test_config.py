@@ -48,8 +48,8 @@ def test_spec_hash_ignores_file_location_but_not_content(write_config, tmp_path)
 
 def test_seed_streams_are_independent_and_recorded():
     streams = seed_streams(0)
-    assert set(streams) == {"strategy", "oracle", "learner"}
-    assert len(set(streams.values())) == 3
+    assert set(streams) == {"strategy", "oracle", "learner", "labelling"}
+    assert len(set(streams.values())) == 4
     assert seed_streams(0) == streams != seed_streams(1)
 
 

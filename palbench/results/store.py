@@ -153,6 +153,9 @@ class ResultsStore:
                                          f"{SCHEMA_VERSION} failed, the store is unchanged "
                                          f"({exc})") from None
             return conn
+        except UnicodeDecodeError:  # a damaged schema table holds bytes that are no text
+            raise StoreError(str(self.path), "not a palbench store (its schema is not "
+                             "readable text: the file may be damaged)") from None
         except sqlite3.DatabaseError as exc:
             message = str(exc)
             if "readonly" in message or "unable to open" in message:
@@ -235,7 +238,7 @@ class ResultsStore:
 
         try:
             return pd.read_sql_query(query, self._conn, params=params)
-        except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:
+        except (sqlite3.DatabaseError, pd.errors.DatabaseError, UnicodeDecodeError) as exc:
             raise StoreError(str(self.path), f"cannot read the store, it may be damaged "
                              f"({str(exc).splitlines()[0][-120:]})") from None
 
