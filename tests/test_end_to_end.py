@@ -119,3 +119,21 @@ def test_same_spec_and_seed_give_identical_rows_serial_and_in_a_pool(write_confi
     pd.testing.assert_frame_equal(serial, pooled)
     assert serial.n_abstain.max() > 0 and len(serial) == 8
     assert not np.isnan(serial.task_acc).any()
+
+
+def test_the_report_does_not_depend_on_which_run_finished_first(write_config, tmp_path):
+    """Workers finish cells in any order, so run ids and row order vary between two runs of
+    one grid; the leaderboard's intervals (seeded bootstraps) must not."""
+    from palbench.reports.report import write_report
+    from tests.conftest import SMALL_CONFIG
+
+    store = tmp_path / "s.sqlite"
+    config = write_config(SMALL_CONFIG.replace("seeds = [0, 1]", "seeds = [0, 1, 2, 3, 4]"))
+    assert main(["run", str(config), "--store", str(store), "--quiet"]) == 0
+    with ResultsStore(store) as s:
+        frame = s.to_frame()
+    shuffled = frame.assign(run_id=frame["run_id"].max() + 1 - frame["run_id"]).iloc[::-1]
+    write_report(frame, tmp_path / "a")
+    write_report(shuffled, tmp_path / "b")
+    assert (tmp_path / "a" / "leaderboard.md").read_text() == \
+        (tmp_path / "b" / "leaderboard.md").read_text()

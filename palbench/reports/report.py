@@ -159,7 +159,8 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
     frame = frame.dropna(subset=[metric])
     kept = one_run_per_seed(frame)
     dropped = frame["run_id"].nunique() - kept["run_id"].nunique()
-    frame = kept
+    # rows in cell, seed and budget order: intervals do not depend on which worker finished first
+    frame = kept.sort_values(CELL_KEYS + ["seed", "budget"], kind="stable")
     if panels:
         frame, hue = with_line_column(frame, panels)
     keys = panels or panel_keys(hue)
