@@ -70,3 +70,21 @@ def test_paired_comparison_says_no_evidence_inside_the_noise():
     assert verdicts.loc["margin", "verdict"] == "better"
     assert verdicts.loc["entropy", "verdict"] == "no evidence"
     assert (verdicts.p_holm >= verdicts.p).all()
+
+
+def test_one_seed_of_a_cell_counts_once_even_under_two_tags():
+    """A cell and seed stored under two tags (or versions) is one run for the leaderboard,
+    ranks, compare and claims: the newest."""
+    import pandas as pd
+
+    from palbench.reports.metrics import per_run
+
+    rows = []
+    for run_id, tag, acc in ((1, "a", 0.5), (2, "b", 0.9), (3, "a", 0.7)):
+        seed = 0 if run_id < 3 else 1
+        for budget in (10, 20):
+            rows.append({"dataset": "d", "oracle": "o", "costs": "c", "learner": "l",
+                         "strategy": "s", "seed": seed, "run_id": run_id, "tag": tag,
+                         "budget": budget, "cost": budget, "n_free": 0, "task_acc": acc})
+    runs = per_run(pd.DataFrame(rows))
+    assert runs["run_id"].tolist() == [2, 3] and runs["final"].tolist() == [0.9, 0.7]
