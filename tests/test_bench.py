@@ -89,3 +89,14 @@ def test_pal_against_cross_entropy_on_gpu(capsys):
               "--labels", "200", "--steps", "50", "--repeat", "1")
     assert f"device {torch.cuda.get_device_name(0)}" in out
     assert re.search(r"ratio PAL training / cross-entropy: [\d.]+x", out), out
+
+
+def test_learners_on_the_same_answers(capsys):
+    out = run(capsys, "answers", "--dataset", "blobs", "--strategy", "pal_ordered",
+              "--budgets", "10,20", "--seeds", "0,1", "--batch", "5",
+              "--learner", "mlp", "--learner", 'pal:{"steps": 20, "hidden": [16], "dim": 4}')
+    assert re.search(r"samples of known class per budget: 10: \d+, 20: \d+", out)
+    for name in ("mlp", "pal:"):
+        assert re.search(rf"^{re.escape(name)}.*(\d\.\d{{3}} \[.*\].*){{2}}\s+\d+\.\d{{3}}$", out,
+                         re.M), out
+    assert re.search(r"fit time relative to mlp: mlp 1\.0x, pal:.* [\d.]+x", out)

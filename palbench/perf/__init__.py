@@ -19,6 +19,8 @@ BENCHMARKS = {
     "ingest": ("palbench.perf.graph_ingest",
                "SimilarityGraph ingest rate and memory at N = 1,000,000"),
     "memory": ("palbench.perf.memory_soak", "resident memory over 200 checkpoints"),
+    "answers": ("palbench.perf.same_answers",
+                "learners fitted on the very same frozen answers: accuracy and fit time"),
     "gpu": ("palbench.perf.gpu_training",
             "PAL against cross-entropy training time on one GPU (Fashion-MNIST)"),
 }
