@@ -76,7 +76,8 @@ def test_graph_ingest_and_memory_soak(capsys):
 
 def test_pal_against_cross_entropy_on_cpu(capsys):
     out = run(capsys, "gpu", "--device", "cpu", "--dataset", "digits", "--encoder", "mlp",
-              "--labels", "200", "--steps", "20", "--batch", "64", "--repeat", "1")
+              "--labels", "200", "--pretrain-steps", "20", "--repeat", "1")
+    assert re.search(r"pretraining on the pool .* [\d.]+ steps/s", out), out
     assert re.search(r"ratio PAL training / cross-entropy: [\d.]+x", out), out
 
 
@@ -86,7 +87,7 @@ def test_pal_against_cross_entropy_on_gpu(capsys):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
     out = run(capsys, "gpu", "--device", "cuda", "--dataset", "digits", "--encoder", "mlp",
-              "--labels", "200", "--steps", "50", "--repeat", "1")
+              "--labels", "200", "--pretrain-steps", "50", "--repeat", "1")
     assert f"device {torch.cuda.get_device_name(0)}" in out
     assert re.search(r"ratio PAL training / cross-entropy: [\d.]+x", out), out
 
@@ -94,7 +95,7 @@ def test_pal_against_cross_entropy_on_gpu(capsys):
 def test_learners_on_the_same_answers(capsys):
     out = run(capsys, "answers", "--dataset", "blobs", "--strategy", "pal_ordered",
               "--budgets", "10,20", "--seeds", "0,1", "--batch", "5",
-              "--learner", "mlp", "--learner", 'pal:{"steps": 20, "hidden": [16], "dim": 4}')
+              "--learner", "mlp", "--learner", 'pal:{"epochs": 5, "hidden": [16], "dim": 4}')
     assert re.search(r"samples of known class per budget: 10: \d+, 20: \d+", out)
     for name in ("mlp", "pal:"):
         assert re.search(rf"^{re.escape(name)}.*(\d\.\d{{3}} \[.*\].*){{2}}\s+\d+\.\d{{3}}$", out,

@@ -215,6 +215,7 @@ def _schema_2_store_with_duplicates(path, finished, copies: int) -> int:
                      "n_labels, n_abstain, n_wrong, n_components, n_conflicts, task_acc, "
                      "probe_acc, select_seconds, fit_seconds, eval_seconds FROM checkpoints "
                      "WHERE run_id = ?", (run_id, first))
+    conn.execute("ALTER TABLE checkpoints DROP COLUMN pretrain_seconds")  # added in schema 4
     conn.execute("UPDATE schema_version SET version = 2")
     conn.commit()
     conn.close()

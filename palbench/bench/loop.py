@@ -183,7 +183,7 @@ class CellState:
                                 n_classes=data.n_classes, graph=self.ledger.graph,
                                 exemplars=exemplars, asked_pairs=self.ledger.asked_pairs)
         self.model, self.fitted_on = None, -1
-        self.select_seconds = 0.0
+        self.select_seconds = self.pretrain_seconds = 0.0
 
     @classmethod
     def of_cell(cls, cell: Cell, data: Dataset) -> CellState:
@@ -198,6 +198,7 @@ class CellState:
     def refit(self) -> None:
         """Retrain the learner from scratch on everything answered so far."""
         self.model = self.learner.fit(self.data, self.ledger.graph, seed=self.seeds["learner"])
+        self.pretrain_seconds += getattr(self.model, "pretrain_seconds", 0.0)
         self.fitted_on = self.ledger.n_queries
         self.ctx.model, self.ctx.model_version = self.model, self.ctx.model_version + 1
 
@@ -242,7 +243,7 @@ def run_cell(cell: Cell, data: Dataset,
     exhausted = False
     with single_threaded():
         for budget in cell.experiment.budgets:
-            state.select_seconds = fit_s = 0.0
+            state.select_seconds = state.pretrain_seconds = fit_s = 0.0
             while not exhausted and ledger.spent < budget - 1e-9:
                 if strategy.needs_model and state.model_is_stale and \
                         (ledger.graph.known_labels() >= 0).any():
@@ -270,7 +271,8 @@ def run_cell(cell: Cell, data: Dataset,
                 n_abstain=ledger.n_abstain, n_wrong=ledger.n_wrong,
                 n_components=stats.n_components, n_conflicts=stats.n_conflicts,
                 task_acc=task_acc, probe_acc=probe_acc, select_seconds=state.select_seconds,
-                fit_seconds=fit_s, eval_seconds=time.perf_counter() - t0)
+                fit_seconds=fit_s - state.pretrain_seconds,
+                eval_seconds=time.perf_counter() - t0, pretrain_seconds=state.pretrain_seconds)
             result.checkpoints.append(checkpoint)
             if on_checkpoint is not None:
                 on_checkpoint(checkpoint)

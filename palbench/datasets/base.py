@@ -32,6 +32,7 @@ class Dataset:
     class_names: tuple[str, ...]
     image_shape: tuple[int, ...] | None = None
     fingerprint: str = ""
+    flip_invariant: bool = False  # a mirrored image keeps its class (clothes yes, digits no)
 
     @property
     def n_classes(self) -> int:
@@ -153,7 +154,8 @@ class SplitSource(DatasetSource):
                       self.image_shape)
 
 
-def finish(name, X_train, y_train, X_test, y_test, class_names, standardize, image_shape=None):
+def finish(name, X_train, y_train, X_test, y_test, class_names, standardize, image_shape=None,
+           flip_invariant=False):
     X_train = X_train.astype(np.float64)
     X_test = X_test.astype(np.float64)
     if standardize:
@@ -165,4 +167,4 @@ def finish(name, X_train, y_train, X_test, y_test, class_names, standardize, ima
     arrays = [X_train.astype(np.float32), y_train.astype(np.int64),
               X_test.astype(np.float32), y_test.astype(np.int64)]
     return Dataset(name, *arrays, class_names=tuple(class_names), image_shape=image_shape,
-                   fingerprint=fingerprint_arrays(*arrays))
+                   fingerprint=fingerprint_arrays(*arrays), flip_invariant=flip_invariant)

@@ -87,7 +87,7 @@ class FashionMnist(DatasetSource):
         X_test, y_test = _stratified_subset(X_test, y_test, self.n_test, self.split_seed)
         names = FASHION_MNIST_CLASSES if y.max() < 10 else tuple(map(str, range(y.max() + 1)))
         return finish(name, X / 255.0, y, X_test / 255.0, y_test, names, self.standardize,
-                      image_shape=(1, 28, 28))
+                      image_shape=(1, 28, 28), flip_invariant=True)
 
 
 def _stratified_subset(X, y, n, seed):

@@ -1,10 +1,19 @@
-"""`pal`: a PyTorch encoder trained with a graph SSL loss on the similarity graph (PAL).
+"""`pal`: Positive Active Learning's learner (Cabannes et al., ICCV 2023) as a PyTorch encoder.
 
-Every step draws a minibatch in which known-same pairs appear (a share `positive_fraction` of
-the batch is drawn as pairs from the same component), builds its signed block G_B from the
-graph's component ids, and minimises the chosen loss. Optional augmentation positives (two noisy
-views of each sample, weight `alpha`) mix in the usual self-supervised signal. The class head is
-a logistic regression on the embeddings of the samples whose class the graph knows.
+Every answer is an edge of the similarity graph; augmentations add "two views of one sample are
+alike" edges. The learner uses both, in two phases:
+
+1. Pretraining on the whole pool with augmentation positives only (the graph of views; the
+   chosen SSL loss), once per run and cached (pretrain.py): unlabelled data is free in pool-based
+   active learning. On by default for images, where real augmentations (crops, flips where the
+   classes allow them, affine jitter) carry the signal; off for feature vectors, where Gaussian
+   noise views did not help (README: the measurements).
+2. At every checkpoint, from the pretrained weights (never from a previous checkpoint): a linear
+   class head and the encoder trained with cross-entropy on every sample whose class the graph
+   names (labels and the transitive closure of pair answers: edges to class nodes), on the
+   schedule of the `mlp` learner; plus, with `graph_weight` > 0, the graph loss on batches of
+   known relations only (components with known positives, and known negatives when signed),
+   through a projection head.
 """
 
 from __future__ import annotations
@@ -13,12 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from palbench.errors import check
-from palbench.learners.base import LEARNERS, Learner
-from palbench.learners.heads import ClassHead, HeadModel, fit_head
+from palbench.learners.augment import Augmenter, check_for, resolve
+from palbench.learners.base import LEARNERS, ClassFrequencyModel, Learner
 from palbench.learners.losses import LOSSES
+from palbench.learners.pretrain import cache_key, check_cache_dir, pretrained
 from palbench.learners.torch_common import TorchLearner, make_mlp, resolve_device
 
 
@@ -63,6 +74,20 @@ class BatchSampler:
         _, first = np.unique(batch, return_index=True)
         return batch[np.sort(first)][:size]
 
+    def draw_related(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        """Pairs of samples of one component only (no unrelated filler): a batch of known
+        relations. Empty when no component has two members."""
+        if not len(self.eligible):
+            return np.empty(0, np.int64)
+        anchors = rng.choice(self.eligible, size=min(size // 2, len(self.eligible)),
+                             replace=False)
+        comp = self.comp_of_pos[anchors]
+        start, z = self.starts[comp], self.sizes[comp]
+        partners = start + (anchors - start + rng.integers(1, z)) % z
+        batch = np.concatenate([self.order[anchors], self.order[partners]])
+        _, first = np.unique(batch, return_index=True)
+        return batch[np.sort(first)]
+
 
 def sample_batch(roots: np.ndarray, size: int, positive_fraction: float,
                  rng: np.random.Generator) -> np.ndarray:
@@ -70,11 +95,28 @@ def sample_batch(roots: np.ndarray, size: int, positive_fraction: float,
     return BatchSampler(roots).draw(size, positive_fraction, rng)
 
 
-class PalModel(HeadModel):
-    """Trained encoder plus a class head fitted on the known-class samples."""
+class PalModel:
+    """The trained encoder and its class head; `embed` is the encoder's output."""
 
-    def __init__(self, net, device, head: ClassHead):
-        self.net, self.device, self.head = net.eval(), device, head
+    def __init__(self, net: nn.Module, head: nn.Module, device, pretrain_seconds: float):
+        self.net, self.head, self.device = net.eval(), head.eval(), device
+        self.pretrain_seconds = pretrain_seconds
+
+    def embed(self, X):
+        return encode(self.net, X, self.device)
+
+    @torch.no_grad()
+    def predict_proba(self, X):
+        Z = torch.as_tensor(self.embed(X), device=self.device)
+        return torch.softmax(self.head(Z).double(), dim=1).cpu().numpy()
+
+
+class PriorModel(ClassFrequencyModel):
+    """No class known yet: class frequencies, with the pretrained encoder as the embedding."""
+
+    def __init__(self, labels, n_classes, net, device, pretrain_seconds):
+        super().__init__(labels, n_classes)
+        self.net, self.device, self.pretrain_seconds = net.eval(), device, pretrain_seconds
 
     def embed(self, X):
         return encode(self.net, X, self.device)
@@ -88,44 +130,63 @@ def encode(net: nn.Module, X: np.ndarray, device: torch.device) -> np.ndarray:
     return torch.cat(out).numpy()
 
 
+def two_view_graph(m: int, device) -> torch.Tensor:
+    pair = torch.arange(m, device=device).repeat(2)
+    return (pair[:, None] == pair[None, :]).float()
+
+
 @LEARNERS.register("pal")
 @dataclass(frozen=True)
 class PAL(TorchLearner, Learner):
-    """Encoder (MLP for vectors, small CNN for images) trained with a graph SSL loss."""
+    """Encoder pretrained on the pool's augmentations, trained on every edge the answers give."""
 
     loss: str = "spectral_contrastive"
     signed: bool = True
-    encoder: str = "auto"
+    encoder: str = "mlp"
     hidden: tuple[int, ...] = (256,)
-    dim: int = 32
-    steps: int = 300
-    batch_size: int = 256
-    positive_fraction: float = 0.5
+    dim: int = 64
+    augment: str = "auto"
+    aug_noise: float = 0.1
+    pretrain: str = "auto"
+    pretrain_steps: int = 500
+    pretrain_batch: int = 256
+    epochs: int = 100
+    min_steps: int = 100
+    batch_size: int = 64
+    graph_weight: float = 0.0
+    graph_batch: int = 128
     lr: float = 1e-3
     weight_decay: float = 1e-4
     temperature: float = 0.2
-    alpha: float = 0.0
-    aug_noise: float = 0.1
+    cache_dir: str = ""
     device: str = "auto"
+    hidden_params = ("cache_dir",)  # where the cache lives does not change results
 
     def validate(self, where):
         check(self.loss in LOSSES, f"{where}.loss", self.loss,
               "must be one of " + ", ".join(sorted(LOSSES)))
         check(self.encoder in ("auto", "mlp", "cnn"), f"{where}.encoder", self.encoder,
               "must be \"auto\", \"mlp\" or \"cnn\"")
+        check(self.pretrain in ("auto", "on", "off"), f"{where}.pretrain", self.pretrain,
+              "must be \"auto\", \"on\" or \"off\"")
         self.check_torch_params(where)
-        for name in ("dim", "steps"):
+        for name in ("dim", "epochs", "pretrain_steps", "pretrain_batch", "batch_size"):
             check(getattr(self, name) > 0, f"{where}.{name}", getattr(self, name),
                   "must be positive")
-        check(self.batch_size >= 4, f"{where}.batch_size", self.batch_size, "must be >= 4")
-        check(0 <= self.positive_fraction <= 1, f"{where}.positive_fraction",
-              self.positive_fraction, "must be within [0, 1]")
+        check(self.pretrain_batch >= 2, f"{where}.pretrain_batch", self.pretrain_batch,
+              "must be >= 2")
+        check(self.graph_batch >= 4, f"{where}.graph_batch", self.graph_batch, "must be >= 4")
+        check(self.min_steps >= 0, f"{where}.min_steps", self.min_steps, "must be >= 0")
+        check(self.graph_weight >= 0, f"{where}.graph_weight", self.graph_weight,
+              "must be >= 0")
+        check(self.aug_noise >= 0, f"{where}.aug_noise", self.aug_noise, "must be >= 0")
         check(self.temperature > 0, f"{where}.temperature", self.temperature, "must be positive")
-        check(0 <= self.alpha <= 1, f"{where}.alpha", self.alpha, "must be within [0, 1]")
+        check_cache_dir(self.cache_dir, f"{where}.cache_dir")
 
     def validate_data(self, data, where):
         check(self.encoder != "cnn" or bool(data.image_shape), f"{where}.encoder", self.encoder,
               f"needs an image dataset; {data.name!r} is not one")
+        check_for(self.augment, data, f"{where}.augment")
 
     def build(self, data) -> nn.Module:
         use_cnn = self.encoder == "cnn" or (self.encoder == "auto" and data.image_shape)
@@ -138,32 +199,89 @@ class PAL(TorchLearner, Learner):
             return LOSSES["simclr"](Z, G, self.temperature)
         return LOSSES[self.loss](Z, G)
 
-    def fit(self, data, graph, *, seed):
-        device = resolve_device(self.device)
-        rng = np.random.default_rng(seed)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            net = self.build(data).to(device)
-        noise_gen = torch.Generator(device=device).manual_seed(seed)
+    def pretrains(self, kind: str) -> bool:
+        return self.pretrain == "on" or (self.pretrain == "auto" and kind in ("crop",
+                                                                              "crop_flip"))
+
+    def pretrain_params(self, kind: str) -> dict:
+        return {"loss": self.loss, "encoder": self.encoder, "hidden": list(self.hidden),
+                "dim": self.dim, "augment": kind, "aug_noise": self.aug_noise,
+                "steps": self.pretrain_steps, "batch": self.pretrain_batch, "lr": self.lr,
+                "weight_decay": self.weight_decay, "temperature": self.temperature}
+
+    def _pretrain(self, net: nn.Module, data, views: Augmenter, device, seed: int) -> dict:
+        """SSL on the pool: each batch's two augmented views are the only positives."""
+        torch.manual_seed(seed)
         X = torch.as_tensor(data.X, device=device)
-        sampler = BatchSampler(graph.component_ids())
+        size = min(self.pretrain_batch, len(X))
+        G = two_view_graph(size, device)
         optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr,
                                       weight_decay=self.weight_decay)
         net.train()
-        for _ in range(self.steps):
-            idx = sampler.draw(self.batch_size, self.positive_fraction, rng)
-            G = torch.as_tensor(graph.signed_block(idx, signed=self.signed), device=device)
-            xb = X[torch.as_tensor(idx, device=device)]
-            loss = self.loss_fn(net(xb), G)
-            if self.alpha > 0:
-                views = torch.cat([xb, xb]) + self.aug_noise * torch.randn(
-                    (2 * len(xb), xb.shape[1]), generator=noise_gen, device=device)
-                pair = torch.arange(len(xb), device=device).repeat(2)
-                G_aug = (pair[:, None] == pair[None, :]).float()
-                loss = (1 - self.alpha) * loss + self.alpha * self.loss_fn(net(views), G_aug)
+        for _ in range(self.pretrain_steps):
+            xb = X[torch.randperm(len(X), device=device)[:size]]
+            loss = self.loss_fn(net(torch.cat([views(xb), views(xb)])), G)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+        return net.state_dict()
+
+    def fit(self, data, graph, *, seed):
+        device = resolve_device(self.device)
+        kind = resolve(self.augment, data)
+        known = graph.known_labels()
+        idx = np.flatnonzero(known >= 0)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            net = self.build(data).to(device)
+            seconds = 0.0
+            if self.pretrains(kind):
+                views = Augmenter(kind, data.image_shape, self.aug_noise, device)
+                key = cache_key(data.fingerprint, self.pretrain_params(kind), seed)
+                start = {k: v.clone() for k, v in net.state_dict().items()}
+                state, seconds = pretrained(
+                    key, self.cache_dir, lambda: self._pretrain(net, data, views, device, seed))
+                net.load_state_dict(start)  # the same weights whether cached or not
+                net.load_state_dict(state)
+            if len(idx) == 0:
+                return PriorModel(known[idx], data.n_classes, net, device, seconds)
+            torch.manual_seed(seed + 1)  # fine-tuning draws the same, cached or not
+            head = nn.Linear(self.dim, data.n_classes).to(device)
+            self._train(net, head, data, graph, idx, known[idx], device, seed)
+        return PalModel(net, head, device, seconds)
+
+    def _train(self, net, head, data, graph, idx, labels, device, seed) -> None:
+        """Cross-entropy on the samples of known class, on the `mlp` learner's schedule, plus
+        the graph loss on known relations when `graph_weight` > 0."""
+        projector = nn.Sequential(nn.ReLU(), nn.Linear(self.dim, self.dim)).to(device)
+        params = list(net.parameters()) + list(head.parameters())
+        if self.graph_weight:
+            params += list(projector.parameters())
+            sampler = BatchSampler(graph.component_ids())
+            rng = np.random.default_rng(seed)
+            X_all = torch.as_tensor(data.X, device=device)
+        optimizer = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+        X = torch.as_tensor(data.X[idx], device=device)
+        y = torch.as_tensor(labels, dtype=torch.long, device=device)
+        generator = torch.Generator().manual_seed(seed)
+        n = len(idx)
+        batch = min(self.batch_size, n)
+        per_epoch = -(-n // batch)
+        epochs = max(self.epochs, -(-self.min_steps // per_epoch))
+        net.train()
+        for _ in range(epochs):
+            order = torch.randperm(n, generator=generator).to(device)
+            for start in range(0, n, batch):
+                rows = order[start:start + batch]
+                loss = F.cross_entropy(head(net(X[rows])), y[rows])
+                if self.graph_weight:
+                    related = sampler.draw_related(self.graph_batch, rng)
+                    if len(related) >= 4:
+                        G = torch.as_tensor(graph.signed_block(related, signed=self.signed),
+                                            device=device)
+                        Z = projector(net(X_all[torch.as_tensor(related, device=device)]))
+                        loss = loss + self.graph_weight * self.loss_fn(Z, G)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
         net.eval()
-        head = fit_head(encode(net, data.X, device), graph.known_labels(), data.n_classes, seed)
-        return PalModel(net, device, head)

@@ -12,7 +12,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def metric(label: str) -> dataclasses.Field:
@@ -40,8 +40,9 @@ class Checkpoint:
     task_acc: float = metric("test accuracy (task_acc)")
     probe_acc: float | None = metric("linear-probe accuracy (probe_acc)")
     select_seconds: float
-    fit_seconds: float
+    fit_seconds: float  # training at this checkpoint, pretraining excluded
     eval_seconds: float
+    pretrain_seconds: float = 0.0  # self-supervised pretraining on the pool (once per run)
 
 
 # runs: (column, SQL type and constraint); run_id first

@@ -74,7 +74,12 @@ def legacy_uid(spec_hash, version, finished_at, wall_seconds) -> str:
 
 
 # MIGRATIONS[v] turns a store of schema v into schema v + 1, inside the caller's transaction.
-MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
+def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    """Schema 4: pretraining time apart from fit time (0 for the runs before it)."""
+    conn.execute("ALTER TABLE checkpoints ADD COLUMN pretrain_seconds REAL NOT NULL DEFAULT 0")
+
+
+MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
 
 
 class StoreError(ConfigError):
