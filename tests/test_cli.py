@@ -134,8 +134,8 @@ captcha_base = 1.0
 captcha_item = 0.5
 [learner]
 name = "pal"
-steps = 20
-batch_size = 32
+epochs = 5
+graph_weight = 0.3
 hidden = [16]
 dim = 4
 device = "cpu"

@@ -206,6 +206,7 @@ def _schema_2_store_with_duplicates(path, finished, copies: int) -> int:
         first = store.write_run(finished)
     conn = sqlite3.connect(path)
     conn.execute("DROP INDEX runs_complete")
+    conn.execute("ALTER TABLE checkpoints DROP COLUMN pretrain_seconds")  # added in schema 4
     columns = [r[1] for r in conn.execute("PRAGMA table_info(runs)") if r[1] != "run_id"]
     for i in range(copies):
         select = ", ".join(f"'copy{i}'" if c == "run_uid" else c for c in columns)
@@ -215,7 +216,6 @@ def _schema_2_store_with_duplicates(path, finished, copies: int) -> int:
                      "n_labels, n_abstain, n_wrong, n_components, n_conflicts, task_acc, "
                      "probe_acc, select_seconds, fit_seconds, eval_seconds FROM checkpoints "
                      "WHERE run_id = ?", (run_id, first))
-    conn.execute("ALTER TABLE checkpoints DROP COLUMN pretrain_seconds")  # added in schema 4
     conn.execute("UPDATE schema_version SET version = 2")
     conn.commit()
     conn.close()
