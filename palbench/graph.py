@@ -35,6 +35,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 RULES = ("majority", "first", "drop")
+CLOSURES = ("transitive", "none")
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -367,3 +368,48 @@ class SimilarityGraph:
             n_conflicts=self.n_conflicts,
             n_answers=self._n_answers,
         )
+
+
+class RawAnswers:
+    """What a learner sees with `closure = "none"`: only the entries the annotator answered,
+    as the PAL paper's notebooks give their passive baseline. A yes links two samples and no
+    third; a label (or a free exemplar) names its own sample's class only. Each answered pair
+    counts by the graph's rule (majority of its raw answers, ...); strategies and the run's
+    statistics still see the whole graph."""
+
+    def __init__(self, graph: SimilarityGraph):
+        self.graph, self.n, self.c = graph, graph.n, graph.c
+
+    def _verdicts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        g = self.graph
+        verdict = g._verdict(g._yes, g._no, g._first_same(np.arange(len(g._keys))))
+        return g._keys // g.n_nodes, g._keys % g.n_nodes, verdict
+
+    def known_labels(self) -> np.ndarray:
+        a, b, verdict = self._verdicts()
+        labels = np.full(self.n, -1, np.int64)
+        named = (b >= self.n) & (verdict == 1)  # sample a is class b - n (a < b always)
+        labels[a[named]] = b[named] - self.n
+        return labels
+
+    def signed_block(self, indices, signed: bool = True) -> np.ndarray:
+        indices = np.asarray(indices, np.int64)
+        position = np.full(self.n, -1, np.int64)
+        position[indices] = np.arange(len(indices))
+        a, b, verdict = self._verdicts()
+        inside = (b < self.n) & (verdict >= 0)
+        a, b, verdict = a[inside], b[inside], verdict[inside]
+        inside = (position[a] >= 0) & (position[b] >= 0)
+        pa, pb, verdict = position[a[inside]], position[b[inside]], verdict[inside]
+        block = np.eye(len(indices), dtype=np.float32)
+        value = np.where(verdict == 1, 1.0, -1.0 if signed else 0.0).astype(np.float32)
+        block[pa, pb] = block[pb, pa] = value
+        return block
+
+    def component_ids(self, indices=None) -> np.ndarray:
+        """Samples joined by an answered yes (for minibatch sampling); no class-node links."""
+        a, b, verdict = self._verdicts()
+        yes = (b < self.n) & (verdict == 1)
+        adjacency = coo_matrix((np.ones(int(yes.sum())), (a[yes], b[yes])), shape=(self.n, self.n))
+        _, ids = connected_components(adjacency, directed=False)
+        return ids if indices is None else ids[np.asarray(indices, np.int64)]

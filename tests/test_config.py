@@ -55,6 +55,8 @@ def test_seed_streams_are_independent_and_recorded():
 
 BAD = [
     # (what to replace, replacement, field named in the error, words in the error)
+    ('batch_size = 3', 'batch_size = 3\nclosure = "partial"', "experiment.closure",
+     "transitive, none"),
     ('budgets = [6, 12, 24]', 'budgets = [6, 4, 24]', "experiment.budgets[1]", "increase"),
     ('budgets = [6, 12, 24]', 'budgets = [-6, 12]', "experiment.budgets[0]", "positive"),
     ('budgets = [6, 12, 24]', 'budgets = [6, 12, 100000]', "experiment.budgets", "whole pool"),

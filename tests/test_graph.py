@@ -136,3 +136,24 @@ def test_bad_answers_are_refused():
         g.add_labels([0], [2])
     with pytest.raises(ValueError, match="rule"):
         SimilarityGraph(4, 2, rule="vote")
+
+
+def test_raw_answers_hold_only_what_was_answered():
+    """closure = "none": a yes links its two samples and no third, a label names its own
+    sample only; the transitive graph knows more from the same answers."""
+    from palbench.graph import RawAnswers
+
+    g = SimilarityGraph(5, 2)
+    g.add_labels(np.array([0]), np.array([1]))
+    g.add_pairs(np.array([0, 1, 3]), np.array([1, 2, 4]), np.array([True, True, False]))
+    raw = RawAnswers(g)
+    np.testing.assert_array_equal(g.known_labels(), [1, 1, 1, -1, -1])
+    np.testing.assert_array_equal(raw.known_labels(), [1, -1, -1, -1, -1])
+    block = raw.signed_block(np.array([0, 2, 1, 3, 4]))
+    assert block[0, 2] == block[2, 0] == 1 and block[2, 1] == 1  # answered yes: 0~1, 1~2
+    assert block[0, 1] == 0  # 0 and 2 were never asked: unknown, not closed
+    assert block[3, 4] == -1 and raw.signed_block(np.array([3, 4]), signed=False)[0, 1] == 0
+    assert g.signed_block(np.array([0, 2]))[0, 1] == 1  # the closure knows it
+    np.testing.assert_array_equal(np.diag(block), 1)
+    ids = raw.component_ids()
+    assert ids[0] == ids[1] == ids[2] and ids[3] != ids[4]

@@ -108,3 +108,36 @@ def test_the_corrupted_labelling_has_its_own_stream(blobs):
     np.testing.assert_array_equal(answers[0], own)
     assert not np.array_equal(own, corrupted_labelling(blobs.y, blobs.n_classes, 60,
                                                        seeds["oracle"]))
+
+
+CLOSURE = """
+[experiment]
+seeds = [0]
+budgets = [60, 200]
+batch_size = 20
+closure = "{closure}"
+[dataset]
+name = "circles"
+n_samples = 300
+test_fraction = 0.5
+[strategy]
+name = "random_pairs"
+[oracle]
+name = "exact_pair"
+[learner]
+name = "kernel_pal"
+"""
+
+
+def test_closure_none_gives_learners_the_raw_answers_only(write_config):
+    """The same answers (same seeds, same strategy), seen raw by the learner: the run's graph
+    statistics agree, the learner knows fewer classes and does worse than with the closure."""
+    results = {}
+    for closure in ("transitive", "none"):
+        plan = load_plan(write_config(CLOSURE.format(closure=closure), f"{closure}.toml"))
+        cell = plan.cells[0]
+        results[closure] = run_cell(cell, plan.datasets[cell.dataset.label]).checkpoints[-1]
+    closed, raw = results["transitive"], results["none"]
+    assert (raw.n_queries, raw.n_labels, raw.n_components) == \
+        (closed.n_queries, closed.n_labels, closed.n_components)
+    assert raw.probe_acc < closed.probe_acc

@@ -6,7 +6,11 @@ cd "$(dirname "$0")/../.."
 store=${1:-paper.sqlite}
 workers=${WORKERS:-2}
 while read -r config experiment hue; do
-    palbench run "configs/paper/$config.toml" --store "$store" --workers "$workers" --quiet
+    for file in "configs/paper/$config.toml" "configs/paper/${config}_notebook.toml"; do
+        if [ -f "$file" ]; then  # _notebook: the notebooks' raw-answers passive baseline
+            palbench run "$file" --store "$store" --workers "$workers" --quiet
+        fi
+    done
     palbench report --store "$store" --experiment "$experiment" --metric probe_acc \
         --hue "$hue" --out "docs/paper/$config"
 done <<'LIST'

@@ -21,7 +21,7 @@ import numpy as np
 
 from palbench.datasets import DATASETS, Dataset
 from palbench.errors import ConfigError, check
-from palbench.graph import RULES
+from palbench.graph import CLOSURES, RULES
 from palbench.learners import LEARNERS
 from palbench.oracles import ORACLES
 from palbench.oracles.costs import Costs
@@ -50,8 +50,11 @@ class Experiment:
     batch_size: int = 10
     probe: bool = True
     conflict_rule: str = "majority"
+    closure: str = "transitive"  # what learners see: the closure of the answers, or raw ones
 
     def validate(self, where):
+        check(self.closure in CLOSURES, f"{where}.closure", self.closure,
+              "must be one of " + ", ".join(CLOSURES))
         check(self.conflict_rule in RULES, f"{where}.conflict_rule", self.conflict_rule,
               "must be one of " + ", ".join(RULES))
         check(len(self.seeds) > 0, f"{where}.seeds", list(self.seeds), "needs at least one seed")
@@ -118,7 +121,8 @@ class Cell:
             "experiment": {"budgets": list(self.experiment.budgets),
                            "batch_size": self.experiment.batch_size,
                            "probe": self.experiment.probe,
-                           "conflict_rule": self.experiment.conflict_rule},
+                           "conflict_rule": self.experiment.conflict_rule,
+                           "closure": self.experiment.closure},
             "dataset": {**self.dataset.public_table(), "label": self.dataset.label,
                         "fingerprint": self.dataset_fingerprint},
             "strategy": self.strategy.public_table(),

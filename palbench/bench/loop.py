@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 from palbench.bench.config import Cell, seed_streams
 from palbench.datasets import Dataset
 from palbench.errors import ConfigError, first_line
-from palbench.graph import SimilarityGraph
+from palbench.graph import RawAnswers, SimilarityGraph
 from palbench.oracles.base import Truth
 from palbench.queries import ABSTAIN, Answers, LabelQueries, PairQueries
 from palbench.results.schema import Checkpoint
@@ -93,8 +93,10 @@ def probe_accuracy(model, data: Dataset) -> float | None:
 class Ledger:
     """What was asked, paid and heard, beside the graph that holds what it means."""
 
-    def __init__(self, data: Dataset, rule: str):
+    def __init__(self, data: Dataset, rule: str, closure: str = "transitive"):
         self.graph = SimilarityGraph(data.n_pool, data.n_classes, rule)
+        # what learners are given: the whole graph, or only the answered entries
+        self.learner_view = self.graph if closure == "transitive" else RawAnswers(self.graph)
         self.queried = np.zeros(data.n_pool, dtype=bool)  # asked for a label
         self.asked_pairs: set[int] = set()
         self.n_pool = data.n_pool
@@ -168,7 +170,8 @@ class CellState:
     the strategy contract suite drives the very same object."""
 
     def __init__(self, data: Dataset, strategy, oracle, learner, costs, conflict_rule: str,
-                 seeds: dict[str, int], label: str = "strategy", learner_label: str = "learner"):
+                 seeds: dict[str, int], label: str = "strategy", learner_label: str = "learner",
+                 closure: str = "transitive"):
         self.data, self.strategy, self.oracle, self.learner = data, strategy, oracle, learner
         self.label, self.learner_label, self.seeds = label, learner_label, seeds
         self.strategy_rng = np.random.default_rng(seeds["strategy"])
@@ -176,7 +179,7 @@ class CellState:
         self.prices = costs.price_list(data.class_names)
         self.truth = Truth(data.y, data.n_classes, self.prices,
                            labelling_seed=seeds["labelling"])
-        self.ledger = Ledger(data, conflict_rule)
+        self.ledger = Ledger(data, conflict_rule, closure)
         exemplars = self.ledger.reveal_exemplars(data.y, strategy.free_exemplars,
                                                  data.n_classes, self.strategy_rng)
         self.ctx = QueryContext(X=data.X, queried=self.ledger.queried,
@@ -189,7 +192,8 @@ class CellState:
     def of_cell(cls, cell: Cell, data: Dataset) -> CellState:
         seeds = {"root": cell.seed, **seed_streams(cell.seed)}
         return cls(data, cell.strategy.obj, cell.oracle.obj, cell.learner.obj, cell.costs.obj,
-                   cell.experiment.conflict_rule, seeds, cell.strategy.label, cell.learner.label)
+                   cell.experiment.conflict_rule, seeds, cell.strategy.label, cell.learner.label,
+                   cell.experiment.closure)
 
     @property
     def model_is_stale(self) -> bool:
@@ -197,7 +201,8 @@ class CellState:
 
     def refit(self) -> None:
         """Retrain the learner from scratch on everything answered so far."""
-        self.model = self.learner.fit(self.data, self.ledger.graph, seed=self.seeds["learner"])
+        self.model = self.learner.fit(self.data, self.ledger.learner_view,
+                                      seed=self.seeds["learner"])
         self.pretrain_seconds += getattr(self.model, "pretrain_seconds", 0.0)
         self.fitted_on = self.ledger.n_queries
         self.ctx.model, self.ctx.model_version = self.model, self.ctx.model_version + 1
