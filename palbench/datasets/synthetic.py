@@ -10,6 +10,15 @@ from palbench.datasets.base import DATASETS, SplitSource, check_memory, check_se
 from palbench.errors import check
 
 
+def check_generated(source: SplitSource, where: str) -> None:
+    """What every generator shares: its split, its seed, classes and samples per class."""
+    SplitSource.validate(source, where)
+    check_seed(source.seed, f"{where}.seed")
+    check(source.n_classes >= 2, f"{where}.n_classes", source.n_classes, "must be at least 2")
+    check(source.n_samples >= 4 * source.n_classes, f"{where}.n_samples", source.n_samples,
+          f"must be at least 4 per class ({4 * source.n_classes})")
+
+
 @DATASETS.register("blobs")
 @dataclass(frozen=True, kw_only=True)
 class Blobs(SplitSource):
@@ -22,11 +31,7 @@ class Blobs(SplitSource):
     seed: int = 0
 
     def validate(self, where):
-        super().validate(where)
-        check_seed(self.seed, f"{where}.seed")
-        check(self.n_classes >= 2, f"{where}.n_classes", self.n_classes, "must be at least 2")
-        check(self.n_samples >= 4 * self.n_classes, f"{where}.n_samples", self.n_samples,
-              f"must be at least 4 per class ({4 * self.n_classes})")
+        check_generated(self, where)
         check(self.n_features >= 1, f"{where}.n_features", self.n_features, "must be at least 1")
         check(self.cluster_std > 0, f"{where}.cluster_std", self.cluster_std, "must be positive")
         larger = "n_features" if self.n_features > self.n_samples else "n_samples"
@@ -59,11 +64,7 @@ class Circles(SplitSource):
     standardize: bool = False
 
     def validate(self, where):
-        super().validate(where)
-        check_seed(self.seed, f"{where}.seed")
-        check(self.n_classes >= 2, f"{where}.n_classes", self.n_classes, "must be at least 2")
-        check(self.n_samples >= 4 * self.n_classes, f"{where}.n_samples", self.n_samples,
-              f"must be at least 4 per class ({4 * self.n_classes})")
+        check_generated(self, where)
         check(self.noise >= 0, f"{where}.noise", self.noise, "must not be negative")
         check_memory(self.n_samples * 3, f"{where}.n_samples", self.n_samples)
 

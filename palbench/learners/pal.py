@@ -30,7 +30,12 @@ from palbench.learners.augment import Augmenter, check_for, resolve
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, Learner
 from palbench.learners.losses import LOSSES
 from palbench.learners.pretrain import cache_key, check_cache_dir, pretrained
-from palbench.learners.torch_common import TorchLearner, make_mlp, resolve_device
+from palbench.learners.torch_common import (
+    TorchLearner,
+    epoch_batches,
+    make_mlp,
+    resolve_device,
+)
 
 
 def make_cnn(image_shape: tuple[int, ...], hidden: int, dim: int) -> nn.Sequential:
@@ -264,24 +269,18 @@ class PAL(TorchLearner, Learner):
         X = torch.as_tensor(data.X[idx], device=device)
         y = torch.as_tensor(labels, dtype=torch.long, device=device)
         generator = torch.Generator().manual_seed(seed)
-        n = len(idx)
-        batch = min(self.batch_size, n)
-        per_epoch = -(-n // batch)
-        epochs = max(self.epochs, -(-self.min_steps // per_epoch))
         net.train()
-        for _ in range(epochs):
-            order = torch.randperm(n, generator=generator).to(device)
-            for start in range(0, n, batch):
-                rows = order[start:start + batch]
-                loss = F.cross_entropy(head(net(X[rows])), y[rows])
-                if self.graph_weight:
-                    related = sampler.draw_related(self.graph_batch, rng)
-                    if len(related) >= 4:
-                        G = torch.as_tensor(graph.signed_block(related, signed=self.signed),
-                                            device=device)
-                        Z = projector(net(X_all[torch.as_tensor(related, device=device)]))
-                        loss = loss + self.graph_weight * self.loss_fn(Z, G)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+        for rows in epoch_batches(len(idx), self.batch_size, self.epochs, self.min_steps,
+                                  generator, device):
+            loss = F.cross_entropy(head(net(X[rows])), y[rows])
+            if self.graph_weight:
+                related = sampler.draw_related(self.graph_batch, rng)
+                if len(related) >= 4:
+                    G = torch.as_tensor(graph.signed_block(related, signed=self.signed),
+                                        device=device)
+                    Z = projector(net(X_all[torch.as_tensor(related, device=device)]))
+                    loss = loss + self.graph_weight * self.loss_fn(Z, G)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
         net.eval()

@@ -10,7 +10,12 @@ from torch import nn
 
 from palbench.errors import check
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner
-from palbench.learners.torch_common import TorchLearner, make_mlp, resolve_device
+from palbench.learners.torch_common import (
+    TorchLearner,
+    epoch_batches,
+    make_mlp,
+    resolve_device,
+)
 
 
 class TorchClassifier:
@@ -71,16 +76,10 @@ class MLP(TorchLearner, LabelLearner):
         optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr,
                                       weight_decay=self.weight_decay)
         loss_fn = nn.CrossEntropyLoss()
-        n = len(labels)
-        batch = min(self.batch_size, n)
-        steps_per_epoch = -(-n // batch)
-        epochs = max(self.epochs, -(-self.min_steps // steps_per_epoch))
         net.train()
-        for _ in range(epochs):
-            order = torch.randperm(n, generator=generator).to(device)
-            for start in range(0, n, batch):
-                idx = order[start:start + batch]
-                optimizer.zero_grad(set_to_none=True)
-                loss_fn(net(Xt[idx]), yt[idx]).backward()
-                optimizer.step()
+        for idx in epoch_batches(len(labels), self.batch_size, self.epochs, self.min_steps,
+                                 generator, device):
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(net(Xt[idx]), yt[idx]).backward()
+            optimizer.step()
         return TorchClassifier(net, device)

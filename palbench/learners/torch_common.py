@@ -55,3 +55,15 @@ class TorchLearner:
     def device_name(self) -> str:
         device = resolve_device(self.device)
         return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
+def epoch_batches(n: int, batch_size: int, epochs: int, min_steps: int,
+                  generator: torch.Generator, device: torch.device):
+    """The supervised schedule `mlp` and `pal` share: `epochs` shuffled passes over n samples
+    in batches of `batch_size` (at most n), at least `min_steps` steps; yields index tensors."""
+    batch = min(batch_size, n)
+    per_epoch = -(-n // batch)
+    for _ in range(max(epochs, -(-min_steps // per_epoch))):
+        order = torch.randperm(n, generator=generator).to(device)
+        for start in range(0, n, batch):
+            yield order[start:start + batch]
