@@ -9,6 +9,7 @@ import pytest
 
 from palbench.bench.config import load_plan
 from palbench.bench.loop import run_cell
+from palbench.errors import ConfigError
 from palbench.strategies.base import Strategy
 from tests.conftest import SMALL_CONFIG
 
@@ -141,3 +142,35 @@ def test_closure_none_gives_learners_the_raw_answers_only(write_config):
     assert (raw.n_queries, raw.n_labels, raw.n_components) == \
         (closed.n_queries, closed.n_labels, closed.n_components)
     assert raw.probe_acc < closed.probe_acc
+
+
+def test_data_seed_run_draws_each_runs_dataset_anew(write_config, tmp_path):
+    """data_seed = "run": every run seed gets its own circles (as the PAL notebooks redraw them
+    per trial), recorded by fingerprint; serial and pooled runs agree; data without a generator
+    seed is one line."""
+    from palbench.cli import main
+    from palbench.results.store import ResultsStore
+
+    text = CLOSURE.format(closure="transitive").replace(
+        "batch_size = 20", 'batch_size = 20\ndata_seed = "run"').replace("seeds = [0]",
+                                                                         "seeds = [0, 1]")
+    config = write_config(text)
+    plan = load_plan(config)
+    fingerprints = {cell.dataset_fingerprint for cell in plan.cells}
+    assert len(fingerprints) == 2 and len({c.dataset.obj.seed for c in plan.cells}) == 2
+    assert {plan.data(c).fingerprint for c in plan.cells} == fingerprints
+    frames = []
+    for workers in ("1", "2"):
+        store = tmp_path / f"w{workers}.sqlite"
+        assert main(["run", str(config), "--store", str(store), "--quiet", "--workers",
+                     workers]) == 0
+        with ResultsStore(store) as s:
+            frame = s.to_frame()
+        assert set(frame.dataset_fingerprint) == fingerprints
+        frames.append(frame.sort_values(["seed", "budget"])[["seed", "budget", "probe_acc"]]
+                      .reset_index(drop=True))
+    assert frames[0].equals(frames[1])
+    digits = write_config(text.replace('name = "circles"\nn_samples = 300', 'name = "digits"'),
+                          "digits.toml")
+    with pytest.raises(ConfigError, match="no seed to follow"):
+        load_plan(digits)

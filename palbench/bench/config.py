@@ -33,6 +33,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+DATA_SEEDS = ("fixed", "run")
 SECTIONS = ("experiment", "dataset", "strategy", "oracle", "costs", "learner")
 REGISTRIES = {"dataset": DATASETS, "strategy": STRATEGIES, "oracle": ORACLES,
               "learner": LEARNERS}
@@ -51,8 +52,11 @@ class Experiment:
     probe: bool = True
     conflict_rule: str = "majority"
     closure: str = "transitive"  # what learners see: the closure of the answers, or raw ones
+    data_seed: str = "fixed"  # "run": generated datasets are drawn anew for every run seed
 
     def validate(self, where):
+        check(self.data_seed in DATA_SEEDS, f"{where}.data_seed", self.data_seed,
+              "must be one of " + ", ".join(DATA_SEEDS))
         check(self.closure in CLOSURES, f"{where}.closure", self.closure,
               "must be one of " + ", ".join(CLOSURES))
         check(self.conflict_rule in RULES, f"{where}.conflict_rule", self.conflict_rule,
@@ -122,7 +126,8 @@ class Cell:
                            "batch_size": self.experiment.batch_size,
                            "probe": self.experiment.probe,
                            "conflict_rule": self.experiment.conflict_rule,
-                           "closure": self.experiment.closure},
+                           "closure": self.experiment.closure,
+                           "data_seed": self.experiment.data_seed},
             "dataset": {**self.dataset.public_table(), "label": self.dataset.label,
                         "fingerprint": self.dataset_fingerprint},
             "strategy": self.strategy.public_table(),
@@ -141,11 +146,17 @@ class Cell:
 
 @dataclass(frozen=True)
 class Plan:
-    """The validated grid, with the datasets loaded once for the checks."""
+    """The validated grid, with the datasets loaded once for the checks (by label) and every
+    dataset a cell runs on (by fingerprint: one per run seed with data_seed = "run")."""
 
     experiment: Experiment
     cells: list[Cell]
     datasets: dict[str, Dataset]
+    by_fingerprint: dict[str, Dataset] = dataclasses.field(default_factory=dict)
+
+    def data(self, cell: Cell) -> Dataset:
+        return self.by_fingerprint.get(cell.dataset_fingerprint) or \
+            self.datasets[cell.dataset.label]
 
 
 def read_toml(path: str | Path) -> dict:
@@ -266,21 +277,46 @@ def load_datasets(components: list[Component]) -> dict[str, Dataset]:
             for i, c in enumerate(components)}
 
 
+def redrawn(component: Component, seed: int, where: str) -> Component:
+    """The dataset component drawn for one run: its generator seeded from the run's seed
+    (a spawned stream of its own), as the PAL notebooks redraw the circles every trial."""
+    check(any(f.name == "seed" for f in dataclasses.fields(component.obj)),
+          "experiment.data_seed", "run", f"{where} ({component.name}) has no seed to follow: "
+          "only generated datasets (blobs, circles) can be drawn anew per run")
+    obj = dataclasses.replace(component.obj, seed=data_seed(seed))
+    return Component(component.name, component.label, component.table, obj)
+
+
 def plan_from_raw(raw: dict, base_dir: Path = Path(".")) -> Plan:
     experiment, sections = parse(raw, base_dir)
     datasets = load_datasets(sections["dataset"])
     check_against_data(experiment, sections, datasets)
-    cells = [
-        Cell(experiment, d, s, o, c, learner, seed, datasets[d.label].fingerprint)
-        for d, s, o, c, learner, seed in itertools.product(
+    prepared = {data.fingerprint: data for data in datasets.values()}
+    per_run: dict[tuple[str, int], tuple[Component, str]] = {}
+    n = len(sections["dataset"])
+    for i, d in enumerate(sections["dataset"]):
+        for seed in experiment.seeds if experiment.data_seed == "run" else ():
+            component = redrawn(d, seed, where_of("dataset", i, n))
+            data = component.obj.prepare(d.label, where_of("dataset", i, n))
+            prepared[data.fingerprint] = data
+            per_run[d.label, seed] = (component, data.fingerprint)
+    cells = []
+    for d, s, o, c, learner, seed in itertools.product(
             sections["dataset"], sections["strategy"], sections["oracle"], sections["costs"],
-            sections["learner"], experiment.seeds)
-    ]
-    return Plan(experiment, cells, datasets)
+            sections["learner"], experiment.seeds):
+        component, fingerprint = per_run.get((d.label, seed), (d, datasets[d.label].fingerprint))
+        cells.append(Cell(experiment, component, s, o, c, learner, seed, fingerprint))
+    return Plan(experiment, cells, datasets, prepared)
 
 
 def load_plan(path: str | Path) -> Plan:
     return plan_from_raw(read_toml(path), Path(path).resolve().parent)
+
+
+def data_seed(seed: int) -> int:
+    """The generator seed of a run's own dataset (data_seed = "run"): a stream spawned apart
+    from the run's other streams, below 2**32 as scikit-learn's generators need."""
+    return int(np.random.SeedSequence([seed, 0xDA7A]).generate_state(1, dtype=np.uint32)[0])
 
 
 def seed_streams(seed: int) -> dict[str, int]:

@@ -31,15 +31,16 @@ def _run_in_worker(cell: Cell) -> CellResult:
     return run_cell(cell, data)
 
 
-def run_cells(cells: Iterable[Cell], datasets: dict[str, Dataset], workers: int,
+def run_cells(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], workers: int,
               on_result: Callable[[CellResult], None],
               on_checkpoint: Callable[[], None] | None = None) -> None:
-    """Run every cell; call on_result in this process as each finishes (in completion order)."""
+    """Run every cell (`datasets(cell)` gives its data); call on_result in this process as each
+    finishes (in completion order)."""
     cells = list(cells)
     if workers <= 1:
         for cell in cells:
             hook = (lambda _c: on_checkpoint()) if on_checkpoint else None
-            on_result(run_cell(cell, datasets[cell.dataset.label], hook))
+            on_result(run_cell(cell, datasets(cell), hook))
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:

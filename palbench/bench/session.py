@@ -61,7 +61,7 @@ def run_plan(plan: Plan, store: ResultsStore, *, workers: int = 1, force: bool =
         if executor == "ray":
             run_cells_ray(todo, workers, on_result, lambda: bar.update(), address)
         else:
-            run_cells(todo, plan.datasets, workers, on_result, on_checkpoint=lambda: bar.update())
+            run_cells(todo, plan.data, workers, on_result, on_checkpoint=lambda: bar.update())
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
