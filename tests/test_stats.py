@@ -88,3 +88,28 @@ def test_one_seed_of_a_cell_counts_once_even_under_two_tags():
                          "budget": budget, "cost": budget, "n_free": 0, "task_acc": acc})
     runs = per_run(pd.DataFrame(rows))
     assert runs["run_id"].tolist() == [2, 3] and runs["final"].tolist() == [0.9, 0.7]
+
+
+def test_ranks_rank_what_the_hue_names():
+    """report --hue learner ranks learners (panels: the other keys), not strategies."""
+    import pandas as pd
+
+    from palbench.reports.ranks import friedman, mean_ranks
+
+    rows = []
+    run_id = 0
+    for strategy in ("a", "b", "c", "d"):
+        for learner, acc in (("mlp", 0.6), ("pal", 0.7), ("kernel", 0.5)):
+            for seed in (0, 1):
+                run_id += 1
+                for budget in (10, 20):
+                    rows.append({"dataset": "d", "oracle": "o", "costs": "c", "learner": learner,
+                                 "strategy": strategy, "seed": seed, "run_id": run_id,
+                                 "budget": budget, "cost": budget, "n_free": 0,
+                                 "task_acc": acc + 0.01 * seed})
+    frame = pd.DataFrame(rows)
+    ranks, panels = mean_ranks(frame, hue="learner")
+    assert list(ranks.index) == ["pal", "mlp", "kernel"] and panels == 4
+    assert friedman(frame, hue="learner") < 0.05
+    by_strategy, _ = mean_ranks(frame)
+    assert set(by_strategy.index) == {"a", "b", "c", "d"}
