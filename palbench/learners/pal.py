@@ -243,11 +243,9 @@ class PAL(TorchLearner, Learner):
             if self.pretrains(kind):
                 views = Augmenter(kind, data.image_shape, self.aug_noise, device)
                 key = cache_key(data.fingerprint, self.pretrain_params(kind), seed)
-                start = {k: v.clone() for k, v in net.state_dict().items()}
                 state, seconds = pretrained(
                     key, self.cache_dir, lambda: self._pretrain(net, data, views, device, seed))
-                net.load_state_dict(start)  # the same weights whether cached or not
-                net.load_state_dict(state)
+                net.load_state_dict(state)  # every weight: the same whether cached or not
             if len(idx) == 0:
                 return PriorModel(known[idx], data.n_classes, net, device, seconds)
             torch.manual_seed(seed + 1)  # fine-tuning draws the same, cached or not
