@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from palbench.errors import check
+from palbench.errors import ConfigError, check
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner
 from palbench.learners.torch_common import (
     TorchLearner,
@@ -40,6 +40,36 @@ class TorchClassifier:
     def embed(self, X):
         return self._forward(X, len(self.net) - 1)
 
+    @torch.no_grad()
+    def last_layer(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The last layer's input and the probabilities it gives (BADGE)."""
+        H = self.embed(X)
+        logits = self.net[-1](torch.as_tensor(H, device=self.device)).double()
+        return H, torch.softmax(logits, dim=1).cpu().numpy()
+
+    @torch.no_grad()
+    def sample_proba(self, X: np.ndarray, n_samples: int, seed: int) -> np.ndarray:
+        """n_samples predictions with dropout left on (MC dropout, Gal and Ghahramani):
+        an (n_samples, len(X), n_classes) array, the same again for the same seed. The layers
+        before the first dropout are deterministic: they run once, not n_samples times. The
+        masks come from numpy's PCG64 (float32), 6x faster here than torch's CPU dropout,
+        which was most of BALD's time on a 60,000-sample pool."""
+        first = next(i for i, m in enumerate(self.net) if isinstance(m, nn.Dropout))
+        H = torch.as_tensor(self._forward(X, first), device=self.device)
+        rng = np.random.default_rng(seed)
+        out = np.empty((n_samples, len(X), self.net[-1].out_features))
+        for s in range(n_samples):
+            for start in range(0, len(H), self.batch):
+                x = H[start:start + self.batch]
+                for layer in self.net[first:]:
+                    if isinstance(layer, nn.Dropout):
+                        keep = rng.random(tuple(x.shape), dtype=np.float32) >= layer.p
+                        x = x * torch.as_tensor(keep, device=self.device) / (1.0 - layer.p)
+                    else:
+                        x = layer(x)
+                out[s, start:start + self.batch] = torch.softmax(x.double(), 1).cpu().numpy()
+        return out
+
 
 @LEARNERS.register("mlp")
 @dataclass(frozen=True)
@@ -63,14 +93,31 @@ class MLP(TorchLearner, LabelLearner):
         check(self.min_steps >= 0, f"{where}.min_steps", self.min_steps, "must be >= 0")
         check(0 <= self.dropout < 1, f"{where}.dropout", self.dropout, "must be within [0, 1)")
 
+    def capabilities(self, data):
+        return super().capabilities(data) | {"last_layer"} | (
+            {"sample_proba"} if self.dropout > 0 else set())
+
+    def refuse(self, capability, where, strategy):
+        if capability == "sample_proba":
+            return ConfigError(f"{where}.dropout", self.dropout,
+                               f"must be > 0: strategy {strategy!r} samples predictions by MC "
+                               "dropout")
+        return super().refuse(capability, where, strategy)
+
     def fit_labels(self, X, labels, n_classes, *, seed):
         if len(labels) == 0:
             return ClassFrequencyModel(labels, n_classes)
         device = resolve_device(self.device)
-        generator = torch.Generator().manual_seed(seed)
-        with torch.random.fork_rng(devices=[]):
+        # the seed covers initialisation and the dropout masks of training, and the caller's
+        # torch random state is left as it was
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
             net = make_mlp(X.shape[1], self.hidden, n_classes, self.dropout).to(device)
+            self._train(net, X, labels, device, seed)
+        return TorchClassifier(net, device)
+
+    def _train(self, net, X, labels, device, seed) -> None:
+        generator = torch.Generator().manual_seed(seed)
         Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
         yt = torch.as_tensor(labels, dtype=torch.long, device=device)
         optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr,
@@ -82,4 +129,3 @@ class MLP(TorchLearner, LabelLearner):
             optimizer.zero_grad(set_to_none=True)
             loss_fn(net(Xt[idx]), yt[idx]).backward()
             optimizer.step()
-        return TorchClassifier(net, device)
