@@ -23,6 +23,7 @@ from palbench.datasets import DATASETS, Dataset
 from palbench.errors import ConfigError, check
 from palbench.graph import CLOSURES, RULES
 from palbench.learners import LEARNERS
+from palbench.learners.base import Learner
 from palbench.oracles import ORACLES
 from palbench.oracles.costs import Costs
 from palbench.params import build, coerce, describe, unknown_key_error
@@ -257,8 +258,20 @@ def check_against_data(experiment: Experiment, sections: dict, datasets: dict) -
             oracle.obj.validate_for(data.n_classes, where_of("oracle", o,
                                                              len(sections["oracle"])))
         for i, learner in enumerate(sections["learner"]):
+            where = where_of("learner", i, len(sections["learner"]))
             if hasattr(learner.obj, "validate_data"):
-                learner.obj.validate_data(data, where_of("learner", i, len(sections["learner"])))
+                learner.obj.validate_data(data, where)
+            can = learner.obj.capabilities(data) if isinstance(learner.obj, Learner) else set()
+            for strategy in sections["strategy"]:
+                for capability in sorted(getattr(strategy.obj, "requires", set()) - can):
+                    if isinstance(learner.obj, Learner):
+                        raise learner.obj.refuse(capability, where, strategy.label)
+                    raise ConfigError(f"{where}.name", learner.name, f"cannot serve strategy "
+                                      f"{strategy.label!r} (it needs {capability})")
+        for s, strategy in enumerate(sections["strategy"]):
+            if hasattr(strategy.obj, "validate_data"):
+                strategy.obj.validate_data(data, where_of("strategy", s,
+                                                          len(sections["strategy"])))
         asks_labels = any(s.obj.query_kind == "label" for s in sections["strategy"])
         for c, costs in enumerate(sections["costs"]):
             where = where_of("costs", c, n_costs)

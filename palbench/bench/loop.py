@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -184,7 +185,11 @@ class CellState:
                                                  data.n_classes, self.strategy_rng)
         self.ctx = QueryContext(X=data.X, queried=self.ledger.queried,
                                 n_classes=data.n_classes, graph=self.ledger.graph,
-                                exemplars=exemplars, asked_pairs=self.ledger.asked_pairs)
+                                exemplars=exemplars, asked_pairs=self.ledger.asked_pairs,
+                                learner=learner, seed=seeds["strategy"])
+        if hasattr(learner, "pool_embedding"):
+            self.ctx.pool_embedding = partial(learner.pool_embedding, data,
+                                              seed=seeds["learner"])
         self.model, self.fitted_on = None, -1
         self.select_seconds = self.pretrain_seconds = 0.0
 

@@ -10,9 +10,18 @@ from typing import Protocol
 
 import numpy as np
 
+from palbench.errors import ConfigError
 from palbench.registry import Registry
 
 LEARNERS = Registry("learners")
+
+# What a fitted model may offer beyond predict_proba/embed, and what it lets a strategy do:
+CAPABILITIES = {
+    "last_layer": "give the input of a linear softmax last layer (BADGE's gradient embedding)",
+    "sample_proba": "sample predictions by MC dropout (BALD)",
+    "pool_embedding": "give a self-supervised embedding of the pool",
+    "fit_labels": "be trained on labelled samples alone (a scikit-activeml classifier)",
+}
 
 
 class Model(Protocol):
@@ -26,6 +35,18 @@ class Learner:
 
     device_name = "cpu"
 
+    def capabilities(self, data) -> frozenset[str]:
+        """The CAPABILITIES its models have on this dataset (strategies check them at config
+        time, so that a strategy the learner cannot serve is one line before anything runs)."""
+        return frozenset()
+
+    def refuse(self, capability: str, where: str, strategy: str) -> ConfigError:
+        """The one-line error for a strategy that needs what this learner cannot do; learners
+        that could with other parameters name that parameter instead."""
+        return ConfigError(f"{where}.name", self.registry_name,
+                           f"cannot {CAPABILITIES[capability]}, which strategy {strategy!r} "
+                           "needs")
+
     def fit(self, data, graph, *, seed: int) -> Model:
         """Train from scratch on the dataset's pool and what the similarity graph knows."""
         raise NotImplementedError
@@ -33,6 +54,9 @@ class Learner:
 
 class LabelLearner(Learner):
     """A supervised learner: trains on the samples whose class the graph knows."""
+
+    def capabilities(self, data) -> frozenset[str]:
+        return frozenset({"fit_labels"})
 
     def fit(self, data, graph, *, seed: int) -> Model:
         known = graph.known_labels()

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from palbench.errors import check
+from palbench.errors import ConfigError, check
 from palbench.learners.augment import Augmenter, check_for, resolve
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, Learner
 from palbench.learners.losses import LOSSES
@@ -112,8 +112,14 @@ class PalModel:
 
     @torch.no_grad()
     def predict_proba(self, X):
-        Z = torch.as_tensor(self.embed(X), device=self.device)
-        return torch.softmax(self.head(Z).double(), dim=1).cpu().numpy()
+        return self.last_layer(X)[1]
+
+    @torch.no_grad()
+    def last_layer(self, X):
+        """The embedding (the linear head's input) and the head's probabilities."""
+        Z = self.embed(X)
+        logits = self.head(torch.as_tensor(Z, device=self.device)).double()
+        return Z, torch.softmax(logits, dim=1).cpu().numpy()
 
 
 class PriorModel(ClassFrequencyModel):
@@ -230,6 +236,32 @@ class PAL(TorchLearner, Learner):
             loss.backward()
             optimizer.step()
         return net.state_dict()
+
+    def capabilities(self, data):
+        pretrained = self.pretrains(resolve(self.augment, data))
+        return frozenset({"last_layer"} | ({"pool_embedding"} if pretrained else set()))
+
+    def refuse(self, capability, where, strategy):
+        if capability == "pool_embedding":
+            return ConfigError(f"{where}.pretrain", self.pretrain,
+                               f"must be \"on\" (or \"auto\" on images): strategy "
+                               f"{strategy!r} uses the self-supervised pool embedding")
+        return super().refuse(capability, where, strategy)
+
+    def pool_embedding(self, data, *, seed: int) -> np.ndarray:
+        """The pool through the encoder pretrained on it (no answers involved: the same at
+        every checkpoint, from the same cache entry as `fit`)."""
+        device = resolve_device(self.device)
+        kind = resolve(self.augment, data)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            net = self.build(data).to(device)
+            views = Augmenter(kind, data.image_shape, self.aug_noise, device)
+            key = cache_key(data.fingerprint, self.pretrain_params(kind), seed)
+            state, _ = pretrained(
+                key, self.cache_dir, lambda: self._pretrain(net, data, views, device, seed))
+            net.load_state_dict(state)
+        return encode(net.eval(), data.X, device)
 
     def fit(self, data, graph, *, seed):
         device = resolve_device(self.device)

@@ -14,15 +14,20 @@ from palbench.errors import ConfigError, first_line
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner
 
 
-def import_class(path: str, field_name: str) -> type:
-    module_name, _, class_name = path.rpartition(".")
+def import_path(path: str, field_name: str) -> object:
+    """The object at a dotted import path, or a one-line error naming the field."""
+    module_name, _, name = str(path).rpartition(".")
     if not module_name:
         raise ConfigError(field_name, path, "must be a dotted import path like "
                           "'sklearn.linear_model.LogisticRegression'")
     try:
-        cls = getattr(importlib.import_module(module_name), class_name)
+        return getattr(importlib.import_module(module_name), name)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(field_name, path, f"cannot import it ({exc})") from None
+
+
+def import_class(path: str, field_name: str) -> type:
+    cls = import_path(path, field_name)
     if not (inspect.isclass(cls) and hasattr(cls, "fit") and hasattr(cls, "predict_proba")):
         raise ConfigError(field_name, path, "must be a classifier class with predict_proba")
     return cls
@@ -41,6 +46,15 @@ class SklearnModel:
 
     def embed(self, X):
         return None
+
+    def last_layer(self, X):
+        """A linear model's last layer reads the input itself (BADGE on linear models)."""
+        return X, self.predict_proba(X)
+
+
+def is_linear(cls: type) -> bool:
+    from sklearn.linear_model._base import LinearClassifierMixin
+    return issubclass(cls, LinearClassifierMixin)
 
 
 @LEARNERS.register("sklearn")
@@ -83,6 +97,10 @@ class Sklearn(LabelLearner):
             raise ConfigError(f"{where}.params", self.params,
                               f"{self.estimator} cannot fit with these params: "
                               f"{first_line(exc)}") from None
+
+    def capabilities(self, data):
+        linear = is_linear(import_class(self.estimator, "learner.estimator"))
+        return super().capabilities(data) | ({"last_layer"} if linear else set())
 
     def _make(self, where: str, seed: int):
         cls = import_class(self.estimator, f"{where}.estimator")

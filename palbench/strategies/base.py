@@ -38,6 +38,9 @@ class QueryContext:
     exemplars: np.ndarray | None = None
     asked_pairs: set = field(default_factory=set)
     cache: dict = field(default_factory=dict)
+    pool_embedding: Any = None  # () -> the learner's self-supervised pool embedding, or None
+    learner: Any = None  # the run's (unfitted) learner, for adapters that train their own
+    seed: int = 0  # a seed for the strategy's own randomness beyond rng (fixed per run)
 
     @property
     def candidates(self) -> np.ndarray:
@@ -50,6 +53,11 @@ class Strategy:
     query_kind = "label"
     needs_model = False  # True: the loop refits the learner before every round
     free_exemplars = 0  # samples per class whose label is revealed for free at the start
+
+    @property
+    def requires(self) -> frozenset[str]:
+        """Learner capabilities (palbench.learners.base.CAPABILITIES) this strategy needs."""
+        return frozenset()
 
     def select(self, ctx: QueryContext, k: int, rng: np.random.Generator):
         raise NotImplementedError
