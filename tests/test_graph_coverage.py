@@ -68,3 +68,15 @@ def test_purity_estimated_from_a_sample_on_large_pools(rng, monkeypatch):
     sampled = purity_delta(Z, 3, 0.9)
     assert sampled != full and abs(sampled - full) < 0.25 * full
     assert sampled == purity_delta(Z, 3, 0.9)  # seeded
+
+
+def test_coverage_on_a_sample_of_points_keeps_every_candidate(rng):
+    """Above max_cover the balls count a seeded sample of the points; the picks still come
+    from the whole pool and still cover one cluster each, largest first."""
+    Z = three_clusters(rng, (600, 300, 100))
+    cover = graph_coverage.cover_points(len(Z), 200)
+    assert len(cover) == 200 and graph_coverage.cover_points(len(Z), 2000) is None
+    graph, members = graph_coverage.delta_graph(Z, 3, 3.0, 0.95, 64, max_cover=200)
+    assert graph.shape == (1000, 200) and members.shape == (200, 1000)
+    picked = coverage_select(graph, np.zeros(len(Z), bool), 3, rng, members)
+    assert list(np.repeat([0, 1, 2], (600, 300, 100))[picked]) == [0, 1, 2]

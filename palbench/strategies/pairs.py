@@ -232,9 +232,12 @@ class PalCoverage(PalOrdered):
     delta: float | str = "auto"
     purity: float = 0.95
     max_dims: int = 64
+    max_cover: int = 10000
 
     def validate(self, where):
         super().validate(where)
+        check(self.max_cover >= 0, f"{where}.max_cover", self.max_cover,
+              "must be >= 0 (0: count every point)")
         check(self.delta == "auto" or (isinstance(self.delta, float) and self.delta > 0),
               f"{where}.delta", self.delta, "must be a positive number or \"auto\"")
         check(0.0 < self.purity < 1.0, f"{where}.purity", self.purity,
@@ -243,13 +246,14 @@ class PalCoverage(PalOrdered):
               "must be >= 0 (0: never project)")
 
     def new_samples(self, ctx, candidates, proba_rows, k, rng):
-        key = ("pal_coverage", self.delta, self.purity, self.max_dims)
+        key = ("pal_coverage", self.delta, self.purity, self.max_dims, self.max_cover)
         if key not in ctx.cache:
             ctx.cache[key] = delta_graph(ctx.X, ctx.n_classes, self.delta, self.purity,
-                                         self.max_dims)
+                                         self.max_dims, self.max_cover)
+        graph, members = ctx.cache[key]
         known = ctx.graph.known_labels()
         unavailable = np.ones(len(ctx.X), bool)
         unknown = np.flatnonzero(known < 0)
         unavailable[unknown[candidates]] = False
-        picked = coverage_select(ctx.cache[key], unavailable, k, rng)
+        picked = coverage_select(graph, unavailable, k, rng, members)
         return np.searchsorted(unknown, picked).astype(np.int64)  # rows of unknown (sorted)

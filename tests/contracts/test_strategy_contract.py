@@ -9,7 +9,9 @@ import pytest
 
 from palbench.bench.config import seed_streams
 from palbench.bench.loop import CellState, as_queries
+from palbench.learners.pal import PAL
 from palbench.learners.sklearn_adapter import Sklearn
+from palbench.learners.supervised import MLP
 from palbench.oracles import Truth
 from palbench.oracles.costs import Costs
 from palbench.oracles.noisy import Abstain
@@ -25,12 +27,23 @@ def strategy(name):
     return build(STRATEGIES.get(name), {}, "strategy")
 
 
+def learner_for(s):
+    """The contract learner: a logistic regression, or a small dropout MLP for strategies that
+    sample predictions, or a small pretraining `pal` for the pretrained space."""
+    if "sample_proba" in s.requires:
+        return MLP(hidden=(16,), epochs=5, min_steps=10, dropout=0.3, device="cpu")
+    if "pool_embedding" in s.requires:
+        return PAL(hidden=(16,), dim=8, pretrain="on", pretrain_steps=5, epochs=2,
+                   min_steps=2, device="cpu")
+    return Sklearn()
+
+
 def make_state(name, data, rounds: int, with_model: bool, abstain: float = 0.0) -> CellState:
     """The loop's own CellState after `rounds` rounds of 5 queries answered by an exact (or
     abstaining) oracle, the model refitted as the loop refits it."""
     s = strategy(name)
     base = {"name": "exact" if s.query_kind == "label" else "exact_pair"}
-    state = CellState(data, s, Abstain(rate=abstain, base=base), Sklearn(), Costs(),
+    state = CellState(data, s, Abstain(rate=abstain, base=base), learner_for(s), Costs(),
                       "majority", seed_streams(1), name)
     for _ in range(rounds):
         if with_model and (state.ledger.graph.known_labels() >= 0).any():

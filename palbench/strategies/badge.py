@@ -1,0 +1,85 @@
+"""BADGE (Ash et al., ICLR 2020): k-means++ seeding on gradient embeddings.
+
+A sample's gradient embedding is the gradient of the cross-entropy at the model's own
+prediction with respect to the last layer's weights: g = (p - onehot(argmax p)) (x) h, with h
+the last layer's input (the penultimate features of `mlp` and `pal`, the input features of a
+linear scikit-learn model). g has C x D entries, but every distance the seeding needs factors:
+<g_i, g_j> = <r_i, r_j> <h_i, h_j> with r = p - onehot. So the N x C x D array is never built
+(60,000 x 10 x 128 floats would be 300 MB); each pick costs O(N (C + D)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from palbench.strategies.base import STRATEGIES, Strategy, random_choice, top_k
+
+
+def residuals(proba: np.ndarray) -> np.ndarray:
+    """p - onehot(argmax p): the softmax cross-entropy gradient at the predicted class."""
+    r = np.array(proba, dtype=np.float64)
+    r[np.arange(len(r)), r.argmax(axis=1)] -= 1.0
+    return r
+
+
+def gradient_embedding(H: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """The explicit N x (C * D) embedding (for checks and small pools)."""
+    r = residuals(proba)
+    return (r[:, :, None] * np.asarray(H, dtype=np.float64)[:, None, :]).reshape(len(r), -1)
+
+
+def squared_distances_to(j: int, r: np.ndarray, H: np.ndarray,
+                         sq_norm: np.ndarray) -> np.ndarray:
+    """||g_i - g_j||^2 for every i, from the factors: |g_i|^2 + |g_j|^2 - 2 <r_i,r_j><h_i,h_j>."""
+    return sq_norm + sq_norm[j] - 2.0 * (r @ r[j]) * (H @ H[j])
+
+
+def badge_select(H: np.ndarray, proba: np.ndarray, candidates: np.ndarray, k: int,
+                 rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeding among the candidates' gradient embeddings: the largest gradient
+    first, then each pick drawn with probability proportional to its squared distance to the
+    nearest pick so far."""
+    k = min(k, len(candidates))
+    H = np.asarray(H, dtype=np.float64)
+    r = residuals(proba)
+    sq_norm = (r * r).sum(axis=1) * (H * H).sum(axis=1)
+    picked = np.zeros(len(candidates), dtype=bool)
+    chosen: list[int] = []
+    d2 = None
+    for _ in range(k):
+        if d2 is None:
+            j = int(top_k(sq_norm, np.arange(len(candidates)), 1, rng)[0])
+        else:
+            weight = np.where(picked, 0.0, np.clip(d2, 0.0, None))
+            total = weight.sum()
+            if total > 0:
+                j = int(rng.choice(len(candidates), p=weight / total))
+            else:  # every remaining gradient coincides with a pick: uniform
+                j = int(random_choice(np.flatnonzero(~picked), 1, rng)[0])
+        chosen.append(j)
+        picked[j] = True
+        to_j = squared_distances_to(j, r, H, sq_norm)
+        d2 = to_j if d2 is None else np.minimum(d2, to_j)
+    return candidates[np.array(chosen, dtype=np.int64)]
+
+
+@STRATEGIES.register("badge")
+@dataclass(frozen=True)
+class Badge(Strategy):
+    """Diverse, uncertain batches: k-means++ on last-layer gradient embeddings."""
+
+    needs_model = True
+
+    @property
+    def requires(self):
+        return frozenset({"last_layer"})
+
+    def select(self, ctx, k, rng):
+        candidates = ctx.candidates
+        last_layer = getattr(ctx.model, "last_layer", None)
+        if last_layer is None:  # cold start, or fewer than two classes known yet
+            return random_choice(candidates, k, rng)
+        H, proba = last_layer(ctx.X[candidates])
+        return badge_select(H, proba, candidates, k, rng)

@@ -1,0 +1,58 @@
+"""The space a geometric strategy works in: the pool's features, the current model's embedding,
+or the self-supervised embedding the `pal` learner pretrains on the pool (ProbCover and
+TypiClust were designed for such embeddings; it uses no answers, so it is the same at every
+round and exists before the first one)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from palbench.errors import check
+from palbench.strategies.base import Strategy
+
+SPACES = ("features", "embedding", "pretrained")
+
+
+def check_space(space: str, where: str) -> None:
+    check(space in SPACES, f"{where}.space", space,
+          "must be one of " + ", ".join(f'"{s}"' for s in SPACES))
+
+
+def space_requires(space: str) -> frozenset[str]:
+    """The learner capability a space needs (checked at config time)."""
+    return frozenset({"pool_embedding"}) if space == "pretrained" else frozenset()
+
+
+class SpaceStrategy(Strategy):
+    """A strategy with a `space` field (declared by the subclass, which keeps its own field
+    order): a model only in embedding space, the pool embedding only when pretrained."""
+
+    space: str
+
+    def validate(self, where):
+        check_space(self.space, where)
+
+    @property
+    def needs_model(self) -> bool:
+        return self.space == "embedding"
+
+    @property
+    def requires(self):
+        return space_requires(self.space)
+
+
+def space_points(space: str, ctx) -> tuple[np.ndarray, tuple]:
+    """The points of the pool in `space` and a cache key that changes when they do.
+
+    "embedding" before the first model (or with a model that has none) is the features.
+    """
+    if space == "pretrained":
+        key = ("pretrained",)
+        if key not in ctx.cache:
+            ctx.cache[key] = np.ascontiguousarray(ctx.pool_embedding())
+        return ctx.cache[key], key
+    if space == "embedding" and ctx.model is not None:
+        Z = ctx.model.embed(ctx.X)
+        if Z is not None:
+            return Z, ("embedding", ctx.model_version)
+    return ctx.X, ("features",)

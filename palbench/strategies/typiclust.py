@@ -1,0 +1,89 @@
+"""TypiClust (Hacohen, Dekel and Weinshall, ICML 2022), for the cold start: cluster the pool
+into (samples asked + batch) clusters, then from the largest clusters that hold no asked sample
+take the most typical sample, typicality being the inverse mean distance to its k nearest
+neighbours inside the cluster.
+
+As in the authors' code: at most `max_clusters` clusters, k-means up to 50 clusters and
+mini-batch k-means above, clusters under `min_cluster_size` samples skipped, k = 20.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.neighbors import NearestNeighbors
+
+from palbench.errors import check
+from palbench.strategies.base import STRATEGIES, random_choice, top_k
+from palbench.strategies.space import SpaceStrategy, space_points
+
+EXACT_KMEANS_UP_TO = 50  # clusters; the TypiClust repository switches to mini-batch above
+
+
+def typicality(Z: np.ndarray, k: int) -> np.ndarray:
+    """1 / (mean distance to the k nearest other points); 1 for a lone point."""
+    if len(Z) == 1:
+        return np.ones(1)
+    k = min(k, len(Z) - 1)
+    dist = NearestNeighbors(n_neighbors=k + 1).fit(Z).kneighbors(Z)[0]
+    return 1.0 / (dist.sum(axis=1) / k + 1e-7)  # column 0 is the point itself (distance 0)
+
+
+def cluster(Z: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:
+    if n_clusters <= EXACT_KMEANS_UP_TO:
+        algo = KMeans(n_clusters=n_clusters, n_init=1, random_state=seed)
+    else:
+        algo = MiniBatchKMeans(n_clusters=n_clusters, batch_size=5000, n_init=1,
+                               random_state=seed)
+    return algo.fit_predict(Z)
+
+
+def typiclust_select(Z: np.ndarray, clusters: np.ndarray, queried: np.ndarray, k: int,
+                     rng: np.random.Generator, neighbours: int = 20,
+                     min_cluster_size: int = 5) -> np.ndarray:
+    """k picks: the most typical unasked sample of each of the k largest uncovered clusters;
+    at random once no such cluster is left."""
+    sizes = np.bincount(clusters).astype(np.int64)
+    sizes[np.unique(clusters[queried])] = 0
+    sizes[sizes < min_cluster_size] = 0
+    available = ~queried
+    chosen = []
+    for _ in range(min(k, int(available.sum()))):
+        if sizes.max() == 0:
+            pick = int(random_choice(np.flatnonzero(available), 1, rng)[0])
+        else:
+            c = int(top_k(sizes, np.arange(len(sizes)), 1, rng)[0])
+            members = np.flatnonzero(clusters == c)
+            score = typicality(Z[members], neighbours)
+            open_ = available[members]
+            pick = int(top_k(score[open_], members[open_], 1, rng)[0])
+            sizes[c] = 0
+        chosen.append(pick)
+        available[pick] = False
+    return np.array(chosen, dtype=np.int64)
+
+
+@STRATEGIES.register("typiclust")
+@dataclass(frozen=True)
+class TypiClust(SpaceStrategy):
+    """Typical samples of the largest uncovered k-means clusters (low budgets)."""
+
+    space: str = "features"
+    neighbours: int = 20
+    max_clusters: int = 500
+    min_cluster_size: int = 5
+
+    def validate(self, where):
+        super().validate(where)
+        for name in ("neighbours", "max_clusters", "min_cluster_size"):
+            check(getattr(self, name) >= 1, f"{where}.{name}", getattr(self, name),
+                  "must be >= 1")
+
+    def select(self, ctx, k, rng):
+        Z, _ = space_points(self.space, ctx)
+        n_clusters = min(int(ctx.queried.sum()) + k, self.max_clusters, len(Z))
+        clusters = cluster(Z, n_clusters, seed=int(rng.integers(2**31)))
+        return typiclust_select(Z, clusters, ctx.queried, k, rng, self.neighbours,
+                                self.min_cluster_size)

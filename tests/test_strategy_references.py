@@ -1,0 +1,144 @@
+"""The new label strategies against references on small fixed inputs: scikit-activeml's own
+implementations (Core-Set, TypiClust) and closed forms (BADGE's gradient embedding, BALD's
+mutual information, BatchBALD's joint entropy by enumeration)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from palbench.strategies.badge import (
+    badge_select,
+    gradient_embedding,
+    residuals,
+    squared_distances_to,
+)
+from palbench.strategies.bald import JointEntropy, bald_scores, batch_bald_select, entropy
+from palbench.strategies.coreset import k_center_greedy
+from palbench.strategies.typiclust import typiclust_select
+
+skactiveml = pytest.importorskip("skactiveml")
+
+
+def test_coreset_picks_what_scikit_activeml_picks():
+    from skactiveml.pool import CoreSet
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    labelled = rng.choice(200, 10, replace=False)
+    y = np.full(200, np.nan)
+    y[labelled] = rng.integers(0, 3, 10)
+    theirs = CoreSet(random_state=0).query(X, y, batch_size=12)
+    centers = ~np.isnan(y)
+    ours = k_center_greedy(X, centers, ~centers, 12, np.random.default_rng(1))
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_typiclust_picks_what_scikit_activeml_picks_on_the_same_clustering():
+    from skactiveml.pool import TypiClust
+    rng = np.random.default_rng(1)
+    sizes = [40, 31, 25, 18, 12, 7]  # distinct sizes: no tie between clusters
+    X = np.concatenate([rng.normal(loc=6 * c, size=(n, 3)) for c, n in enumerate(sizes)])
+    clusters = np.repeat(np.arange(len(sizes)), sizes)
+
+    class Fixed:  # the clustering both implementations are given
+        def __init__(self, n_clusters):
+            pass
+
+        def fit_predict(self, X):
+            return clusters
+
+    y = np.full(len(X), np.nan)
+    y[[0]] = 0  # cluster 0 is covered
+    theirs = TypiClust(cluster_algo=Fixed, k=5, random_state=0).query(X, y, batch_size=5)
+    ours = typiclust_select(X, clusters, ~np.isnan(y), 5, np.random.default_rng(0),
+                            neighbours=5, min_cluster_size=1)
+    np.testing.assert_array_equal(ours, theirs)
+    assert [clusters[i] for i in ours] == [1, 2, 3, 4, 5]  # largest uncovered first
+
+
+def test_badge_gradient_embedding_is_the_linear_softmax_gradient():
+    rng = np.random.default_rng(2)
+    H = rng.normal(size=(6, 4))
+    W = torch.tensor(rng.normal(size=(3, 4)), requires_grad=True)
+    proba = torch.softmax(torch.tensor(H) @ W.T, dim=1).detach().numpy()
+    ours = gradient_embedding(H, proba)
+    for i in range(6):
+        W.grad = None
+        logits = torch.tensor(H[i:i + 1]) @ W.T
+        pseudo = torch.tensor([int(proba[i].argmax())])
+        torch.nn.functional.cross_entropy(logits, pseudo).backward()
+        np.testing.assert_allclose(ours[i], W.grad.numpy().ravel(), atol=1e-12)
+
+
+def test_badge_factored_distances_equal_the_explicit_ones():
+    rng = np.random.default_rng(3)
+    H = rng.normal(size=(30, 7))
+    proba = rng.dirichlet(np.ones(4), size=30)
+    G = gradient_embedding(H, proba)
+    r = residuals(proba)
+    sq_norm = (r * r).sum(1) * (H * H).sum(1)
+    for j in (0, 11, 29):
+        np.testing.assert_allclose(squared_distances_to(j, r, H, sq_norm),
+                                   ((G - G[j]) ** 2).sum(1), atol=1e-10)
+    picks = badge_select(H, proba, np.arange(100, 130), 10, np.random.default_rng(0))
+    assert picks[0] == 100 + int(np.argmax((G ** 2).sum(1)))  # the largest gradient first
+    assert len(set(picks)) == 10
+
+
+def test_bald_scores_equal_the_closed_form():
+    disagree = np.array([[[1.0, 0.0]], [[0.0, 1.0]]])  # two sure samples that disagree
+    agree = np.array([[[0.5, 0.5]], [[0.5, 0.5]]])  # unsure, but every sample agrees
+    assert bald_scores(disagree)[0] == pytest.approx(np.log(2))
+    assert bald_scores(agree)[0] == pytest.approx(0.0)
+    p = np.array([[[0.9, 0.1]], [[0.3, 0.7]], [[0.6, 0.4]]])
+    mean = np.array([0.6, 0.4])
+    expected = -(mean * np.log(mean)).sum() + np.mean(
+        [(q * np.log(q)).sum() for q in p[:, 0]])
+    assert bald_scores(p)[0] == pytest.approx(expected)
+
+
+def brute_joint_entropy(samples: np.ndarray, rows: list[int]) -> float:
+    """H(y_rows) by enumerating every label configuration."""
+    S, _, C = samples.shape
+    total = 0.0
+    for config in itertools.product(range(C), repeat=len(rows)):
+        p = np.mean([np.prod([samples[s, r, c] for r, c in zip(rows, config)])
+                     for s in range(S)])
+        total -= p * np.log(p)
+    return total
+
+
+def test_batch_bald_exact_joint_entropy_matches_enumeration():
+    rng = np.random.default_rng(4)
+    samples = rng.dirichlet(np.ones(3), size=(5, 6))  # 5 samples, 6 points, 3 classes
+    joint = JointEntropy(5, n_configs=10_000, rng=rng)
+    for picked in ([], [2], [2, 4]):
+        if picked:
+            joint.add(samples[:, picked[-1]])
+        got = joint.with_each(samples)
+        for c in range(6):
+            assert got[c] == pytest.approx(brute_joint_entropy(samples, picked + [c]), rel=1e-5)
+
+
+def test_batch_bald_sampled_estimate_is_close_to_exact():
+    rng = np.random.default_rng(5)
+    samples = rng.dirichlet(np.ones(10) * 0.5, size=(8, 6))
+    exact, sampled = JointEntropy(8, 100_000, rng), JointEntropy(8, 3000, rng)
+    for j in (0, 1, 2, 3):  # 10^4 configurations: the second draws 3,000 of them
+        exact.add(samples[:, j])
+        sampled.add(samples[:, j])
+    assert exact.exact and not sampled.exact
+    np.testing.assert_allclose(sampled.with_each(samples), exact.with_each(samples), atol=0.05)
+
+
+def test_batch_bald_first_pick_is_bald_and_mutual_information_adds_up():
+    rng = np.random.default_rng(6)
+    samples = rng.dirichlet(np.ones(4), size=(10, 40))
+    picks, gains = batch_bald_select(samples, 3, 10_000, rng)
+    assert picks[0] == np.argmax(bald_scores(samples))
+    rows = list(picks)
+    mi = brute_joint_entropy(samples, rows) - entropy(samples[:, rows]).mean(0).sum()
+    assert gains[-1] == pytest.approx(mi, rel=1e-4)
