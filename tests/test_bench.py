@@ -33,10 +33,20 @@ def test_unknown_benchmark_is_a_usage_error(capsys):
 
 
 def test_selection_latency_times_every_registered_strategy(capsys):
-    out = run(capsys, "latency", "--dataset", "digits", "--answered", "100", "--repeat", "1")
+    out = run(capsys, "latency", "--dataset", "digits", "--answered", "100", "--repeat", "1",
+              "--k", "20", "--no-peers")
     for name in STRATEGIES.names():
-        assert re.search(rf"^{name}\s+\d+\.\dms\s+\d+\.\dms$", out, re.M), name
+        assert re.search(rf"^{name}\s+\d+\.\d\ds\s+\d+\.\d\ds\s+-$", out, re.M), name
     assert "peak RSS" in out
+
+
+def test_selection_latency_puts_scikit_activeml_side_by_side(capsys):
+    pytest.importorskip("skactiveml")
+    out = run(capsys, "latency", "--dataset", "digits", "--answered", "100", "--repeat", "1",
+              "--k", "10", "--strategies", "coreset,badge,typiclust,margin")
+    for name in ("coreset", "badge", "typiclust"):
+        assert re.search(rf"^{name}\s+[\d.]+s\s+[\d.]+s\s+[\d.]+s\s+[\d.]+x$", out, re.M), name
+    assert re.search(r"^margin\s+[\d.]+s\s+[\d.]+s\s+-$", out, re.M)
 
 
 def test_overhead_splits_the_wall_time(capsys):

@@ -1,14 +1,18 @@
-"""Selection latency of every registered strategy on a large pool.
+"""Selection latency of every registered strategy on a large pool, side by side with
+scikit-activeml's implementation of the same strategy where it has one.
 
-    python -m palbench.perf.selection_latency [--dataset fashion_mnist] [--n 60000]
-        [--answered 500] [--k 30] [--repeat 5] [--strategies a,b,...]
+    palbench bench latency [--dataset fashion_mnist] [--n 60000] [--dims 64] [--answered 500]
+        [--k 100] [--repeat 3] [--threads 2] [--strategies a,b,...] [--no-peers]
 
-The pool is the dataset's training set (Fashion-MNIST: all 60,000 images by default). Before
-timing, `--answered` random label queries (pair strategies: the free exemplars and as many
-random pairs) are answered by an exact oracle and a logistic regression is fitted on the known
-labels, as the loop would have done. Prints, per strategy, the first call (which builds any
-per-run cache, such as graph_coverage's ball graph) and the median of `--repeat` further
-calls, plus the process's peak RSS.
+The pool is the dataset's training set (Fashion-MNIST: all 60,000 images by default), projected
+on its `--dims` leading principal components (0: the raw features), the 64-dimensional space
+the goal is stated in. Before timing, `--answered` random label queries (pair strategies: the
+free exemplars and as many random pairs) are answered by an exact oracle and the model is
+fitted as the loop would: a logistic regression, or for the MC-dropout strategies (bald,
+batch_bald) an `mlp` with dropout 0.2. Printed per strategy: the first call (which builds any
+per-run cache, such as graph_coverage's ball graph), the median of `--repeat` further calls,
+and, for coreset, typiclust, badge, bald and batch_bald, the median of scikit-activeml 1.0.1 on
+the very same inputs in this same process, with the ratio palbench / scikit-activeml.
 """
 
 from __future__ import annotations
@@ -16,12 +20,16 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
+import sys
 import time
+import warnings
+from contextlib import contextmanager
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from palbench.bench.config import plan_from_raw
-from palbench.bench.loop import Ledger, single_threaded
+from palbench.bench.loop import Ledger
 from palbench.learners.sklearn_adapter import Sklearn
 from palbench.oracles.base import Truth
 from palbench.oracles.exact import Exact
@@ -31,11 +39,25 @@ from palbench.queries import LabelQueries, PairQueries, PriceList
 from palbench.strategies.base import STRATEGIES, QueryContext, random_choice
 
 
-def load(dataset: str, n: int):
+def load(dataset: str, n: int, dims: int = 0):
     table = dataset_table(dataset, n, n_test=1000)
     plan = plan_from_raw({"experiment": {"seeds": [0], "budgets": [1]}, "dataset": table,
                           "strategy": {"name": "random"}, "learner": {"name": "sklearn"}})
-    return next(iter(plan.datasets.values()))
+    data = next(iter(plan.datasets.values()))
+    if dims and data.X.shape[1] > dims:
+        from dataclasses import replace
+
+        from palbench.strategies.graph_coverage import project
+        data = replace(data, X=np.ascontiguousarray(project(data.X, dims)))
+    return data
+
+
+def model_for(strategy):
+    """What the loop would have fitted for this strategy."""
+    if "sample_proba" in strategy.requires:
+        from palbench.learners.supervised import MLP
+        return MLP(dropout=0.2, device="cpu")
+    return Sklearn(params={"max_iter": 200})
 
 
 def prepared_context(data, strategy, answered: int, seed: int = 0):
@@ -55,43 +77,117 @@ def prepared_context(data, strategy, answered: int, seed: int = 0):
     ctx = QueryContext(X=data.X, queried=ledger.queried, n_classes=data.n_classes,
                        graph=ledger.graph, exemplars=exemplars, asked_pairs=ledger.asked_pairs)
     if strategy.needs_model:
-        learner = Sklearn(params={"max_iter": 200})
-        ctx.model, ctx.model_version = learner.fit(data, ledger.graph, seed=seed), 1
+        ctx.model, ctx.model_version = model_for(strategy).fit(data, ledger.graph, seed=seed), 1
     return ctx
 
 
-def time_strategy(data, name: str, answered: int, k: int, repeat: int) -> tuple[float, float]:
-    strategy = STRATEGIES.get(name)()
-    ctx = prepared_context(data, strategy, answered)
-    rng = np.random.default_rng(1)
+def peer_query(name: str, strategy, ctx, k: int):
+    """scikit-activeml's implementation of `name` on the context's inputs, or None."""
+    import skactiveml.pool as pool
+    from skactiveml.classifier import SklearnClassifier
+    from skactiveml.pool._bald import batch_bald
+    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.linear_model import LogisticRegression
+
+    known = ctx.graph.known_labels()
+    y = np.where(known >= 0, known, np.nan)
+    X = ctx.X
+    if name == "coreset":
+        return lambda: pool.CoreSet(random_state=0).query(X, y, batch_size=k)
+    if name == "typiclust":  # the same clustering algorithm as palbench's above 50 clusters
+        return lambda: pool.TypiClust(
+            random_state=0, cluster_algo=MiniBatchKMeans, k=strategy.neighbours,
+            cluster_algo_dict={"batch_size": 5000, "n_init": 1}).query(X, y, batch_size=k)
+    if name == "badge":
+        clf = SklearnClassifier(LogisticRegression(max_iter=200), classes=np.arange(
+            ctx.n_classes), random_state=0).fit(X, y)
+        return lambda: pool.Badge(random_state=0).query(X, y, clf=clf, fit_clf=False,
+                                                      batch_size=k)
+    if name in ("bald", "batch_bald"):
+        from palbench.strategies.bald import bald_scores
+        rows = ctx.candidates
+
+        def mc_bald():
+            samples = ctx.model.sample_proba(X[rows], strategy.n_samples, seed=0)
+            if name == "bald":
+                return np.argsort(-batch_bald(samples, 1)[0])[:k]
+            keep = np.argsort(-bald_scores(samples))[:strategy.max_candidates]
+            return batch_bald(samples[:, keep], k, n_MC_samples=strategy.n_configs,
+                              random_state=0)
+        return mc_bald
+    return None
+
+
+@contextmanager
+def threads(n: int):
+    torch = sys.modules.get("torch")
+    previous = torch.get_num_threads() if torch else None
+    if torch:
+        torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        if torch:
+            torch.set_num_threads(previous)
+
+
+def timed(call, repeat: int) -> tuple[float, float]:
+    """Seconds of the first call and the median of `repeat` more."""
     t0 = time.perf_counter()
-    strategy.select(ctx, k, rng)
+    call()
     first = time.perf_counter() - t0
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        strategy.select(ctx, k, rng)
+        call()
         times.append(time.perf_counter() - t0)
-    return first, statistics.median(times)
+    return first, statistics.median(times) if times else first
+
+
+def time_strategy(data, name: str, answered: int, k: int, repeat: int, peers: bool):
+    strategy = STRATEGIES.get(name)()
+    with warnings.catch_warnings():  # an unconverged model is still a model to select with
+        warnings.simplefilter("ignore")
+        ctx = prepared_context(data, strategy, answered)
+    rng = np.random.default_rng(1)
+    first, median = timed(lambda: strategy.select(ctx, k, rng), repeat)
+    peer = peer_query(name, strategy, ctx, k) if peers else None
+    peer_median = timed(peer, max(repeat - 1, 0))[1] if peer else None
+    return first, median, peer_median
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="fashion_mnist")
     parser.add_argument("--n", type=int, default=60000, help="pool size (fashion_mnist only)")
+    parser.add_argument("--dims", type=int, default=64,
+                        help="principal components kept (0: raw features)")
     parser.add_argument("--answered", type=int, default=500)
-    parser.add_argument("--k", type=int, default=30, help="batch size asked for")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--k", type=int, default=100, help="batch size asked for")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2, help="BLAS and torch threads")
     parser.add_argument("--strategies", default=",".join(STRATEGIES.names()))
+    parser.add_argument("--no-peers", dest="peers", action="store_false",
+                        help="skip scikit-activeml's implementations")
     args = parser.parse_args(argv)
-    data = load(args.dataset, args.n)
+    if args.peers:
+        try:
+            import skactiveml  # noqa: F401
+        except ImportError:
+            parser.error("scikit-activeml is not installed (pip install 'palbench[peers]'), "
+                         "or pass --no-peers")
+    data = load(args.dataset, args.n, args.dims)
     print(f"{args.dataset}: pool N = {data.n_pool:,} x {data.X.shape[1]} features, "
-          f"{args.answered} answered, k = {args.k}, one thread")
-    print(f"{'strategy':<16} {'first call':>12} {'median next':>12}")
-    with single_threaded():
+          f"{args.answered} answered, k = {args.k}, {args.threads} thread(s)")
+    print(f"{'strategy':<16} {'first call':>11} {'median next':>12} {'skactiveml':>11} "
+          f"{'ratio':>6}")
+    with threads(args.threads):
         for name in args.strategies.split(","):
-            first, median = time_strategy(data, name, args.answered, args.k, args.repeat)
-            print(f"{name:<16} {first * 1e3:>10.1f}ms {median * 1e3:>10.1f}ms", flush=True)
+            first, median, peer = time_strategy(data, name, args.answered, args.k,
+                                                args.repeat, args.peers)
+            theirs = f"{peer:>10.2f}s {median / peer:>5.2f}x" if peer else f"{'-':>11}"
+            print(f"{name:<16} {first:>10.2f}s {median:>11.2f}s {theirs}", flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process: {peak:,.0f} MiB")
 
