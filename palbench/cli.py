@@ -163,7 +163,7 @@ def cmd_import(args) -> int:
 
 
 def write_report_files(store_arg, out, metric="task_acc", hue="strategy", experiment=None,
-                       panels=None) -> int:
+                       panels=None, rank_blocks="panel") -> int:
     from palbench.reports.report import write_report
 
     with open_store(store_arg, create=False) as store:
@@ -177,14 +177,14 @@ def write_report_files(store_arg, out, metric="task_acc", hue="strategy", experi
     if frame[metric].isna().all():
         raise ConfigError("--metric", metric, "no run recorded it (probe_acc needs a learner "
                           "with an embedding and [experiment] probe = true)")
-    paths = write_report(frame, Path(out), metric, hue, panels, runs)
+    paths = write_report(frame, Path(out), metric, hue, panels, runs, rank_blocks)
     print("palbench: wrote " + ", ".join(str(p) for p in paths))
     return 0
 
 
 def cmd_report(args) -> int:
     return write_report_files(args.store, args.out, args.metric, args.hue, args.experiment,
-                              args.panels)
+                              args.panels, args.rank_blocks)
 
 
 def cmd_bench(args) -> int:
@@ -322,6 +322,9 @@ def add_report(sub) -> None:
                         "(overrides --hue)")
     p.add_argument("--experiment", metavar="NAME", help="only the runs of this [experiment] "
                                                         "name")
+    p.add_argument("--rank-blocks", choices=("panel", "seed"), default="panel",
+                   help="what the rank test blocks on: a panel (default), or each seed of a "
+                        "panel (many seeds on few data sets)")
     p.set_defaults(handler=cmd_report)
 
 

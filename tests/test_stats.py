@@ -113,3 +113,24 @@ def test_ranks_rank_what_the_hue_names():
     assert friedman(frame, hue="learner") < 0.05
     by_strategy, _ = mean_ranks(frame)
     assert set(by_strategy.index) == {"a", "b", "c", "d"}
+    by_seed, blocks = mean_ranks(frame, hue="learner", blocks="seed")
+    assert list(by_seed.index) == ["pal", "mlp", "kernel"] and blocks == 8  # 4 panels x 2 seeds
+    assert friedman(frame, hue="learner", blocks="seed") < 0.05
+
+
+def test_report_ranks_on_seed_blocks_with_the_critical_difference(tmp_path):
+    """report --rank-blocks seed: the leaderboard gets a mean-rank table with the Friedman
+    p-value and the Nemenyi CD over panel x seed blocks."""
+    from palbench.cli import main
+    config = tmp_path / "c.toml"
+    config.write_text('[experiment]\nseeds = [0, 1, 2]\nbudgets = [10, 20]\nbatch_size = 10\n'
+                      'probe = false\n[dataset]\nname = "blobs"\nn_samples = 90\n'
+                      '[[strategy]]\nname = "random"\n[[strategy]]\nname = "margin"\n'
+                      '[[strategy]]\nname = "coreset"\n[learner]\nname = "sklearn"\n')
+    store = str(tmp_path / "s.sqlite")
+    assert main(["run", str(config), "--store", store, "--quiet"]) == 0
+    assert main(["report", "--store", store, "--out", str(tmp_path / "r"),
+                 "--rank-blocks", "seed"]) == 0
+    board = (tmp_path / "r" / "leaderboard.md").read_text()
+    assert "## Mean ranks by AULC of task_acc over 3 panel x seed blocks" in board
+    assert "Friedman p = " in board and "| strategy | mean rank |" in board

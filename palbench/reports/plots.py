@@ -96,17 +96,18 @@ def plot_graph(frame: pd.DataFrame, path: Path, hue: str, keys: list[str]) -> No
 
 
 def plot_ranks(frame: pd.DataFrame, path: Path, metric: str = "task_acc",
-               hue: str = "strategy") -> None:
+               hue: str = "strategy", blocks: str = "panel") -> None:
     """Mean ranks of the lines named by `hue`; the Nemenyi critical difference is drawn only
     when the Friedman test rejects equal ranks at 0.05 (Demsar's procedure)."""
-    ranks, n = mean_ranks(frame, metric, hue)
+    ranks, n = mean_ranks(frame, metric, hue, blocks)
     k = len(ranks)
+    unit = "panel x seed block" if blocks == "seed" else "panel"
     fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.35 * max(k, 1)))
     if k == 0:
         ax.text(0.5, 0.5, f"no {hue} ran in every panel", ha="center", va="center")
         ax.set_axis_off()
     else:
-        p = friedman(frame, metric, hue)
+        p = friedman(frame, metric, hue, blocks)
         cd = critical_difference(k, n)
         ax.scatter(ranks.values, np.arange(k), color="C0", zorder=3)
         for y, (name, rank) in enumerate(ranks.items()):
@@ -118,14 +119,14 @@ def plot_ranks(frame: pd.DataFrame, path: Path, metric: str = "task_acc",
             title = (f"Friedman p = {p:.2g}: ranks differ; lines whose mean ranks differ by "
                      "less than CD are not distinguishable (Nemenyi, 0.05)")
         elif np.isnan(p):
-            title = (f"Ranks of {hue}: the Friedman test needs at least 3 lines and 2 panels "
+            title = (f"Ranks of {hue}: the Friedman test needs at least 3 lines and 2 {unit}s "
                      f"({k} and {n} here), so the ranks are not tested")
         else:
             title = f"Ranks of {hue}: Friedman p = {p:.2g}, no evidence that the ranks differ"
         ax.set_xlim(0.5, max(k, 2) + 0.9)
         ax.set_ylim(-0.8, k + 0.2)
         ax.set_yticks([])
-        ax.set_xlabel(f"mean rank by AULC of {metric} over {n} panel(s) (1 = best)")
+        ax.set_xlabel(f"mean rank by AULC of {metric} over {n} {unit}(s) (1 = best)")
         ax.grid(axis="x", alpha=0.3)
         ax.set_title(title, fontsize=8)
     fig.tight_layout()

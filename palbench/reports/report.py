@@ -147,9 +147,28 @@ def budget_table(panel: pd.DataFrame, metric: str, hue: str) -> Table:
     return Table(pd.DataFrame(rows, columns=["budget"] + names), right=("budget",))
 
 
+def rank_blocks_of(frame: pd.DataFrame, metric: str, hue: str, blocks: str) -> list:
+    """The mean ranks as a table, with the Friedman p-value and the Nemenyi critical
+    difference (Demsar 2006), when there are at least two blocks."""
+    from palbench.reports.ranks import critical_difference, friedman, mean_ranks
+    ranks, n = mean_ranks(frame, metric, hue, blocks)
+    if n < 2 or len(ranks) < 3:
+        return []
+    p = friedman(frame, metric, hue, blocks)
+    cd = critical_difference(len(ranks), n)
+    unit = "panel x seed blocks" if blocks == "seed" else "panels"
+    verdict = (f"Friedman p = {p:.2g}: the ranks differ; mean ranks closer than the critical "
+               f"difference CD = {cd:.2f} (Nemenyi, 0.05) are not distinguishable."
+               if p < 0.05 else f"Friedman p = {p:.2g}: no evidence that the ranks differ.")
+    return [Heading(f"Mean ranks by AULC of {metric} over {n} {unit}"), Paragraph(verdict),
+            Table(pd.DataFrame({hue: list(ranks.index),
+                                "mean rank": [f"{r:.2f}" for r in ranks.values]}),
+                  right=("mean rank",))]
+
+
 def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
                  hue: str = "strategy", panels: list[str] | None = None,
-                 runs: pd.DataFrame | None = None) -> list[Path]:
+                 runs: pd.DataFrame | None = None, rank_blocks: str = "panel") -> list[Path]:
     """Write the report; `panels` (keys of CELL_KEYS) overrides `hue`: lines are then the
     combinations of the other keys. With `runs` (the store's run rows), also index.html."""
     from palbench.reports.html import write_html
@@ -168,8 +187,9 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
                                    out_dir / "ranks.png", out_dir / "leaderboard.md")
     plot_curves(frame, curves, metric, hue, keys)
     plot_graph(frame, graph, hue, keys)
-    plot_ranks(frame, ranks, metric, hue)
-    blocks = leaderboard_blocks(frame, metric, hue, keys)
+    plot_ranks(frame, ranks, metric, hue, rank_blocks)
+    blocks = leaderboard_blocks(frame, metric, hue, keys) + rank_blocks_of(frame, metric, hue,
+                                                                          rank_blocks)
     if dropped:
         blocks.insert(2, Paragraph(
             f"{dropped} older run(s) of a cell and seed that the store also holds in a newer "
@@ -181,5 +201,6 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
         written.append(write_html(out_dir, blocks, [
             (curves, f"{METRICS.get(metric, metric)} against annotation cost"),
             (graph, "What the answers revealed"),
-            (ranks, "Mean rank across panels")], runs))
+            (ranks, "Mean rank across " + ("panels and seeds" if rank_blocks == "seed"
+                                           else "panels"))], runs))
     return written
