@@ -49,6 +49,13 @@ def test_selection_latency_puts_scikit_activeml_side_by_side(capsys):
     assert re.search(r"^margin\s+[\d.]+s\s+[\d.]+s\s+-$", out, re.M)
 
 
+def test_selection_latency_prices_the_sampled_coverage(capsys):
+    """On a pool no larger than max_cover the sampled ball graph is the exact one."""
+    out = run(capsys, "latency", "--dataset", "digits", "--answered", "100", "--repeat", "0",
+              "--k", "10", "--strategies", "random", "--no-peers", "--coverage")
+    assert re.search(r"graph_coverage coverage check: .* 100% of the exact gain", out), out
+
+
 def test_overhead_splits_the_wall_time(capsys):
     out = run(capsys, "overhead", "--dataset", "digits", "--budgets", "20,40", "--batch", "10")
     for name in ("random", "margin"):

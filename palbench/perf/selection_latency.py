@@ -2,7 +2,7 @@
 scikit-activeml's implementation of the same strategy where it has one.
 
     palbench bench latency [--dataset fashion_mnist] [--n 60000] [--dims 64] [--answered 500]
-        [--k 100] [--repeat 3] [--threads 2] [--strategies a,b,...] [--no-peers]
+        [--k 100] [--repeat 3] [--threads 2] [--strategies a,b,...] [--no-peers] [--coverage]
 
 The pool is the dataset's training set (Fashion-MNIST: all 60,000 images by default), projected
 on its `--dims` leading principal components (0: the raw features), the 64-dimensional space
@@ -13,6 +13,8 @@ batch_bald) an `mlp` with dropout 0.2. Printed per strategy: the first call (whi
 per-run cache, such as graph_coverage's ball graph), the median of `--repeat` further calls,
 and, for coreset, typiclust, badge, bald and batch_bald, the median of scikit-activeml 1.0.1 on
 the very same inputs in this same process, with the ratio palbench / scikit-activeml.
+`--coverage` also prints what graph_coverage's sampled coverage (pools over `max_cover`) costs
+in coverage against the exact ball graph.
 """
 
 from __future__ import annotations
@@ -118,6 +120,42 @@ def peer_query(name: str, strategy, ctx, k: int):
     return None
 
 
+def coverage_price(data, answered: int, k: int, starts: int = 3) -> None:
+    """What graph_coverage's sampled coverage (max_cover points) costs in coverage: the share
+    of the pool that k greedy picks newly cover, with the exact ball graph and with the
+    sampled one, from `starts` random sets of answered samples (the exact graph judges both)."""
+    from palbench.strategies.graph_coverage import (
+        GraphCoverage,
+        ball_graph,
+        coverage_select,
+        delta_graph,
+        purity_delta,
+    )
+    max_cover = GraphCoverage().max_cover
+    delta = purity_delta(data.X, data.n_classes, GraphCoverage().purity)
+    t0 = time.perf_counter()
+    exact = ball_graph(data.X, delta)
+    exact_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sampled = delta_graph(data.X, data.n_classes, delta, 0.95, 0, max_cover)
+    sampled_seconds = time.perf_counter() - t0
+    gains = {"exact": [], "sampled": []}
+    for start in range(starts):
+        queried = np.zeros(data.n_pool, bool)
+        queried[np.random.default_rng(start).choice(data.n_pool, answered, replace=False)] = True
+        before = (np.asarray(exact[queried].sum(axis=0)).ravel() > 0).mean()
+        for name, (graph, members) in (("exact", (exact, exact)), ("sampled", sampled)):
+            picks = coverage_select(graph, queried.copy(), k, np.random.default_rng(1), members)
+            after = queried.copy()
+            after[picks] = True
+            gains[name].append((np.asarray(exact[after].sum(axis=0)).ravel() > 0).mean() - before)
+    exact_gain, sampled_gain = np.mean(gains["exact"]), np.mean(gains["sampled"])
+    print(f"graph_coverage coverage check: exact ball graph {exact_seconds:.2f}s, on "
+          f"{max_cover:,} sampled points {sampled_seconds:.2f}s; {k} picks newly cover "
+          f"{exact_gain:.3f} (exact) and {sampled_gain:.3f} (sampled) of the pool: "
+          f"{sampled_gain / exact_gain:.0%} of the exact gain (mean of {starts} starts)")
+
+
 @contextmanager
 def threads(n: int):
     torch = sys.modules.get("torch")
@@ -150,10 +188,10 @@ def time_strategy(data, name: str, answered: int, k: int, repeat: int, peers: bo
     with warnings.catch_warnings():  # an unconverged model is still a model to select with
         warnings.simplefilter("ignore")
         ctx = prepared_context(data, strategy, answered)
-    rng = np.random.default_rng(1)
-    first, median = timed(lambda: strategy.select(ctx, k, rng), repeat)
-    peer = peer_query(name, strategy, ctx, k) if peers else None
-    peer_median = timed(peer, max(repeat - 1, 0))[1] if peer else None
+        rng = np.random.default_rng(1)
+        first, median = timed(lambda: strategy.select(ctx, k, rng), repeat)
+        peer = peer_query(name, strategy, ctx, k) if peers else None
+        peer_median = timed(peer, max(repeat - 1, 0))[1] if peer else None
     return first, median, peer_median
 
 
@@ -170,6 +208,9 @@ def main(argv=None):
     parser.add_argument("--strategies", default=",".join(STRATEGIES.names()))
     parser.add_argument("--no-peers", dest="peers", action="store_false",
                         help="skip scikit-activeml's implementations")
+    parser.add_argument("--coverage", action="store_true",
+                        help="also measure what graph_coverage's sampled coverage costs in "
+                             "coverage against the exact ball graph")
     args = parser.parse_args(argv)
     if args.peers:
         try:
@@ -188,6 +229,8 @@ def main(argv=None):
                                                 args.repeat, args.peers)
             theirs = f"{peer:>10.2f}s {median / peer:>5.2f}x" if peer else f"{'-':>11}"
             print(f"{name:<16} {first:>10.2f}s {median:>11.2f}s {theirs}", flush=True)
+        if args.coverage:
+            coverage_price(data, args.answered, args.k)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process: {peak:,.0f} MiB")
 
