@@ -132,10 +132,12 @@ def cmd_list(args) -> int:
 
     registry = {"datasets": DATASETS, "strategies": STRATEGIES, "oracles": ORACLES,
                 "learners": LEARNERS}[args.kind]
-    for name, cls in registry.items():
+    items = registry.items()
+    width = max(16, *(len(name) for name, _ in items))
+    for name, cls in items:
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         params = ", ".join(parameter_names(cls)) or "-"
-        print(f"{name:16s} {doc}\n{'':16s} parameters: {params}")
+        print(f"{name:{width}s} {doc}\n{'':{width}s} parameters: {params}")
     return 0
 
 

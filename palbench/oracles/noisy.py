@@ -49,11 +49,14 @@ class Confusion(Oracle):
               f"the dataset has {n_classes} classes")
 
     def respond(self, queries, truth, rng):
+        return self.draw(truth.y[queries.indices], rng)
+
+    def draw(self, classes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One answer per true class given, drawn from its row of the matrix."""
         cumulative = np.cumsum(np.asarray(self.matrix, dtype=np.float64), axis=1)
         cumulative[:, -1] = 1.0
-        u = rng.random(len(queries))
-        rows = cumulative[truth.y[queries.indices]]
-        return (rows < u[:, None]).sum(axis=1)
+        u = rng.random(len(classes))
+        return (cumulative[classes] < u[:, None]).sum(axis=1)
 
 
 @ORACLES.register("abstain")

@@ -19,7 +19,12 @@ EXAMPLES = {
     "exact_pair": {},
     "noisy_pair": {"noise": 0.2},
     "corrupted_labels": {"n_corrupted": 300},
+    "asymmetric_pair": {"p_yes_same": 0.6, "p_no_different": {"2": 0.9, "8": 0.8}},
+    "fine_grained_pairs": {},
+    "confusion_pair": {"matrix": [[0.8, 0.1, 0.1], [0.0, 1.0, 0.0], [0.2, 0.2, 0.6]]},
+    "cifar10h_labels": {},
 }
+TEN_CLASSES = {"cifar10h_labels"}  # presets of a 10-class pattern: a 10-class truth
 ABSTAIN_PAIR = {"rate": 0.25, "base": {"name": "noisy_pair", "noise": 0.2}}
 
 
@@ -28,6 +33,13 @@ def truth():
     y = np.arange(3000) % 3
     prices = PriceList(np.array([1.0, 2.0, 0.5]), pair=0.3, captcha_base=1.0, captcha_item=0.2)
     return Truth(y=y, n_classes=3, prices=prices, labelling_seed=7)
+
+
+def truth_for(name: str, truth: Truth) -> Truth:
+    if name not in TEN_CLASSES:
+        return truth
+    prices = PriceList(np.linspace(0.5, 2.0, 10), pair=0.3, captcha_base=1.0, captcha_item=0.2)
+    return Truth(y=np.arange(3000) % 10, n_classes=10, prices=prices, labelling_seed=7)
 
 
 def oracle(name, params=None):
@@ -52,19 +64,21 @@ def test_every_registered_oracle_has_an_example():
 
 @pytest.mark.parametrize("name,kind,params", CASES)
 def test_answers_each_query_and_charges_its_cost(name, kind, params, truth):
+    truth = truth_for(name, truth)
     queries = queries_of(kind)
     answers = oracle(name, params).answer(queries, truth, np.random.default_rng(0))
     assert answers.queries is queries and len(answers.values) == len(queries)
     expected = truth.prices.label[truth.y[queries.indices]] if kind == "label" else \
         np.full(len(queries), 0.3)
     np.testing.assert_allclose(answers.cost, expected)
-    top = 3 if kind == "label" else 2
+    top = truth.n_classes if kind == "label" else 2
     valid = (answers.values == ABSTAIN) | ((answers.values >= 0) & (answers.values < top))
     assert valid.all()
 
 
 @pytest.mark.parametrize("name,kind,params", CASES)
 def test_same_rng_gives_same_answers(name, kind, params, truth):
+    truth = truth_for(name, truth)
     queries = queries_of(kind)
     a = oracle(name, params).answer(queries, truth, np.random.default_rng(11)).values
     b = oracle(name, params).answer(queries, truth, np.random.default_rng(11)).values
