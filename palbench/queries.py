@@ -25,13 +25,16 @@ class LabelQueries:
 class PairQueries:
     """ "Are samples a[q] and b[q] of the same class?"
 
-    With `group` set, the pairs sharing a group id form one captcha: an anchor shown with M
-    candidates, priced as one query of captcha_base + M * captcha_item.
+    With `group` set, the pairs sharing a group id form one question, priced once: with
+    `question = "captcha"` an anchor shown with M candidates (captcha_base + M *
+    captcha_item); with `question = "group"` M images to sort into classes, every pair among
+    them answered at once (group_base + group_item * (M - 1)).
     """
 
     a: np.ndarray
     b: np.ndarray
     group: np.ndarray | None = None
+    question: str = "captcha"
     kind = "pair"
 
     def __len__(self) -> int:
@@ -40,6 +43,16 @@ class PairQueries:
     @property
     def n_queries(self) -> int:
         return len(self.a) if self.group is None else len(np.unique(self.group))
+
+    def images_per_pair(self) -> np.ndarray:
+        """How many images the question of each pair showed: 2 for a plain pair, the distinct
+        samples of its group for a captcha (anchor and candidates) or a group question."""
+        if self.group is None:
+            return np.full(len(self), 2)
+        _, inverse = np.unique(self.group, return_inverse=True)
+        members = np.unique(np.stack([np.concatenate([inverse, inverse]),
+                                      np.concatenate([self.a, self.b])]), axis=1)
+        return np.bincount(members[0])[inverse]
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,8 @@ class PriceList:
     pair: float = 1.0
     captcha_base: float = 1.0
     captcha_item: float = 0.25
+    group_base: float = 0.0
+    group_item: float = 1.0
 
     @property
     def cheapest_label(self) -> float:
@@ -81,3 +96,7 @@ class PriceList:
     def captcha(self, m: int) -> float:
         """One captcha showing an anchor with m candidates."""
         return float(self.captcha_base + m * self.captcha_item)
+
+    def group(self, m: int) -> float:
+        """One question showing m images to group by class."""
+        return float(self.group_base + (m - 1) * self.group_item)

@@ -8,7 +8,7 @@ import pytest
 
 from palbench.errors import ConfigError
 from palbench.oracles import ORACLES, Truth
-from palbench.oracles.people import cifar10h_matrix, images_per_pair
+from palbench.oracles.people import cifar10h_matrix
 from palbench.params import build
 from palbench.queries import LabelQueries, PairQueries, PriceList
 
@@ -65,7 +65,7 @@ def test_rates_follow_the_images_a_question_shows():
     i, j = np.triu_indices(8, 1)
     group = PairQueries(members[:, i].ravel(), members[:, j].ravel(),
                         group=np.repeat(np.arange(len(members)), len(i)))
-    assert (images_per_pair(group) == 8).all()
+    assert (group.images_per_pair() == 8).all()
     fine = oracle("fine_grained_pairs")
     said = fine.answer(group, t, np.random.default_rng(4)).values
     same = t.y[group.a] == t.y[group.b]
@@ -79,7 +79,7 @@ def test_rates_follow_the_images_a_question_shows():
     table = oracle("asymmetric_pair", p_yes_same={"2": 0.5, "8": 0.8}, p_no_different=1.0)
     shown_4 = PairQueries(np.array([0, 0, 0, 1, 1, 2]), np.array([1, 2, 3, 2, 3, 3]),
                           group=np.zeros(6, np.int64))
-    assert (images_per_pair(shown_4) == 4).all()
+    assert (shown_4.images_per_pair() == 4).all()
     from palbench.oracles.people import rate_at
     assert rate_at(table.p_yes_same, np.array([2, 4, 8, 12])).tolist() == [0.5, 0.6, 0.8, 0.8]
 

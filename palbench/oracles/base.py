@@ -24,13 +24,19 @@ class Truth:
     labelling_seed: int = 0  # its own spawned stream: fixed answers drawn once per run
 
     def price(self, queries) -> np.ndarray:
-        """Cost of each answer; a captcha's price is spread evenly over its pairs."""
+        """Cost of each answer; a captcha's or group question's price is spread evenly over
+        its pairs."""
         if isinstance(queries, LabelQueries):
             return self.prices.label[self.y[queries.indices]]
         if queries.group is None:
             return np.full(len(queries), self.prices.pair)
         _, inverse, counts = np.unique(queries.group, return_inverse=True, return_counts=True)
-        per_group = self.prices.captcha_base + counts * self.prices.captcha_item
+        if queries.question == "group":
+            shown = np.zeros(len(counts), dtype=np.int64)
+            shown[inverse] = queries.images_per_pair()
+            per_group = self.prices.group_base + (shown - 1) * self.prices.group_item
+        else:
+            per_group = self.prices.captcha_base + counts * self.prices.captcha_item
         return (per_group / counts)[inverse]
 
 

@@ -1,8 +1,10 @@
-"""The price list: `[costs] label = 1.0`, or a per-class table `label = { cat = 2.0, ... }`."""
+"""The price list: `[costs] label = 1.0`, or a per-class table `label = { cat = 2.0, ... }`, in
+cost units; or `model = "seconds"`: annotator seconds from published measurements."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -10,37 +12,93 @@ from palbench.errors import check
 from palbench.params import unknown_key_error
 from palbench.queries import PriceList
 
+# Annotator seconds (../shared/ANNOTATORS.md), least-squares fits:
+# - a label: a + b x classes through CIFAR-10N (10 classes, median 4.2 s a label) and
+#   CIFAR-100N (100 classes, 17.6 s): 2.71 + 0.149 C
+# - a pair question: 3.36 s, the mean of the two-image radio-button medians (3.16 birds, 3.56
+#   dogs; WWW 2025)
+# - a captcha (anchor + m candidates, one click each, like the radio interface): the radio
+#   medians at 2-4 images, 2.30 + 1.10 per candidate
+# - a group question of M images (drag and drop): the birds and dogs medians at M = 2..8,
+#   1.10 + 3.64 (M - 1); ANNOTATORS.md's rounded 2.5 + 3 (M - 1) is 0.3-1.3 s off at M = 2
+#   and 8, and overstates small questions, where pairs are compared with labels
+SECONDS = {"label_base": 2.71, "label_per_class": 0.149, "pair": 3.36, "captcha_base": 2.30,
+           "captcha_item": 1.10, "group_base": 1.10, "group_item": 3.64}
+MODELS = ("units", "seconds")
+UNIT = {"units": "cost units", "seconds": "annotator seconds"}
+
 
 @dataclass(frozen=True)
 class Costs:
     """Cost units charged per answer, on one axis for label and pair queries. A per-class label
     table may give `default` for unlisted classes; a captcha (one anchor, M candidates) costs
-    captcha_base + M * captcha_item."""
+    captcha_base + M * captcha_item, a group question of M images group_base + group_item *
+    (M - 1). With `model = "seconds"` every price is in annotator seconds from SECONDS
+    (entries overridable in `seconds`), the label's from the number of classes."""
 
     label: float | dict[str, float] = 1.0
     pair: float = 1.0
     captcha_base: float = 1.0
     captcha_item: float = 0.25
+    group_base: float = 0.0
+    group_item: float = 1.0
+    model: str = "units"
+    seconds: dict = field(default_factory=dict)
 
     def validate(self, where: str) -> None:
+        check(self.model in MODELS, f"{where}.model", self.model,
+              "must be \"units\" or \"seconds\"")
         check(self.pair > 0, f"{where}.pair", self.pair, "must be positive")
-        check(self.captcha_base >= 0, f"{where}.captcha_base", self.captcha_base,
-              "must be >= 0")
-        check(self.captcha_item > 0, f"{where}.captcha_item", self.captcha_item,
-              "must be positive")
+        for name in ("captcha_base", "group_base"):
+            check(getattr(self, name) >= 0, f"{where}.{name}", getattr(self, name),
+                  "must be >= 0")
+        for name in ("captcha_item", "group_item"):
+            check(getattr(self, name) > 0, f"{where}.{name}", getattr(self, name),
+                  "must be positive")
         if isinstance(self.label, dict):
             check(bool(self.label), f"{where}.label", self.label, "per-class table is empty")
             for name, value in self.label.items():
                 check(value > 0, f"{where}.label.{name}", value, "must be positive")
         else:
             check(self.label > 0, f"{where}.label", self.label, "must be positive")
+        for key, value in self.seconds.items():
+            if key not in SECONDS:
+                raise unknown_key_error(f"{where}.seconds.{key}", key, value, list(SECONDS))
+            check(isinstance(value, (int, float)) and math.isfinite(value) and value >= 0,
+                  f"{where}.seconds.{key}", value, "must be a finite number >= 0")
+        if self.model == "seconds":
+            s = self.in_seconds
+            for classes in (2, 1_000_000):  # linear in the classes: both ends decide
+                price = s["label_base"] + s["label_per_class"] * classes
+                check(price > 0, f"{where}.seconds", self.seconds,
+                      f"gives a label price of {price:g} s at {classes} classes; every price "
+                      "must be positive")
+            for name in ("pair", "captcha_item", "group_item"):
+                check(s[name] > 0, f"{where}.seconds.{name}", s[name], "must be positive")
+
+    @property
+    def in_seconds(self) -> dict:
+        return {**SECONDS, **self.seconds}
+
+    @property
+    def unit(self) -> str:
+        return UNIT[self.model]
 
     def price_list(self, class_names: tuple[str, ...], where: str = "costs") -> PriceList:
-        return PriceList(self.label_costs(class_names, where), self.pair, self.captcha_base,
-                         self.captcha_item)
+        label = self.label_costs(class_names, where)
+        if self.model == "seconds":
+            s = self.in_seconds
+            return PriceList(label, s["pair"], s["captcha_base"], s["captcha_item"],
+                             s["group_base"], s["group_item"])
+        return PriceList(label, self.pair, self.captcha_base, self.captcha_item,
+                         self.group_base, self.group_item)
 
     def label_costs(self, class_names: tuple[str, ...], where: str) -> np.ndarray:
         """Per-class label cost array in the dataset's class order."""
+        if self.model == "seconds":
+            s = self.in_seconds
+            price = s["label_base"] + s["label_per_class"] * len(class_names)
+            return np.full(len(class_names), price, dtype=np.float64)
         if not isinstance(self.label, dict):
             return np.full(len(class_names), self.label, dtype=np.float64)
         table = dict(self.label)

@@ -14,19 +14,6 @@ from palbench.oracles.base import ORACLES, Oracle, same_class
 from palbench.oracles.noisy import Confusion
 
 
-def images_per_pair(queries) -> np.ndarray:
-    """How many images the question of each pair showed: 2 for a plain pair, the distinct
-    samples of its group for a captcha (anchor and candidates) or a group question."""
-    if queries.group is None:
-        return np.full(len(queries), 2)
-    groups, inverse = np.unique(queries.group, return_inverse=True)
-    shown = np.empty(len(groups), dtype=np.int64)
-    for g in range(len(groups)):
-        rows = inverse == g
-        shown[g] = len(np.union1d(queries.a[rows], queries.b[rows]))
-    return shown[inverse]
-
-
 def rate_at(rate: float | dict, images: np.ndarray) -> np.ndarray:
     """A rate, or a table {images shown: rate} linearly interpolated (flat beyond its ends)."""
     if not isinstance(rate, dict):
@@ -67,7 +54,7 @@ class AsymmetricPair(Oracle):
 
     def respond(self, queries, truth, rng):
         same = same_class(queries, truth.y).astype(bool)
-        shown = images_per_pair(queries)
+        shown = queries.images_per_pair()
         u = rng.random(len(queries))
         yes_if_same = u < rate_at(self.p_yes_same, shown)
         yes_if_different = u >= rate_at(self.p_no_different, shown)

@@ -45,6 +45,12 @@ def _place_legend(ax, outside: bool) -> None:
                         title_fontsize=8)
 
 
+def cost_axis(panel: pd.DataFrame) -> str:
+    """The x-axis label: the cost unit of the panel's runs (priced in seconds or in units)."""
+    units = sorted(set(panel["cost_unit"])) if "cost_unit" in panel else ["cost units"]
+    return "annotation cost spent (" + " or ".join(units) + ")"
+
+
 def plot_curves(frame: pd.DataFrame, path: Path, metric: str, hue: str,
                 keys: list[str]) -> None:
     panels = list(frame.groupby(keys, sort=True))
@@ -55,7 +61,7 @@ def plot_curves(frame: pd.DataFrame, path: Path, metric: str, hue: str,
                      errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
         _place_legend(ax, extra > 0)
         ax.set_title(panel_title(keys, key), fontsize=9)
-        ax.set_xlabel("annotation cost spent (cost units)")
+        ax.set_xlabel(cost_axis(panel))
         ax.set_ylabel(METRICS.get(metric, metric))
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(panels):]:
@@ -81,7 +87,7 @@ def plot_graph(frame: pd.DataFrame, path: Path, hue: str, keys: list[str]) -> No
                          n_boot=500, seed=0, ax=ax, legend=offset == 0)
             _place_legend(ax, extra > 0)
             ax.set_ylabel(label)
-            ax.set_xlabel("annotation cost spent (cost units)")
+            ax.set_xlabel(cost_axis(panel))
             ax.grid(alpha=0.3)
             if offset == 0:
                 ax.set_title(panel_title(keys, key), fontsize=9)

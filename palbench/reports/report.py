@@ -87,8 +87,12 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
                      f"cost to 90% of best ({targets['to90']:.3f})"])
         bold = {(i, final_col) for i, r in enumerate(rows) if r[4][0] == best_final} | \
             {(i, aulc_col) for i, r in enumerate(rows) if r[5][0] == best_aulc}
-        blocks += [Heading(panel_title(keys, key)),
-                   Table(table, bold, right=("seeds", "final cost", "free")),
+        panel_rows = _panel(frame, keys, key)
+        units = sorted(set(panel_rows["cost_unit"])) if "cost_unit" in panel_rows else []
+        blocks += [Heading(panel_title(keys, key))]
+        if units == ["annotator seconds"]:
+            blocks.append(Paragraph("Costs and budgets in annotator seconds."))
+        blocks += [Table(table, bold, right=("seeds", "final cost", "free")),
                    Paragraph(f"{metric} at each budget:"),
                    budget_table(_panel(frame, keys, key), metric, hue)]
         if hue == "strategy" and "random" in set(panel["strategy"]):

@@ -248,14 +248,18 @@ class ResultsStore:
                              f"({str(exc).splitlines()[0][-120:]})") from None
 
     def to_frame(self, **where: object) -> pd.DataFrame:
-        """One row per checkpoint joined with its run; keyword filters on run columns."""
+        """One row per checkpoint joined with its run (and `cost_unit`, "cost units" or
+        "annotator seconds"); keyword filters on run columns."""
         clauses, values = [], []
         for column, value in where.items():
             if column not in RUN_FILTERS:
                 raise ValueError(f"cannot filter on {column!r}; known: {sorted(RUN_FILTERS)}")
             clauses.append(f"r.{column} IS ?")  # IS: a None filter matches NULL
             values.append(value)
-        query = ("SELECT " + ", ".join([f"r.{c}" for c in FRAME_RUN_COLUMNS] +
+        # the cost axis's unit, from the run's [costs] model (absent before seconds existed)
+        unit = ("CASE json_extract(r.spec_json, '$.costs.model') WHEN 'seconds' THEN "
+                "'annotator seconds' ELSE 'cost units' END AS cost_unit")
+        query = ("SELECT " + ", ".join([f"r.{c}" for c in FRAME_RUN_COLUMNS] + [unit] +
                                        [f"c.{f}" for f in CHECKPOINT_FIELDS]) +
                  " FROM runs r JOIN checkpoints c USING (run_id)")
         if clauses:

@@ -257,3 +257,79 @@ class PalCoverage(PalOrdered):
         unavailable[unknown[candidates]] = False
         picked = coverage_select(graph, unavailable, k, rng, members)
         return np.searchsorted(unknown, picked).astype(np.int64)  # rows of unknown (sorted)
+
+
+@STRATEGIES.register("pal_group")
+@dataclass(frozen=True)
+class PalGroup(ExemplarComparison):
+    """Multi-image questions ("group these M images by class", WWW 2025): each question shows
+    the least certain unknown sample, the exemplars of its likeliest classes (M // 2 of them,
+    at least 1) and the unknown samples likeliest to be in those classes, to fill M images;
+    one answer gives every pair among them (pairs asked before, and exemplar pairs, which are
+    known different, are left out). Priced group_base + group_item * (M - 1)."""
+
+    exemplars: int = 1
+    images: int = 4
+
+    def validate(self, where):
+        super().validate(where)
+        check(self.images >= 2, f"{where}.images", self.images, "must be >= 2 (M images a "
+              "question)")
+
+    def validate_data(self, data, where):
+        check(self.images <= data.n_pool, f"{where}.images", self.images,
+              f"larger than the pool of {data.name!r} ({data.n_pool} samples)")
+
+    @property
+    def needs_model(self) -> bool:
+        return True
+
+    def query_price(self, prices: PriceList) -> float:
+        return prices.group(self.images)
+
+    def select(self, ctx, k, rng):
+        known, unknown, excluded, has_exemplar, proba = self.state(ctx)
+        n = len(ctx.X)
+        n_shown = min(self.images - 1, max(1, self.images // 2))
+        open_rows = np.ones(len(unknown), dtype=bool)
+        doubt = np.zeros(len(unknown)) if proba is None else 1.0 - proba.max(axis=1)
+        is_exemplar = np.zeros(n, dtype=bool)
+        is_exemplar[ctx.exemplars[ctx.exemplars >= 0]] = True
+        a, b, group = [], [], []
+        asked, questions = set(ctx.asked_pairs), 0
+        for r in top_k(doubt, np.arange(len(unknown)), len(unknown), rng):
+            if questions >= k:
+                break
+            if not open_rows[r]:
+                continue
+            classes = np.flatnonzero(~excluded[r] & has_exemplar)
+            if len(classes) == 0:
+                continue
+            score = proba[r, classes] if proba is not None else np.zeros(len(classes))
+            classes = top_k(score, classes, n_shown, rng)
+            open_rows[r] = False
+            others = np.flatnonzero(open_rows)
+            fill = self.images - 1 - len(classes)
+            if fill > 0 and len(others):
+                mass = proba[others][:, classes].sum(axis=1) if proba is not None else \
+                    np.zeros(len(others))
+                others = top_k(mass, others, fill, rng)
+                open_rows[others] = False
+            else:
+                others = others[:0]
+            shown = np.concatenate([[unknown[r]], unknown[others], ctx.exemplars[classes]])
+            i, j = np.triu_indices(len(shown), 1)
+            x, y = shown[i], shown[j]
+            keys = pair_key(x, y, n)
+            new = ~(is_exemplar[x] & is_exemplar[y]) & ~was_asked(keys, asked)
+            if not new.any():
+                continue
+            asked.update(int(key) for key in keys[new])
+            a += list(x[new])
+            b += list(y[new])
+            group += [questions] * int(new.sum())
+            questions += 1
+        if not a:
+            return empty_pairs()
+        return PairQueries(np.array(a, np.int64), np.array(b, np.int64),
+                           np.array(group, np.int64), question="group")
