@@ -58,11 +58,14 @@ class PairQueries:
 @dataclass(frozen=True)
 class Answers:
     """One batch of answers: the queries, each value (a class for label queries; 1 same / 0 not
-    for pair queries; ABSTAIN for none), and the cost of each answer."""
+    for pair queries; ABSTAIN for none), and the cost of each answer; from a pool of workers,
+    also who answered and what each said (`values` is then their aggregate)."""
 
     queries: LabelQueries | PairQueries
     values: np.ndarray
     cost: np.ndarray
+    workers: np.ndarray | None = None  # (answers, k): who answered, when a pool of workers did
+    heard: np.ndarray | None = None  # (answers, k): what each of them said, before aggregation
 
     def __len__(self) -> int:
         return len(self.values)

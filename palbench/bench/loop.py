@@ -44,6 +44,7 @@ class CellResult:
     device: str
     checkpoints: list[Checkpoint] = field(default_factory=list)
     wall_seconds: float = 0.0
+    answers: list[tuple] = field(default_factory=list)  # the answer log (schema.ANSWER_FIELDS)
 
 
 @contextmanager
@@ -103,9 +104,11 @@ class Ledger:
         self.n_pool = data.n_pool
         self.spent = 0.0
         self.n_queries = self.n_abstain = self.n_wrong = self.n_free = 0
+        self.log: list[tuple] = []  # (position, kind, a, b, worker, value, verdict)
 
     def add(self, answers: Answers, y: np.ndarray) -> None:
         queries = answers.queries
+        self.record(answers)
         said = answers.values != ABSTAIN
         self.spent += answers.total_cost
         self.n_queries += queries.n_queries if isinstance(queries, PairQueries) else len(queries)
@@ -119,6 +122,20 @@ class Ledger:
             truth = (y[queries.a] == y[queries.b]).astype(np.int64)
             self.graph.add_pairs(queries.a[said], queries.b[said], answers.values[said] == 1)
         self.n_wrong += int((answers.values[said] != truth[said]).sum())
+
+    def record(self, answers: Answers) -> None:
+        """Append the batch to the answer log: one row per answer heard."""
+        queries = answers.queries
+        a = queries.indices if isinstance(queries, LabelQueries) else queries.a
+        b = [None] * len(a) if isinstance(queries, LabelQueries) else queries.b.tolist()
+        start = len(self.log) and self.log[-1][0] + 1
+        workers = answers.workers if answers.workers is not None else \
+            np.full((len(a), 1), -1)
+        heard = answers.heard if answers.heard is not None else answers.values[:, None]
+        for q, (x, z, verdict) in enumerate(zip(a.tolist(), b, answers.values.tolist())):
+            for worker, value in zip(workers[q].tolist(), heard[q].tolist()):
+                self.log.append((start + q, queries.kind, x, z,
+                                 None if worker < 0 else worker, value, verdict))
 
     def reveal_exemplars(self, y: np.ndarray, per_class: int, n_classes: int,
                          rng: np.random.Generator) -> np.ndarray:
@@ -287,4 +304,5 @@ def run_cell(cell: Cell, data: Dataset,
             if on_checkpoint is not None:
                 on_checkpoint(checkpoint)
     result.wall_seconds = time.perf_counter() - started
+    result.answers = ledger.log
     return result

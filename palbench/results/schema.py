@@ -12,7 +12,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def metric(label: str) -> dataclasses.Field:
@@ -100,6 +100,21 @@ def checkpoint_columns() -> list[tuple[str, str]]:
     return [(name, _sql_type(hints[name])) for name in CHECKPOINT_FIELDS]
 
 
+# The run's answer log: one row per answer heard (per worker when a pool answered), in the order
+# asked; `verdict` is what the graph was given for that query (the aggregate of its workers).
+ANSWER_SCHEMA = [("position", "INTEGER NOT NULL"), ("kind", "TEXT NOT NULL"),
+                 ("a", "INTEGER NOT NULL"), ("b", "INTEGER"), ("worker", "INTEGER"),
+                 ("value", "INTEGER NOT NULL"), ("verdict", "INTEGER NOT NULL")]
+ANSWER_FIELDS = [name for name, _ in ANSWER_SCHEMA]
+
+
+def answers_statements() -> list[str]:
+    columns = ",\n    ".join(f"{name} {sql}" for name, sql in ANSWER_SCHEMA)
+    return [f"CREATE TABLE IF NOT EXISTS answers (\n    run_id INTEGER NOT NULL REFERENCES "
+            f"runs (run_id) ON DELETE CASCADE,\n    {columns}\n)",
+            "CREATE INDEX IF NOT EXISTS answers_by_run ON answers (run_id, position)"]
+
+
 def create_statements() -> list[str]:
     """The statements that create an empty store of SCHEMA_VERSION."""
     runs = ",\n    ".join(f"{name} {sql}" for name, sql in RUN_SCHEMA)
@@ -112,4 +127,5 @@ def create_statements() -> list[str]:
         f"CREATE UNIQUE INDEX runs_complete ON runs ({COMPLETE_KEY})",
         "CREATE TABLE checkpoints (\n    run_id INTEGER NOT NULL REFERENCES runs (run_id) "
         f"ON DELETE CASCADE,\n    {checkpoints},\n    PRIMARY KEY (run_id, budget)\n)",
+        *answers_statements(),
     ]

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import palbench
 from palbench.errors import ConfigError
 from palbench.results.schema import (
+    ANSWER_FIELDS,
     CHECKPOINT_FIELDS,
     COMPLETE_KEY,
     EXPORT_COLUMNS,
@@ -32,6 +33,7 @@ from palbench.results.schema import (
     RUN_COLUMNS,
     RUN_FILTERS,
     SCHEMA_VERSION,
+    answers_statements,
     create_statements,
 )
 
@@ -79,7 +81,13 @@ def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE checkpoints ADD COLUMN pretrain_seconds REAL NOT NULL DEFAULT 0")
 
 
-MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
+def _migrate_4_to_5(conn: sqlite3.Connection) -> None:
+    """Schema 5: each run's answer log (empty for the runs before it)."""
+    for statement in answers_statements():
+        conn.execute(statement)
+
+
+MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5}
 
 
 class StoreError(ConfigError):
@@ -223,6 +231,10 @@ class ResultsStore:
                    "wall_seconds": result.wall_seconds, "tag": tag, "run_uid": uuid.uuid4().hex}
             run_id = self._insert_run(conn, row, [dataclasses.astuple(c)
                                                   for c in result.checkpoints])
+            conn.executemany(f"INSERT INTO answers (run_id, {', '.join(ANSWER_FIELDS)}) "
+                             f"VALUES (?{', ?' * len(ANSWER_FIELDS)})",
+                             [(run_id, *map(_plain, row))
+                              for row in getattr(result, "answers", [])])
         return run_id
 
     @staticmethod
@@ -271,6 +283,14 @@ class ResultsStore:
 
     def runs(self) -> pd.DataFrame:
         return self._read("SELECT * FROM runs ORDER BY run_id")
+
+    def answers(self, run_id: int | None = None) -> pd.DataFrame:
+        """The answer log (of one run, or of all): every answer heard, per worker when a pool
+        of workers answered, in the order asked, with the verdict the graph was given."""
+        query = "SELECT * FROM answers"
+        if run_id is not None:
+            return self._read(query + " WHERE run_id = ? ORDER BY position, worker", (run_id,))
+        return self._read(query + " ORDER BY run_id, position, worker")
 
     def checkpoints(self) -> pd.DataFrame:
         return self._read("SELECT * FROM checkpoints ORDER BY run_id, budget")

@@ -23,6 +23,8 @@ EXAMPLES = {
     "fine_grained_pairs": {},
     "confusion_pair": {"matrix": [[0.8, 0.1, 0.1], [0.0, 1.0, 0.0], [0.2, 0.2, 0.6]]},
     "cifar10h_labels": {},
+    "workers": {"base": {"name": "noisy_label"}, "n_workers": 4,
+                "spread": {"noise": [0.0, 0.4]}},
 }
 TEN_CLASSES = {"cifar10h_labels"}  # presets of a 10-class pattern: a 10-class truth
 ABSTAIN_PAIR = {"rate": 0.25, "base": {"name": "noisy_pair", "noise": 0.2}}
