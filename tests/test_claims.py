@@ -29,7 +29,7 @@ def test_project_claims_pass_and_write_junit(checked, capsys):
     code, _, junit = checked
     assert code == 0
     suite = ET.parse(junit).getroot()
-    assert suite.get("tests") == "4" and suite.get("failures") == "0"
+    assert suite.get("tests") == "5" and suite.get("failures") == "0"
     assert all(case.find("failure") is None for case in suite.iter("testcase"))
 
 

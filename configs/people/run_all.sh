@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Which query type reaches 80% and 90% of the best accuracy at the least human time? Labels
+# (random, margin), pair questions (pal_ordered) and M-image group questions (pal_group, M = 4
+# and 8) on digits and a 10,000-image Fashion-MNIST pool, 5 seeds, priced in annotator seconds,
+# answered by people-like oracles; reports to docs/people/. About 15 minutes on 2 CPU cores.
+# Usage: bash configs/people/run_all.sh [STORE]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+store=${1:-people.sqlite}
+workers=${WORKERS:-2}
+for data in digits fashion; do
+    for annotator in "" _fine_grained; do
+        palbench run "configs/people/${data}${annotator}.toml" --store "$store" \
+            --workers "$workers" --quiet
+    done
+    palbench report --store "$store" --experiment "people-$data" --out "docs/people/$data"
+done
