@@ -15,6 +15,7 @@ class LabelQueries:
     """ "What is the class of sample i?" for each index."""
 
     indices: np.ndarray
+    workers: np.ndarray | None = None  # (queries, k): the workers a routing strategy chose
     kind = "label"
 
     def __len__(self) -> int:
@@ -35,6 +36,7 @@ class PairQueries:
     b: np.ndarray
     group: np.ndarray | None = None
     question: str = "captcha"
+    workers: np.ndarray | None = None  # (questions, k): the workers a routing strategy chose
     kind = "pair"
 
     def __len__(self) -> int:

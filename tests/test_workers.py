@@ -140,3 +140,50 @@ def test_bad_pools_name_the_field(params, field, why):
     with pytest.raises(ConfigError) as error:
         pool(**{"base": {"name": "noisy_label"}, **params})
     assert error.value.field == field and why in str(error.value), str(error.value)
+
+
+def test_a_routed_strategy_learns_whom_to_ask(blobs):
+    """Thompson routing on agreement with the verdicts: the two careful workers of six end up
+    answering most questions (a third of them at random)."""
+    from palbench.bench.config import seed_streams
+    from palbench.bench.loop import CellState
+    from palbench.learners.sklearn_adapter import Sklearn
+    from palbench.oracles.costs import Costs
+    from palbench.strategies import STRATEGIES
+
+    careful, careless = {"noise": 0.02}, {"noise": 0.7}
+    oracle = pool(base={"name": "noisy_label"}, workers=[careful, careful] + [careless] * 4,
+                  redundancy=3, assign="strategy")
+    strategy = build(STRATEGIES.get("routed"), {"inner": {"name": "random"}}, "strategy")
+    state = CellState(blobs, strategy, oracle, Sklearn(), Costs(), "majority",
+                      seed_streams(0), "routed")
+    for _ in range(40):
+        state.ask(5)
+    log = np.array([row[4] for row in state.ledger.log])
+    late = log[len(log) // 2:]
+    assert np.isin(late, [0, 1]).mean() > 0.5  # 1/3 at random
+
+
+@pytest.mark.parametrize("strategy,oracle,field", [
+    ('name = "random"', 'assign = "strategy"', "oracle.assign"),
+    ('name = "routed"', 'assign = "random"', "oracle.name"),
+])
+def test_routing_needs_both_sides(strategy, oracle, field, write_config, tmp_path, capsys):
+    config = write_config(f"""
+[experiment]
+seeds = [0]
+budgets = [10]
+batch_size = 5
+[dataset]
+name = "blobs"
+[strategy]
+{strategy}
+[oracle]
+name = "workers"
+base = {{ name = "exact" }}
+redundancy = 2
+{oracle}
+""")
+    assert main(["run", str(config), "--store", str(tmp_path / "s.sqlite"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"palbench: error: {field}") and len(err.splitlines()) == 1, err

@@ -246,6 +246,14 @@ def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, 
             check(kind in answered, where_of("oracle", o, len(sections["oracle"])) + ".name",
                   oracle.name, f"answers {' and '.join(answered)} queries, but strategy "
                   f"{strategy.label!r} asks {kind} queries")
+            routes = getattr(strategy.obj, "routes_workers", False)
+            routed = getattr(oracle.obj, "routed_pool", None) is not None
+            check(routes == routed, where_of("oracle", o, len(sections["oracle"])) + (
+                  ".assign" if routed else ".name"), oracle.obj.assign if routed else oracle.name,
+                  "needs every strategy to choose the workers (a \"routed\" strategy); "
+                  f"{strategy.label!r} does not" if routed else
+                  f"strategy {strategy.label!r} chooses the workers: it needs a \"workers\" "
+                  "oracle with assign = \"strategy\"")
     return experiment, sections
 
 

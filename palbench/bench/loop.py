@@ -157,7 +157,7 @@ class Ledger:
 
 
 def as_queries(picked) -> LabelQueries | PairQueries:
-    if isinstance(picked, PairQueries):
+    if isinstance(picked, (LabelQueries, PairQueries)):
         return picked
     return LabelQueries(np.asarray(picked, dtype=np.int64))
 
@@ -203,7 +203,9 @@ class CellState:
         self.ctx = QueryContext(X=data.X, queried=self.ledger.queried,
                                 n_classes=data.n_classes, graph=self.ledger.graph,
                                 exemplars=exemplars, asked_pairs=self.ledger.asked_pairs,
-                                learner=learner, seed=seeds["strategy"])
+                                learner=learner, seed=seeds["strategy"],
+                                answer_log=self.ledger.log,
+                                pool=getattr(oracle, "routed_pool", None))
         if hasattr(learner, "pool_embedding"):
             self.ctx.pool_embedding = partial(learner.pool_embedding, data,
                                               seed=seeds["learner"])

@@ -24,7 +24,7 @@ from palbench.errors import ConfigError, check
 from palbench.oracles.base import ABSTAIN, ORACLES, Oracle
 from palbench.queries import Answers, LabelQueries, PairQueries
 
-ASSIGN = ("random", "round_robin")
+ASSIGN = ("random", "round_robin", "strategy")
 AGGREGATE = ("majority", "dawid_skene")
 
 
@@ -43,8 +43,8 @@ class Workers(Oracle):
     aggregate: str = "majority"
 
     def validate(self, where):
-        check(self.base.get("name") not in ("workers", "abstain"), f"{where}.base.name",
-              self.base.get("name"), "a worker is one annotator, not a pool or a wrapper")
+        check(self.base.get("name") != "workers", f"{where}.base.name", "workers",
+              "a worker is one annotator, not a pool")
         check(self.workers is None or (len(self.workers) > 0
                                        and all(isinstance(t, dict) for t in self.workers)),
               f"{where}.workers", self.workers,
@@ -76,6 +76,11 @@ class Workers(Oracle):
                 except ConfigError as exc:
                     raise ConfigError(f"{where}.spread.{name}", list(bounds),
                                       f"{exc.why} (at {end:g})") from None
+
+    @property
+    def routed_pool(self) -> tuple[int, int] | None:
+        """(workers, redundancy) for a strategy that chooses the workers, else None."""
+        return (self.pool_size, self.redundancy) if self.assign == "strategy" else None
 
     @property
     def pool_size(self) -> int:
@@ -126,7 +131,10 @@ class Workers(Oracle):
             _, unit = np.unique(queries.group, return_inverse=True)
         else:
             unit = np.arange(len(queries))
-        chosen = self.assignment(int(unit.max()) + 1 if len(unit) else 0, rng)[unit]
+        if self.assign == "strategy":
+            chosen = np.asarray(queries.workers, dtype=np.int64)[unit]
+        else:
+            chosen = self.assignment(int(unit.max()) + 1 if len(unit) else 0, rng)[unit]
         heard = np.empty(chosen.shape, dtype=np.int64)
         for w in np.unique(chosen):
             for copy in range(self.redundancy):

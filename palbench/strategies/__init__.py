@@ -7,6 +7,7 @@ from palbench.strategies import (  # noqa: F401  (registers the strategies)
     graph_coverage,
     pairs,
     random_sampling,
+    routed,
     skactiveml_adapter,
     typiclust,
     uncertainty,

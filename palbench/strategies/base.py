@@ -41,6 +41,8 @@ class QueryContext:
     pool_embedding: Any = None  # () -> the learner's self-supervised pool embedding, or None
     learner: Any = None  # the run's (unfitted) learner, for adapters that train their own
     seed: int = 0  # a seed for the strategy's own randomness beyond rng (fixed per run)
+    answer_log: list = field(default_factory=list)  # rows of results.schema.ANSWER_FIELDS
+    pool: tuple[int, int] | None = None  # (workers, redundancy) when the strategy routes
 
     @property
     def candidates(self) -> np.ndarray:

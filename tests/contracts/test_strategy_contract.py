@@ -12,7 +12,7 @@ from palbench.bench.loop import CellState, as_queries
 from palbench.learners.pal import PAL
 from palbench.learners.sklearn_adapter import Sklearn
 from palbench.learners.supervised import MLP
-from palbench.oracles import Truth
+from palbench.oracles import ORACLES, Truth
 from palbench.oracles.costs import Costs
 from palbench.oracles.noisy import Abstain
 from palbench.params import build
@@ -43,7 +43,13 @@ def make_state(name, data, rounds: int, with_model: bool, abstain: float = 0.0) 
     abstaining) oracle, the model refitted as the loop refits it."""
     s = strategy(name)
     base = {"name": "exact" if s.query_kind == "label" else "exact_pair"}
-    state = CellState(data, s, Abstain(rate=abstain, base=base), learner_for(s), Costs(),
+    oracle = Abstain(rate=abstain, base=base)
+    if getattr(s, "routes_workers", False):  # a strategy that chooses who answers
+        oracle = build(ORACLES.get("workers"), {"base": {"name": "abstain", "rate": abstain,
+                                                         "base": base} if abstain else base,
+                                                "n_workers": 4, "redundancy": 2,
+                                                "assign": "strategy"}, "oracle")
+    state = CellState(data, s, oracle, learner_for(s), Costs(),
                       "majority", seed_streams(1), name)
     for _ in range(rounds):
         if with_model and (state.ledger.graph.known_labels() >= 0).any():
@@ -113,7 +119,7 @@ def test_exhaustion_is_handled(name, circles_tiny):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_query_kind_is_declared(name):
-    assert STRATEGIES.get(name).query_kind in ("label", "pair")
+    assert strategy(name).query_kind in ("label", "pair")
 
 
 def _reachable(obj, depth: int = 3):

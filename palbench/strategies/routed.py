@@ -1,0 +1,94 @@
+"""`routed`: a strategy that also chooses who answers. It asks what its `inner` strategy asks
+and sends each question to `redundancy` workers of a `workers` pool with `assign = "strategy"`,
+picked by how often each worker agreed with the verdicts so far (from the run's answer log,
+never the truth): `rule = "thompson"` draws each worker's agreement rate from Beta(agreed + 1,
+disagreed + 1) per question and takes the highest (exploring workers it knows little of);
+`"greedy"` takes the highest posterior means. Agreement needs a verdict formed by several
+workers: with redundancy 1 every worker agrees with itself and the routing is uniform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from palbench.errors import check
+from palbench.queries import ABSTAIN, LabelQueries, PairQueries
+from palbench.strategies.base import STRATEGIES, Strategy
+
+RULES = ("thompson", "greedy")
+
+
+def agreement(answer_log: list, n_workers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per worker: answers that matched the verdict, and answers that did not (abstentions and
+    questions without a verdict left out)."""
+    agreed, disagreed = np.zeros(n_workers), np.zeros(n_workers)
+    if not answer_log:
+        return agreed, disagreed
+    rows = np.array([(r[4] if r[4] is not None else -1, r[5], r[6]) for r in answer_log],
+                    dtype=np.int64)
+    keep = (rows[:, 0] >= 0) & (rows[:, 1] != ABSTAIN) & (rows[:, 2] != ABSTAIN)
+    worker, same = rows[keep, 0], rows[keep, 1] == rows[keep, 2]
+    np.add.at(agreed, worker[same], 1)
+    np.add.at(disagreed, worker[~same], 1)
+    return agreed, disagreed
+
+
+@STRATEGIES.register("routed")
+@dataclass(frozen=True)
+class Routed(Strategy):
+    """Asks what `inner` asks, and chooses the workers of each question by their agreement."""
+
+    inner: dict = field(default_factory=lambda: {"name": "random"})
+    rule: str = "thompson"
+    routes_workers = True
+
+    def validate(self, where):
+        check(self.rule in RULES, f"{where}.rule", self.rule,
+              "must be one of " + ", ".join(RULES))
+        check(self.inner.get("name") != "routed", f"{where}.inner.name", "routed",
+              "a routed strategy cannot wrap another")
+        self.strategy(where)
+
+    def strategy(self, where: str = "strategy") -> Strategy:
+        from palbench.params import build
+        name = self.inner.get("name")
+        check(name is not None, f"{where}.inner.name", None, "the inner strategy needs a name")
+        return build(STRATEGIES.get(name, f"{where}.inner.name"), self.inner, f"{where}.inner")
+
+    @property
+    def query_kind(self):
+        return self.strategy().query_kind
+
+    @property
+    def needs_model(self):
+        return self.strategy().needs_model
+
+    @property
+    def free_exemplars(self):
+        return self.strategy().free_exemplars
+
+    @property
+    def requires(self):
+        return self.strategy().requires
+
+    def query_price(self, prices):
+        return self.strategy().query_price(prices)
+
+    def select(self, ctx, k, rng):
+        queries = self.strategy().select(ctx, k, rng)
+        if not isinstance(queries, PairQueries):
+            queries = LabelQueries(np.asarray(queries, dtype=np.int64))
+        n_workers, redundancy = ctx.pool
+        units = len(queries) if getattr(queries, "group", None) is None else \
+            len(np.unique(queries.group))
+        agreed, disagreed = agreement(ctx.answer_log, n_workers)
+        if self.rule == "thompson":
+            score = rng.beta(agreed + 1, disagreed + 1, size=(units, n_workers))
+        else:
+            score = np.tile((agreed + 1) / (agreed + disagreed + 2), (units, 1))
+            score = score + 1e-9 * rng.random(score.shape)  # ties at random
+        chosen = np.argsort(-score, axis=1)[:, :redundancy]
+        from dataclasses import replace
+        return replace(queries, workers=chosen)
