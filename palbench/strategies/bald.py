@@ -131,8 +131,7 @@ class MCDropoutStrategy(Strategy):
 @STRATEGIES.register("bald")
 @dataclass(frozen=True)
 class BALD(MCDropoutStrategy):
-    """Top-k mutual information between label and weights (MC dropout; the `mlp` needs
-    dropout > 0)."""
+    """Top-k mutual information of label and weights, by MC dropout (mlp with dropout > 0)."""
 
     n_samples: int = 20
 
