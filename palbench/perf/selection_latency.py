@@ -77,7 +77,8 @@ def prepared_context(data, strategy, answered: int, seed: int = 0):
         keep = a != b
         ledger.add(ExactPair().answer(PairQueries(a[keep], b[keep]), truth, rng), data.y)
     ctx = QueryContext(X=data.X, queried=ledger.queried, n_classes=data.n_classes,
-                       graph=ledger.graph, exemplars=exemplars, asked_pairs=ledger.asked_pairs)
+                       graph=ledger.graph, exemplars=exemplars, asked_pairs=ledger.asked_pairs,
+                       pool=(20, 3) if getattr(strategy, "routes_workers", False) else None)
     if strategy.needs_model:
         ctx.model, ctx.model_version = model_for(strategy).fit(data, ledger.graph, seed=seed), 1
     return ctx
