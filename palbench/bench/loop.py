@@ -48,21 +48,27 @@ class CellResult:
 
 
 @contextmanager
-def single_threaded():
-    """Pin torch and BLAS to one thread: N workers on N cores must not oversubscribe, and one
-    thread makes CPU results independent of the executor. torch is pinned only when a learner
-    has imported it (the registry imports a learner's module when a config names it, and a
-    worker when it unpickles the cell): a scikit-learn-only run never imports torch."""
+def limited_threads(n: int):
+    """Pin torch and BLAS to n threads for the block, and restore torch's count after. torch
+    is pinned only when a learner has imported it (the registry imports a learner's module
+    when a config names it, and a worker when it unpickles the cell): a scikit-learn-only run
+    never imports torch."""
     torch = sys.modules.get("torch")
     previous = torch.get_num_threads() if torch else None
     if torch:
-        torch.set_num_threads(1)
+        torch.set_num_threads(n)
     try:
-        with threadpool_limits(limits=1):
+        with threadpool_limits(limits=n):
             yield
     finally:
         if torch:
             torch.set_num_threads(previous)
+
+
+def single_threaded():
+    """One thread: N workers on N cores must not oversubscribe, and one thread makes CPU
+    results independent of the executor."""
+    return limited_threads(1)
 
 
 PROBE_SAMPLES = 10_000  # the probe's training set is capped (stratified, fixed per dataset)

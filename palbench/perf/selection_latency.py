@@ -22,16 +22,13 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
-import sys
 import time
 import warnings
-from contextlib import contextmanager
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from palbench.bench.config import plan_from_raw
-from palbench.bench.loop import Ledger
+from palbench.bench.loop import Ledger, limited_threads
 from palbench.learners.sklearn_adapter import Sklearn
 from palbench.oracles.base import Truth
 from palbench.oracles.exact import Exact
@@ -157,20 +154,6 @@ def coverage_price(data, answered: int, k: int, starts: int = 3) -> None:
           f"{sampled_gain / exact_gain:.0%} of the exact gain (mean of {starts} starts)")
 
 
-@contextmanager
-def threads(n: int):
-    torch = sys.modules.get("torch")
-    previous = torch.get_num_threads() if torch else None
-    if torch:
-        torch.set_num_threads(n)
-    try:
-        with threadpool_limits(limits=n):
-            yield
-    finally:
-        if torch:
-            torch.set_num_threads(previous)
-
-
 def timed(call, repeat: int) -> tuple[float, float]:
     """Seconds of the first call and the median of `repeat` more."""
     t0 = time.perf_counter()
@@ -224,7 +207,7 @@ def main(argv=None):
           f"{args.answered} answered, k = {args.k}, {args.threads} thread(s)")
     print(f"{'strategy':<16} {'first call':>11} {'median next':>12} {'skactiveml':>11} "
           f"{'ratio':>6}")
-    with threads(args.threads):
+    with limited_threads(args.threads):
         for name in args.strategies.split(","):
             first, median, peer = time_strategy(data, name, args.answered, args.k,
                                                 args.repeat, args.peers)

@@ -9,7 +9,8 @@ workers: with redundancy 1 every worker agrees with itself and the routing is un
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -49,9 +50,14 @@ class Routed(Strategy):
               "must be one of " + ", ".join(RULES))
         check(self.inner.get("name") != "routed", f"{where}.inner.name", "routed",
               "a routed strategy cannot wrap another")
-        self.strategy(where)
+        self.build_inner(where)
 
-    def strategy(self, where: str = "strategy") -> Strategy:
+    @cached_property
+    def inner_strategy(self) -> Strategy:
+        """The wrapped strategy, built once (not at every round)."""
+        return self.build_inner("strategy")
+
+    def build_inner(self, where: str) -> Strategy:
         from palbench.params import build
         name = self.inner.get("name")
         check(name is not None, f"{where}.inner.name", None, "the inner strategy needs a name")
@@ -59,25 +65,25 @@ class Routed(Strategy):
 
     @property
     def query_kind(self):
-        return self.strategy().query_kind
+        return self.inner_strategy.query_kind
 
     @property
     def needs_model(self):
-        return self.strategy().needs_model
+        return self.inner_strategy.needs_model
 
     @property
     def free_exemplars(self):
-        return self.strategy().free_exemplars
+        return self.inner_strategy.free_exemplars
 
     @property
     def requires(self):
-        return self.strategy().requires
+        return self.inner_strategy.requires
 
     def query_price(self, prices):
-        return self.strategy().query_price(prices)
+        return self.inner_strategy.query_price(prices)
 
     def select(self, ctx, k, rng):
-        queries = self.strategy().select(ctx, k, rng)
+        queries = self.inner_strategy.select(ctx, k, rng)
         if not isinstance(queries, PairQueries):
             queries = LabelQueries(np.asarray(queries, dtype=np.int64))
         n_workers, redundancy = ctx.pool
@@ -90,5 +96,4 @@ class Routed(Strategy):
             score = np.tile((agreed + 1) / (agreed + disagreed + 2), (units, 1))
             score = score + 1e-9 * rng.random(score.shape)  # ties at random
         chosen = np.argsort(-score, axis=1)[:, :redundancy]
-        from dataclasses import replace
         return replace(queries, workers=chosen)
