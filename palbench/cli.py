@@ -1,7 +1,10 @@
 """Command line: argparse with one handler per command (set_defaults), nothing else.
 
-Bad input -> one line on stderr naming the field, exit status 2. Heavy libraries are imported
-inside the handlers that use them, so `palbench --help` and a scikit-learn-only run start fast.
+Exit status: 0 done; 1 a claim or comparison failed, or a component raised (a bug in its
+code: one line naming the component and the run, then the component's own traceback frames;
+`--traceback` prints the whole traceback); 2 bad input (one line on stderr naming the field);
+130 interrupted. Heavy libraries are imported inside the handlers that use them, so `palbench
+--help` and a scikit-learn-only run start fast.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from palbench import __version__
-from palbench.errors import ConfigError
+from palbench.errors import ComponentError, ConfigError, WorkerDied
 from palbench.results.schema import METRICS
 
 KINDS = ("datasets", "strategies", "oracles", "learners")
@@ -165,12 +168,13 @@ def cmd_import(args) -> int:
 
 
 def write_report_files(store_arg, out, metric="task_acc", hue="strategy", experiment=None,
-                       panels=None, rank_blocks="panel") -> int:
+                       panels=None, rank_blocks="panel", baseline="random") -> int:
     from palbench.reports.report import write_report
 
     with open_store(store_arg, create=False) as store:
         frame = store.to_frame(**({"experiment": experiment} if experiment else {}))
         runs = store.runs()
+        pair_runs = store.pair_runs()
     if frame.empty:
         if experiment:
             raise ConfigError("--experiment", experiment, "no runs of that experiment in the "
@@ -179,14 +183,18 @@ def write_report_files(store_arg, out, metric="task_acc", hue="strategy", experi
     if frame[metric].isna().all():
         raise ConfigError("--metric", metric, "no run recorded it (probe_acc needs a learner "
                           "with an embedding and [experiment] probe = true)")
-    paths = write_report(frame, Path(out), metric, hue, panels, runs, rank_blocks)
+    if baseline != "random" and baseline not in set(frame["strategy"]):
+        raise ConfigError("--baseline", baseline, "is not a strategy in the store; known: " +
+                          ", ".join(sorted(frame["strategy"].unique())))
+    paths = write_report(frame, Path(out), metric, hue, panels, runs, rank_blocks, baseline,
+                         pair_runs)
     print("palbench: wrote " + ", ".join(str(p) for p in paths))
     return 0
 
 
 def cmd_report(args) -> int:
     return write_report_files(args.store, args.out, args.metric, args.hue, args.experiment,
-                              args.panels, args.rank_blocks)
+                              args.panels, args.rank_blocks, args.baseline)
 
 
 def cmd_bench(args) -> int:
@@ -233,7 +241,7 @@ def add_run(sub) -> None:
 def add_demo(sub) -> None:
     p = sub.add_parser("demo", help="the built-in benchmark on digits, with a report",
                        description="Run random, margin and graph_coverage on scikit-learn's "
-                                   "digits with a 10%%-noise annotator and the mlp learner, "
+                                   "digits with a 10%-noise annotator and the mlp learner, "
                                    "3 seeds; write the store and the report to --out.")
     p.add_argument("--out", default="palbench-demo", metavar="DIR",
                    help="folder for results.sqlite, curves.png, leaderboard.md "
@@ -266,7 +274,7 @@ def add_compare(sub) -> None:
         "compare", help="compare two tags or palbench versions cell by cell",
         description="Per dataset x oracle x costs x learner x strategy: the candidate's change "
                     "in final accuracy, AULC and cost to reach --target, paired over shared "
-                    "seeds with bootstrap 95%% intervals; significant regressions are flagged.")
+                    "seeds with bootstrap 95% intervals; significant regressions are flagged.")
     _store_arg(p)
     p.add_argument("--baseline", required=True, metavar="TAG_OR_VERSION")
     p.add_argument("--candidate", required=True, metavar="TAG_OR_VERSION")
@@ -324,6 +332,9 @@ def add_report(sub) -> None:
                         "(overrides --hue)")
     p.add_argument("--experiment", metavar="NAME", help="only the runs of this [experiment] "
                                                         "name")
+    p.add_argument("--baseline", default="random", metavar="STRATEGY",
+                   help="the strategy every other one is tested against, paired over seeds "
+                        "(default random; e.g. margin to ask 'is mine better than margin?')")
     p.add_argument("--rank-blocks", choices=("panel", "seed"), default="panel",
                    help="what the rank test blocks on: a panel (default), or each seed of a "
                         "panel (many seeds on few data sets)")
@@ -354,9 +365,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="palbench",
         description="Benchmark active-learning query strategies against simulated annotators: "
                     "accuracy versus annotation cost, stored in a versioned SQLite results store.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Start with 'palbench demo'. Store location: --store PATH, else $PALBENCH_STORE, "
-               "else ./palbench.sqlite.")
+               "else ./palbench.sqlite.\nExit status: 0 done; 1 a claim or comparison failed, "
+               "or a component raised (its frames are shown; --traceback: all frames); 2 bad "
+               "input (one line naming the field); 130 interrupted.")
     parser.add_argument("--version", action="version", version=f"palbench {__version__}")
+    parser.add_argument("--traceback", action="store_true",
+                        help="when a component raises, print the whole traceback (default: "
+                             "the component's own frames)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:
         add(sub)
@@ -370,6 +387,19 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"palbench: error: {exc}", file=sys.stderr)
         return 2
+    except ComponentError as exc:
+        shown = exc.traceback if args.traceback else exc.frames
+        print(f"palbench: error: {exc.summary}. Finished runs are stored; run again to "
+              "resume.", file=sys.stderr)
+        if shown:
+            print(("Traceback (most recent call last):\n" if not args.traceback else "") +
+                  shown.rstrip("\n") + ("" if args.traceback else
+                                         "\n(palbench --traceback ... shows every frame)"),
+                  file=sys.stderr)
+        return 1
+    except WorkerDied as exc:
+        print(f"palbench: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("palbench: interrupted. Run the same command again to resume: complete runs are "
               "skipped.", file=sys.stderr)

@@ -25,3 +25,24 @@ def check(ok: bool, field: str, value: object, why: str) -> None:
     """Raise ConfigError(field, value, why) unless ok."""
     if not ok:
         raise ConfigError(field, value, why)
+
+
+class ComponentError(RuntimeError):
+    """An exception raised inside a component's own code: a bug, not bad input (exit 1).
+
+    `summary` names the component, the run and what raised; `frames` is the traceback from
+    the harness's call into the component down to the raise (the component's own frames);
+    `traceback` is the whole of it. Both are text, so the error crosses process boundaries
+    (worker pools, Ray) whole."""
+
+    def __init__(self, summary: str, frames: str, traceback: str):
+        self.summary, self.frames, self.traceback = summary, frames, traceback
+        super().__init__(summary)
+
+    def __reduce__(self):
+        return (ComponentError, (self.summary, self.frames, self.traceback))
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended without a result (killed, out of memory, or a script that
+    starts workers at import time); the cells finished before stay stored."""

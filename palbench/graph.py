@@ -34,8 +34,14 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-RULES = ("majority", "first", "drop")
+CONFLICT_RULES = ("majority", "first", "drop")
 CLOSURES = ("transitive", "none")
+
+
+def pair_key(a, b, n: int) -> np.ndarray:
+    """One int64 key per unordered pair of nodes (a, b) among n: min * n + max."""
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    return np.minimum(a, b) * n + np.maximum(a, b)
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -59,8 +65,8 @@ class GraphStats:
 
 class SimilarityGraph:
     def __init__(self, n_samples: int, n_classes: int, rule: str = "majority"):
-        if rule not in RULES:
-            raise ValueError(f"rule must be one of {RULES}, not {rule!r}")
+        if rule not in CONFLICT_RULES:
+            raise ValueError(f"rule must be one of {CONFLICT_RULES}, not {rule!r}")
         self.n, self.c, self.rule = int(n_samples), int(n_classes), rule
         self.n_nodes = self.n + self.c
         # raw answer log, in arrival order
@@ -84,8 +90,7 @@ class SimilarityGraph:
         self._neg_keys = np.sort(self.pair_key(self._neg_a, self._neg_b))
 
     def pair_key(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        return lo.astype(np.int64) * self.n_nodes + hi
+        return pair_key(a, b, self.n_nodes)
 
     def roots(self, nodes: np.ndarray) -> np.ndarray:
         """Component id (root node) of each node; compresses every path when chains grow."""
@@ -368,6 +373,36 @@ class SimilarityGraph:
             n_conflicts=self.n_conflicts,
             n_answers=self._n_answers,
         )
+
+
+class GraphView:
+    """The graph as strategies see it: every question it answers, none of the methods that
+    add answers (a strategy that could add an edge could change its own run's results)."""
+
+    def __init__(self, graph: SimilarityGraph):
+        self._graph = graph
+        self.n, self.c = graph.n, graph.c
+
+    def known_labels(self) -> np.ndarray:
+        return self._graph.known_labels()
+
+    def excluded_classes(self, indices) -> np.ndarray:
+        return self._graph.excluded_classes(indices)
+
+    def component_ids(self, indices=None) -> np.ndarray:
+        return self._graph.component_ids(indices)
+
+    def relation(self, a, b) -> np.ndarray:
+        return self._graph.relation(a, b)
+
+    def signed_block(self, indices, signed: bool = True) -> np.ndarray:
+        return self._graph.signed_block(indices, signed)
+
+    def answers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._graph.answers()
+
+    def stats(self) -> GraphStats:
+        return self._graph.stats()
 
 
 class RawAnswers:

@@ -2,7 +2,8 @@
 
 A component's dataclass fields are its parameters. This module turns ``{"noise": 0.1}`` into
 ``NoisyLabel(noise=0.1)`` with "did you mean" for unknown keys and a field-named error for a
-wrong type; the component's own ``validate(where)`` then checks values.
+wrong type; the object's own ``validate(where)`` (every component declares one) then checks
+values.
 """
 
 from __future__ import annotations
@@ -107,19 +108,19 @@ def build(cls: type, table: dict, where: str, reserved: tuple[str, ...] = RESERV
             raise unknown_key_error(f"{where}.{key}", key, value, known + list(reserved))
         kwargs[key] = coerce(value, hints[key], f"{where}.{key}")
     obj = cls(**kwargs)
-    validate = getattr(obj, "validate", None)
-    if validate is not None:
-        validate(where)
+    obj.validate(where)
     return obj
 
 
-def describe(name: str, obj: Any, explicit_id: str | None = None) -> str:
-    """The component's label in results: its id, else its name plus any non-default parameters."""
+def describe(name: str, obj: Any, explicit_id: str | None = None,
+             hidden: tuple[str, ...] = ()) -> str:
+    """A label for results: the id, else the name plus every non-default parameter (but the
+    `hidden` ones)."""
     if explicit_id:
         return explicit_id
     changed = []
     for f in dataclasses.fields(obj):
-        if not f.init or f.name in getattr(obj, "hidden_params", ()):
+        if not f.init or f.name in hidden:
             continue
         default = f.default
         if default is dataclasses.MISSING and f.default_factory is not dataclasses.MISSING:

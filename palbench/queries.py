@@ -4,6 +4,7 @@ the price list both sides see."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,6 +20,10 @@ class LabelQueries:
     kind = "label"
 
     def __len__(self) -> int:
+        return len(self.indices)
+
+    @property
+    def n_queries(self) -> int:
         return len(self.indices)
 
 
@@ -81,27 +86,43 @@ class Answers:
         return self.queries.kind
 
 
+class AnswerRow(NamedTuple):
+    """One row of a run's answer log: who said what to which question, and the verdict the
+    graph was given (a worker pool's aggregate; the answer itself from a single annotator)."""
+
+    position: int  # the question's number in the run, from 0
+    kind: str  # "label" or "pair"
+    a: int  # the sample asked about (the first of a pair)
+    b: int | None  # the pair's second sample; None for a label
+    worker: int | None  # the worker who answered, None for a single annotator
+    value: int  # what this worker said (a class, 1 same / 0 not, or ABSTAIN)
+    verdict: int  # what the graph was given for the question
+
+
 @dataclass(frozen=True)
 class PriceList:
     """What each kind of query costs, in cost units: all that a strategy may know of prices.
     It holds no labels (a label's price per class is charged by the oracle, which knows the
-    class); `cheapest_label` is what a strategy sizes its batches by."""
+    class); `cheapest_label` is what a strategy sizes its batches by. Built by
+    `palbench.oracles.costs.Costs.price_list`, which holds the defaults."""
 
     label: np.ndarray  # price of a label query, per true class
-    pair: float = 1.0
-    captcha_base: float = 1.0
-    captcha_item: float = 0.25
-    group_base: float = 0.0
-    group_item: float = 1.0
+    pair: float
+    captcha_base: float
+    captcha_item: float
+    group_base: float
+    group_item: float
 
     @property
     def cheapest_label(self) -> float:
         return float(self.label.min())
 
-    def captcha(self, m: int) -> float:
-        """One captcha showing an anchor with m candidates."""
-        return float(self.captcha_base + m * self.captcha_item)
+    def captcha(self, m):
+        """One captcha showing an anchor with m candidates (m: a number or an array)."""
+        return self.captcha_base + np.asarray(m) * self.captcha_item if np.ndim(m) else \
+            float(self.captcha_base + m * self.captcha_item)
 
-    def group(self, m: int) -> float:
-        """One question showing m images to group by class."""
-        return float(self.group_base + (m - 1) * self.group_item)
+    def group(self, m):
+        """One question showing m images to group by class (m: a number or an array)."""
+        return self.group_base + (np.asarray(m) - 1) * self.group_item if np.ndim(m) else \
+            float(self.group_base + (m - 1) * self.group_item)

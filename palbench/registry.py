@@ -1,10 +1,14 @@
-"""One registry per kind of component (datasets, strategies, oracles, learners).
+"""One registry per kind of component (datasets, strategies, oracles, learners), and one way to
+register for every kind.
 
-Names map to classes; `register(name)` refuses duplicates; `lazy(name, module)` names a class
-whose module is imported only when the name is first used (a learner that needs torch must not
-make every run import torch); an unknown name gets an error that
-lists the known names, closest first. Third-party plugins register through entry points in the
-group ``palbench.<kind>`` (for example ``palbench.strategies``).
+Built-ins are named lazily: `lazy(name, module)` names a class whose module is imported only
+when the name is first used (a learner that needs torch must not make every run import torch),
+and the module registers the class with `@REGISTRY.register(name)`. Third parties register
+through entry points in the group ``palbench.<kind>`` (``palbench.strategies``, ...), or are
+named in a config by import path, ``name = "mypackage.module:MyClass"``; in Python a class
+can also be given directly. Every class is checked against the kind's base
+(`palbench.protocol.protocol_problems`) before it is used. `register(name)` refuses
+duplicates; an unknown name gets an error that lists the known names, closest first.
 """
 
 from __future__ import annotations
@@ -16,20 +20,28 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 
 from palbench.errors import ConfigError
+from palbench.protocol import check_protocol, path_of
 
 
 class Registry:
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, base: type | None = None):
         self.kind = kind
+        self.base = base  # the kind's protocol: every class must subclass it
         self._items: dict[str, type] = {}
         self._lazy: dict[str, str] = {}  # name -> module that registers it when imported
         self._plugins_loaded = False
+
+    @property
+    def singular(self) -> str:
+        return self.kind[:-1] if self.kind.endswith("s") else self.kind
 
     def register(self, name: str) -> Callable[[type], type]:
         def decorator(cls: type) -> type:
             self._lazy.pop(name, None)
             if name in self._items:
                 raise ValueError(f"{self.kind} {name!r} is already registered")
+            if self.base is not None:
+                problems_of(cls, self.base, name)
             self._items[name] = cls
             cls.registry_name = name
             return cls
@@ -58,29 +70,47 @@ class Registry:
                 self._resolve(ep.name)
                 built_in = self._items[ep.name]
                 warnings.warn(f"palbench: plugin {ep.value!r} (from {_dist_name(ep)}) is not "
-                              f"loaded: its {self.kind[:-1]} name {ep.name!r} is taken by "
+                              f"loaded: its {self.singular} name {ep.name!r} is taken by "
                               f"{built_in.__module__}.{built_in.__qualname__}",
                               stacklevel=2)
                 continue
-            self.register(ep.name)(ep.load())
+            try:
+                self.register(ep.name)(ep.load())
+            except TypeError as exc:  # a plugin that breaks the protocol is left out, said once
+                warnings.warn(f"palbench: plugin {ep.value!r} (from {_dist_name(ep)}) is not "
+                              f"loaded: {exc}", stacklevel=2)
 
     def names(self) -> list[str]:
         self._load_plugins()
         return sorted([*self._items, *self._lazy])
 
     def get(self, name: object, field: str = "name") -> type:
+        """The class a config names: a registered name, an import path "module:Class", or
+        (from Python) the class itself."""
+        if isinstance(name, type):
+            return self.checked(name, field, path_of(name))
         self._load_plugins()
         if isinstance(name, str) and (name in self._items or name in self._lazy):
             self._resolve(name)
             return self._items[name]
+        if isinstance(name, str) and ":" in name:
+            return self.checked(import_class(name, field), field, name)
         known = self.names()
         close = difflib.get_close_matches(str(name), known, n=len(known), cutoff=0.0)
         hint = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
-        why = f"unknown {self.kind[:-1] if self.kind.endswith('s') else self.kind}"
+        why = f"unknown {self.singular}"
         if hint:
             why += f" (did you mean {hint[0]!r}?)"
+        elif isinstance(name, str) and "." in name:
+            why += " (an import path is written \"module:Class\")"
         why += "; known: " + ", ".join(close)
         raise ConfigError(field, name, why)
+
+    def checked(self, cls: type, field: str, value: object) -> type:
+        """`cls` when it is a component of this kind, else one line naming the field."""
+        if self.base is None:
+            return cls
+        return check_protocol(cls, self.base, field, value)
 
     def __contains__(self, name: str) -> bool:
         self._load_plugins()
@@ -88,6 +118,36 @@ class Registry:
 
     def items(self) -> list[tuple[str, type]]:
         return [(n, self.get(n)) for n in self.names()]
+
+
+def problems_of(cls: type, base: type, name: str) -> None:
+    """Registration refuses a class that breaks the protocol (a TypeError: the plugin's bug)."""
+    from palbench.protocol import protocol_problems
+
+    problems = protocol_problems(cls, base)
+    if problems:
+        raise TypeError(f"cannot register {name!r}: {problems[0]}")
+
+
+def import_class(path: str, field: str) -> object:
+    """The object at "module:QualName", or a one-line error naming the field and the path."""
+    module_name, _, qualname = path.partition(":")
+    if not module_name or not qualname:
+        raise ConfigError(field, path, "an import path is written \"module:Class\"")
+    try:
+        obj = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001  (a module that fails to import is the config's)
+        from palbench.errors import first_line
+
+        raise ConfigError(field, path, f"cannot import module {module_name!r}: "
+                          f"{first_line(exc)}") from None
+    for part in qualname.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ConfigError(field, path, f"module {module_name!r} has no {qualname!r}") \
+                from None
+    return obj
 
 
 def _dist_name(ep) -> str:

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from palbench.datasets import Blobs, Digits  # noqa: E402
+from palbench.datasets.sklearn_sets import Digits  # noqa: E402
+from palbench.datasets.synthetic import Blobs  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +73,6 @@ params = { max_iter = 500 }
 
 @pytest.fixture(scope="session")
 def circles_tiny():
-    from palbench.datasets import Circles
+    from palbench.datasets.synthetic import Circles
 
     return Circles(n_samples=32, n_classes=4).prepare("circles", "dataset")

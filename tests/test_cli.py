@@ -45,7 +45,8 @@ def test_run_export_report(write_config, tmp_path, capsys):
     assert main(["report", "--store", str(store), "--out", str(report)]) == 0
     board = (report / "leaderboard.md").read_text()
     assert "| margin | 2 | 24 | 0 |" in board and "| random | 2 | 24 | 0 |" in board
-    assert (report / "graph.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (report / "graph.png").exists()  # label questions only: no graph panel
+    assert not (report / "ranks.png").exists()  # two strategies on one panel: nothing to rank
     assert "Against random, AULC over shared seeds" in board and "| margin | 2 | " in board
     assert (report / "curves.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -166,7 +167,7 @@ def test_demo_writes_store_and_report(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--quiet", "--workers", "2"]) == 0
     assert "| margin | 3 |" in capsys.readouterr().out
-    for name in ("results.sqlite", "curves.png", "graph.png", "leaderboard.md"):
+    for name in ("results.sqlite", "curves.png", "leaderboard.md"):
         assert (out / name).stat().st_size > 0
     with ResultsStore(out / "results.sqlite") as store:
         assert len(store.runs()) == 9

@@ -8,15 +8,10 @@ import struct
 import numpy as np
 import pytest
 
-from palbench.datasets import (
-    Blobs,
-    Circles,
-    CsvFile,
-    Digits,
-    FashionMnist,
-    NpzFile,
-    read_idx,
-)
+from palbench.datasets.fashion_mnist import FashionMnist, read_idx
+from palbench.datasets.files import CsvFile, NpzFile
+from palbench.datasets.sklearn_sets import Digits
+from palbench.datasets.synthetic import Blobs, Circles
 from palbench.errors import ConfigError
 
 

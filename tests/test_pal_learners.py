@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from palbench.bench.loop import probe_accuracy
-from palbench.datasets import Circles
+from palbench.datasets.synthetic import Circles
 from palbench.errors import ConfigError
 from palbench.graph import SimilarityGraph
 from palbench.learners.augment import resolve

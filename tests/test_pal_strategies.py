@@ -10,9 +10,9 @@ import pytest
 from palbench.bench.loop import Ledger, as_queries
 from palbench.learners.kernel import KernelPAL
 from palbench.oracles import Truth
+from palbench.oracles.costs import price_list_for
 from palbench.oracles.pairs import ExactPair
 from palbench.params import build
-from palbench.queries import PriceList
 from palbench.strategies import STRATEGIES, QueryContext
 
 
@@ -24,7 +24,7 @@ def drive(name, data, rounds, k=10, params=None, with_model=True, learner=None):
     exemplars = ledger.reveal_exemplars(data.y, strategy.free_exemplars, data.n_classes, rng)
     ctx = QueryContext(X=data.X, queried=ledger.queried, n_classes=data.n_classes,
                        graph=ledger.graph, exemplars=exemplars, asked_pairs=ledger.asked_pairs)
-    truth = Truth(data.y, data.n_classes, PriceList(np.ones(data.n_classes)))
+    truth = Truth(data.y, data.n_classes, price_list_for(data.n_classes))
     asked = []
     learner = learner or KernelPAL(sigma=0.2)
     for _ in range(rounds):
@@ -41,7 +41,7 @@ def drive(name, data, rounds, k=10, params=None, with_model=True, learner=None):
 
 @pytest.fixture(scope="module")
 def circles():
-    from palbench.datasets import Circles
+    from palbench.datasets.synthetic import Circles
 
     return Circles(n_samples=160, n_classes=4).prepare("circles", "dataset")
 
@@ -59,7 +59,7 @@ def test_resolving_strategies_spend_at_most_c_minus_1_queries_a_sample(name, cir
 def test_pal_ordered_with_a_good_model_needs_far_fewer_queries():
     """Well-separated blobs and a logistic regression: the first class asked is mostly right,
     so far fewer than the C-1 (or, in random order, (C+2)/2 - 1/C) queries a sample."""
-    from palbench.datasets import Blobs
+    from palbench.datasets.synthetic import Blobs
     from palbench.learners.sklearn_adapter import Sklearn
 
     data = Blobs(n_samples=200, n_features=2, n_classes=4, cluster_std=0.8,
@@ -97,5 +97,5 @@ def test_pal_active_captcha_groups_m_samples_per_query(circles):
     assert queries.n_queries == 3 and len(queries) == 12
     for g in range(3):
         assert len(set(queries.b[queries.group == g].tolist())) == 1  # one anchor each
-    truth = Truth(circles.y, 4, PriceList(np.ones(4), captcha_base=1.0, captcha_item=0.25))
+    truth = Truth(circles.y, 4, price_list_for(4))
     assert ExactPair().answer(queries, truth, rng).total_cost == pytest.approx(3 * 2.0)

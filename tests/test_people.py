@@ -3,21 +3,24 @@ sampling error (4 binomial standard deviations), and bad parameters are one line
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from palbench.errors import ConfigError
 from palbench.oracles import ORACLES, Truth
+from palbench.oracles.costs import price_list_for
 from palbench.oracles.people import cifar10h_matrix
 from palbench.params import build
-from palbench.queries import LabelQueries, PairQueries, PriceList
+from palbench.queries import LabelQueries, PairQueries
 
 N = 40_000
 
 
 def truth(n_classes: int = 4) -> Truth:
     y = np.arange(N) % n_classes
-    return Truth(y, n_classes, PriceList(np.ones(n_classes)), labelling_seed=0)
+    return Truth(y, n_classes, price_list_for(n_classes), labelling_seed=0)
 
 
 def oracle(name, **params):
@@ -127,4 +130,4 @@ def test_bad_rates_name_the_field(params, field):
 
 def test_cifar10h_needs_ten_classes():
     with pytest.raises(ConfigError, match="10 rows"):
-        oracle("cifar10h_labels").validate_for(3, "oracle")
+        oracle("cifar10h_labels").validate_data(SimpleNamespace(n_classes=3), "oracle")

@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
+from palbench.graph import pair_key
 from palbench.strategies.base import predict_rows, top_k
-from palbench.strategies.pairs import pair_key, was_asked
+from palbench.strategies.pairs import was_asked
 
 
 def full_sort_top_k(scores, candidates, k, rng):

@@ -10,15 +10,16 @@ import pytest
 from palbench.cli import main
 from palbench.errors import ConfigError
 from palbench.oracles import ORACLES, Truth
+from palbench.oracles.costs import price_list_for
 from palbench.params import build
-from palbench.queries import LabelQueries, PairQueries, PriceList
+from palbench.queries import LabelQueries, PairQueries
 from palbench.results.store import ResultsStore
 
 N = 30_000
 
 
 def truth(n_classes: int = 2) -> Truth:
-    return Truth(np.arange(N) % n_classes, n_classes, PriceList(np.full(n_classes, 2.0), pair=1.5),
+    return Truth(np.arange(N) % n_classes, n_classes, price_list_for(n_classes, pair=1.5),
                  labelling_seed=3)
 
 

@@ -21,12 +21,12 @@ import numpy as np
 
 from palbench.datasets import DATASETS, Dataset
 from palbench.errors import ConfigError, check
-from palbench.graph import CLOSURES, RULES
+from palbench.graph import CLOSURES, CONFLICT_RULES
 from palbench.learners import LEARNERS
-from palbench.learners.base import Learner
 from palbench.oracles import ORACLES
 from palbench.oracles.costs import Costs
-from palbench.params import build, coerce, describe, unknown_key_error
+from palbench.params import build, coerce, unknown_key_error
+from palbench.protocol import path_of
 from palbench.strategies import STRATEGIES
 
 if sys.version_info >= (3, 11):
@@ -60,8 +60,8 @@ class Experiment:
               "must be one of " + ", ".join(DATA_SEEDS))
         check(self.closure in CLOSURES, f"{where}.closure", self.closure,
               "must be one of " + ", ".join(CLOSURES))
-        check(self.conflict_rule in RULES, f"{where}.conflict_rule", self.conflict_rule,
-              "must be one of " + ", ".join(RULES))
+        check(self.conflict_rule in CONFLICT_RULES, f"{where}.conflict_rule", self.conflict_rule,
+              "must be one of " + ", ".join(CONFLICT_RULES))
         check(len(self.seeds) > 0, f"{where}.seeds", list(self.seeds), "needs at least one seed")
         for i, seed in enumerate(self.seeds):
             check(seed >= 0, f"{where}.seeds[{i}]", seed, "must be >= 0")
@@ -81,8 +81,9 @@ class Experiment:
 
 
 @dataclass(frozen=True)
-class Component:
-    """One entry of a section: its registry name, its label in results, the built object."""
+class Entry:
+    """One entry of a section: its name (registered, or the class's import path), its label in
+    results, its table and the built component."""
 
     name: str
     label: str
@@ -92,10 +93,9 @@ class Component:
     def public_table(self) -> dict:
         """Every parameter's value, defaults included, so that a changed default changes the
         spec hash (file paths excluded: the data is fingerprinted instead)."""
-        hidden = getattr(self.obj, "hidden_params", ())
         values = {"name": self.name}
         for f in dataclasses.fields(self.obj):
-            if f.init and f.name not in hidden:
+            if f.init and f.name not in self.obj.hidden_params:
                 values[f.name] = jsonable(getattr(self.obj, f.name))
         return values
 
@@ -113,11 +113,11 @@ class Cell:
     """One run: a dataset, strategy, oracle, price list, learner and seed."""
 
     experiment: Experiment
-    dataset: Component
-    strategy: Component
-    oracle: Component
-    costs: Component
-    learner: Component
+    dataset: Entry
+    strategy: Entry
+    oracle: Entry
+    costs: Entry
+    learner: Entry
     seed: int
     dataset_fingerprint: str
 
@@ -195,28 +195,25 @@ def resolve_paths(table: dict, base_dir: Path) -> dict:
     return table
 
 
-def build_components(section: str, tables: list[dict], base_dir: Path) -> list[Component]:
+def build_components(section: str, tables: list[dict], base_dir: Path) -> list[Entry]:
     built = []
     for i, table in enumerate(tables):
         where = where_of(section, i, len(tables))
         if section == "costs":
-            name = "costs"
-            cls = Costs
+            name, cls = "costs", Costs
         else:
             name = table.get("name")
             check(name is not None, f"{where}.name", None, "a name is required")
             cls = REGISTRIES[section].get(name, f"{where}.name")
+            name = name if isinstance(name, str) else path_of(name)  # a class given in Python
         if section == "dataset":
             table = resolve_paths(table, base_dir)
         explicit_id = table.get("id")
         if explicit_id is not None:
             coerce(explicit_id, str, f"{where}.id")
         obj = build(cls, table, where)
-        if section == "dataset":
-            label = explicit_id or (obj.default_name() if hasattr(obj, "default_name") else name)
-        else:
-            label = describe(name, obj, explicit_id)
-        built.append(Component(name, label, dict(table), obj))
+        table = {**table, "name": name}
+        built.append(Entry(name, explicit_id or obj.display_name(), table, obj))
     labels = [c.label for c in built]
     for i, label in enumerate(labels):
         check(labels.index(label) == i, f"{where_of(section, i, len(built))}.id", label,
@@ -224,7 +221,7 @@ def build_components(section: str, tables: list[dict], base_dir: Path) -> list[C
     return built
 
 
-def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, list[Component]]]:
+def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, list[Entry]]]:
     """Check the whole config without loading data."""
     for key in raw:
         if key not in SECTIONS:
@@ -246,10 +243,10 @@ def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, 
             check(kind in answered, where_of("oracle", o, len(sections["oracle"])) + ".name",
                   oracle.name, f"answers {' and '.join(answered)} queries, but strategy "
                   f"{strategy.label!r} asks {kind} queries")
-            routes = getattr(strategy.obj, "routes_workers", False)
-            routed = getattr(oracle.obj, "routed_pool", None) is not None
+            routes = strategy.obj.routes_workers
+            routed = oracle.obj.routing_pool() is not None
             check(routes == routed, where_of("oracle", o, len(sections["oracle"])) + (
-                  ".assign" if routed else ".name"), oracle.obj.assign if routed else oracle.name,
+                  ".assign" if routed else ".name"), "strategy" if routed else oracle.name,
                   "needs every strategy to choose the workers (a \"routed\" strategy); "
                   f"{strategy.label!r} does not" if routed else
                   f"strategy {strategy.label!r} chooses the workers: it needs a \"workers\" "
@@ -262,24 +259,16 @@ def check_against_data(experiment: Experiment, sections: dict, datasets: dict) -
     n_costs = len(sections["costs"])
     for dataset_component in sections["dataset"]:
         data = datasets[dataset_component.label]
-        for o, oracle in enumerate(sections["oracle"]):
-            oracle.obj.validate_for(data.n_classes, where_of("oracle", o,
-                                                             len(sections["oracle"])))
+        for section in ("oracle", "learner", "strategy"):
+            for i, entry in enumerate(sections[section]):
+                entry.obj.validate_data(data, where_of(section, i, len(sections[section])))
         for i, learner in enumerate(sections["learner"]):
-            where = where_of("learner", i, len(sections["learner"]))
-            if hasattr(learner.obj, "validate_data"):
-                learner.obj.validate_data(data, where)
-            can = learner.obj.capabilities(data) if isinstance(learner.obj, Learner) else set()
+            can = learner.obj.capabilities(data)
             for strategy in sections["strategy"]:
-                for capability in sorted(getattr(strategy.obj, "requires", set()) - can):
-                    if isinstance(learner.obj, Learner):
-                        raise learner.obj.refuse(capability, where, strategy.label)
-                    raise ConfigError(f"{where}.name", learner.name, f"cannot serve strategy "
-                                      f"{strategy.label!r} (it needs {capability})")
-        for s, strategy in enumerate(sections["strategy"]):
-            if hasattr(strategy.obj, "validate_data"):
-                strategy.obj.validate_data(data, where_of("strategy", s,
-                                                          len(sections["strategy"])))
+                for capability in sorted(strategy.obj.requires() - can):
+                    raise learner.obj.refuse(capability,
+                                             where_of("learner", i, len(sections["learner"])),
+                                             strategy.label)
         asks_labels = any(s.obj.query_kind == "label" for s in sections["strategy"])
         for c, costs in enumerate(sections["costs"]):
             where = where_of("costs", c, n_costs)
@@ -292,20 +281,20 @@ def check_against_data(experiment: Experiment, sections: dict, datasets: dict) -
                   f"costs ({payable:g}: {data.n_pool} samples)")
 
 
-def load_datasets(components: list[Component]) -> dict[str, Dataset]:
+def load_datasets(components: list[Entry]) -> dict[str, Dataset]:
     n = len(components)
     return {c.label: c.obj.prepare(c.label, where_of("dataset", i, n))
             for i, c in enumerate(components)}
 
 
-def redrawn(component: Component, seed: int, where: str) -> Component:
+def redrawn(component: Entry, seed: int, where: str) -> Entry:
     """The dataset component drawn for one run: its generator seeded from the run's seed
     (a spawned stream of its own), as the PAL notebooks redraw the circles every trial."""
-    check(any(f.name == "seed" for f in dataclasses.fields(component.obj)),
-          "experiment.data_seed", "run", f"{where} ({component.name}) has no seed to follow: "
-          "only generated datasets (blobs, circles) can be drawn anew per run")
-    obj = dataclasses.replace(component.obj, seed=data_seed(seed))
-    return Component(component.name, component.label, component.table, obj)
+    obj = component.obj.reseeded(data_seed(seed))
+    check(obj is not None, "experiment.data_seed", "run", f"{where} ({component.name}) has "
+          "no seed to follow: only generated datasets (blobs, circles) can be drawn anew per "
+          "run")
+    return Entry(component.name, component.label, component.table, obj)
 
 
 def plan_from_raw(raw: dict, base_dir: Path = Path(".")) -> Plan:
@@ -313,7 +302,7 @@ def plan_from_raw(raw: dict, base_dir: Path = Path(".")) -> Plan:
     datasets = load_datasets(sections["dataset"])
     check_against_data(experiment, sections, datasets)
     prepared = {data.fingerprint: data for data in datasets.values()}
-    per_run: dict[tuple[str, int], tuple[Component, str]] = {}
+    per_run: dict[tuple[str, int], tuple[Entry, str]] = {}
     n = len(sections["dataset"])
     for i, d in enumerate(sections["dataset"]):
         for seed in experiment.seeds if experiment.data_seed == "run" else ():

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
 from palbench.bench.config import Cell
 from palbench.bench.loop import CellResult, run_cell
 from palbench.datasets import Dataset
-from palbench.errors import ConfigError
+from palbench.errors import ComponentError, ConfigError, WorkerDied
 
 _WORKER_DATASETS: dict[str, Dataset] = {}
 
@@ -31,6 +33,78 @@ def _run_in_worker(cell: Cell) -> CellResult:
     return run_cell(cell, data)
 
 
+def check_workers_can_start(cells: list[Cell]) -> None:
+    """Before any worker starts: every component class can be imported by a worker process,
+    and the script that runs palbench does not start workers at import time. A class defined
+    in a notebook cell or an interactive session (module __main__ without a file), or inside
+    a function, cannot reach a worker; a script that calls palbench.run at its top level
+    without `if __name__ == "__main__":` would be run again by every worker."""
+    seen = set()
+    for cell in cells:
+        for section in ("dataset", "strategy", "oracle", "learner"):
+            cls = type(getattr(cell, section).obj)
+            if cls in seen:
+                continue
+            seen.add(cls)
+            why = unsendable(cls)
+            if why:
+                raise ConfigError(f"{section}.name", f"{cls.__module__}:{cls.__qualname__}",
+                                  f"{why}, which worker processes cannot import: run with "
+                                  "workers = 1, or move the class into an importable module")
+    line = unguarded_main_line()
+    if line:
+        raise ConfigError("workers", "> 1", f"the script calls palbench at its top level (line "
+                          f"{line}), which every worker process would run again: put the call "
+                          "under `if __name__ == \"__main__\":`, or run with workers = 1")
+
+
+def unsendable(cls: type) -> str | None:
+    """Why a worker process could not import `cls` (None: it can)."""
+    import importlib
+
+    if "<locals>" in cls.__qualname__:
+        return "it is defined inside a function"
+    if cls.__module__ == "__main__":
+        main = sys.modules.get("__main__")
+        return None if getattr(main, "__file__", None) else \
+            "it is defined in a notebook or an interactive session (module __main__)"
+    try:
+        found = importlib.import_module(cls.__module__)
+        for part in cls.__qualname__.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError):
+        return f"its module {cls.__module__!r} cannot be imported by that name"
+    return None if found is cls else f"{cls.__module__}.{cls.__qualname__} is another class"
+
+
+def unguarded_main_line() -> int | None:
+    """The line of the running script's top level that is calling palbench, when that line
+    is not inside `if __name__ == "__main__":` (None: guarded, or not run from a script)."""
+    import ast
+
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name.endswith("__main__"):
+        return None  # `python -m package`: workers do not run a package's __main__ again
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_code.co_name == "<module>" and
+                                     frame.f_globals.get("__name__") == "__main__"):
+        frame = frame.f_back
+    path = frame.f_globals.get("__file__") if frame is not None else None
+    if not path or not os.path.isfile(path):
+        return None
+    try:
+        tree = ast.parse(open(path, encoding="utf-8").read())
+    except (SyntaxError, UnicodeDecodeError, OSError):
+        return None
+    line = frame.f_lineno
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test) and \
+                "__main__" in ast.unparse(node.test) and \
+                node.lineno <= line <= (node.end_lineno or node.lineno):
+            return None
+    return line
+
+
 def run_cells(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], workers: int,
               on_result: Callable[[CellResult], None],
               on_checkpoint: Callable[[], None] | None = None) -> None:
@@ -42,6 +116,7 @@ def run_cells(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], worker
             hook = (lambda _c: on_checkpoint()) if on_checkpoint else None
             on_result(run_cell(cell, datasets(cell), hook))
         return
+    check_workers_can_start(cells)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending = {pool.submit(_run_in_worker, cell) for cell in cells}
@@ -49,7 +124,12 @@ def run_cells(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], worker
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    result = future.result()
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        raise WorkerDied("a worker process ended without a result (killed, "
+                                         "or out of memory); finished runs are stored: run "
+                                         "again to resume") from None
                     if on_checkpoint:
                         for _ in result.checkpoints:
                             on_checkpoint()
@@ -92,6 +172,8 @@ def run_cells_ray(cells: Iterable[Cell], workers: int, on_result: Callable[[Cell
                                   f"{outward[0]}, not loopback; set "
                                   "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 before Ray is imported")
         started = True
+    cells = list(cells)
+    check_workers_can_start(cells)
     try:
         gpus = ray.cluster_resources().get("GPU", 0)
         task = ray.remote(_run_in_worker)
@@ -104,7 +186,7 @@ def run_cells_ray(cells: Iterable[Cell], workers: int, on_result: Callable[[Cell
                 try:
                     result = ray.get(ref)
                 except ray.exceptions.RayTaskError as exc:  # a bad-input line, not a traceback
-                    if isinstance(exc.cause, ConfigError):
+                    if isinstance(exc.cause, (ConfigError, ComponentError)):
                         raise exc.cause from None
                     raise
                 if on_checkpoint:

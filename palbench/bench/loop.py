@@ -10,9 +10,10 @@ at no cost and reported as n_free.
 
 from __future__ import annotations
 
-import os
+import contextlib
 import sys
 import time
+import traceback
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -28,13 +29,13 @@ from threadpoolctl import threadpool_limits
 
 from palbench.bench.config import Cell, seed_streams
 from palbench.datasets import Dataset
-from palbench.errors import ConfigError, first_line
-from palbench.graph import RawAnswers, SimilarityGraph
+from palbench.errors import ComponentError, ConfigError, first_line
+from palbench.graph import GraphView, RawAnswers, SimilarityGraph, pair_key
 from palbench.oracles.base import Truth
-from palbench.queries import ABSTAIN, Answers, LabelQueries, PairQueries
+from palbench.queries import ABSTAIN, AnswerRow, Answers, LabelQueries, PairQueries
 from palbench.results.schema import Checkpoint
-from palbench.strategies.base import QueryContext
-from palbench.strategies.pairs import pair_key
+from palbench.strategies.base import QueryContext, selection_problem
+from palbench.views import SequenceView, SetView, read_only
 
 
 @dataclass
@@ -91,6 +92,9 @@ def probe_accuracy(model, data: Dataset) -> float | None:
     Z = model.embed(data.X[rows])
     if Z is None:
         return None
+    if not np.isfinite(Z).all():
+        raise ConfigError("", None, "gave a non-finite embedding (training diverged: a "
+                          "smaller learning rate?)")
     scaler = StandardScaler().fit(Z)
     with warnings.catch_warnings():  # an unconverged probe is still a usable probe
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -104,13 +108,14 @@ class Ledger:
     def __init__(self, data: Dataset, rule: str, closure: str = "transitive"):
         self.graph = SimilarityGraph(data.n_pool, data.n_classes, rule)
         # what learners are given: the whole graph, or only the answered entries
-        self.learner_view = self.graph if closure == "transitive" else RawAnswers(self.graph)
+        self.learner_view = GraphView(self.graph) if closure == "transitive" else \
+            RawAnswers(self.graph)
         self.queried = np.zeros(data.n_pool, dtype=bool)  # asked for a label
         self.asked_pairs: set[int] = set()
         self.n_pool = data.n_pool
         self.spent = 0.0
         self.n_queries = self.n_abstain = self.n_wrong = self.n_free = 0
-        self.log: list[tuple] = []  # (position, kind, a, b, worker, value, verdict)
+        self.log: list[AnswerRow] = []
 
     def add(self, answers: Answers, y: np.ndarray) -> None:
         queries = answers.queries
@@ -134,14 +139,21 @@ class Ledger:
         queries = answers.queries
         a = queries.indices if isinstance(queries, LabelQueries) else queries.a
         b = [None] * len(a) if isinstance(queries, LabelQueries) else queries.b.tolist()
-        start = len(self.log) and self.log[-1][0] + 1
+        start = len(self.log) and self.log[-1].position + 1
         workers = answers.workers if answers.workers is not None else \
             np.full((len(a), 1), -1)
         heard = answers.heard if answers.heard is not None else answers.values[:, None]
         for q, (x, z, verdict) in enumerate(zip(a.tolist(), b, answers.values.tolist())):
             for worker, value in zip(workers[q].tolist(), heard[q].tolist()):
-                self.log.append((start + q, queries.kind, x, z,
-                                 None if worker < 0 else worker, value, verdict))
+                self.log.append(AnswerRow(start + q, queries.kind, x, z,
+                                          None if worker < 0 else worker, value, verdict))
+
+    def context(self, data: Dataset, exemplars: np.ndarray, **extra) -> QueryContext:
+        """What a strategy sees of this ledger: read-only views that follow every update."""
+        return QueryContext(X=read_only(data.X), queried=read_only(self.queried),
+                            n_classes=data.n_classes, graph=GraphView(self.graph),
+                            exemplars=read_only(exemplars), asked_pairs=SetView(self.asked_pairs),
+                            answer_log=SequenceView(self.log), **extra)
 
     def reveal_exemplars(self, y: np.ndarray, per_class: int, n_classes: int,
                          rng: np.random.Generator) -> np.ndarray:
@@ -162,30 +174,22 @@ class Ledger:
         return exemplars
 
 
+def component_frames(exc: BaseException) -> str:
+    """The traceback of `exc` from the harness's call into the component down to the raise
+    (the harness's own frames above it left out)."""
+    harness = {__file__, contextlib.__file__}
+    frames = traceback.extract_tb(exc.__traceback__)
+    while len(frames) > 1 and frames[0].filename in harness:
+        frames = frames[1:]
+    return "".join(traceback.format_list(frames))
+
+
 def as_queries(picked) -> LabelQueries | PairQueries:
     if isinstance(picked, (LabelQueries, PairQueries)):
         return picked
     return LabelQueries(np.asarray(picked, dtype=np.int64))
 
 
-def check_selection(queries, ledger: Ledger, k: int, label: str) -> bool:
-    """Strategies are plugins: a broken contract must stop the run, not bias it. Returns False
-    when the strategy has nothing left to ask."""
-    if len(queries) == 0:
-        return False
-    if isinstance(queries, LabelQueries):
-        picked = queries.indices
-        ok = len(picked) <= k and len(np.unique(picked)) == len(picked) and \
-            not ledger.queried[picked].any()
-    else:
-        keys = pair_key(queries.a, queries.b, ledger.n_pool)
-        ok = queries.n_queries <= k and len(np.unique(keys)) == len(keys) and \
-            not (queries.a == queries.b).any() and \
-            not any(int(key) in ledger.asked_pairs for key in keys)
-    if not ok:
-        raise RuntimeError(f"strategy {label!r} broke its contract: it returned {len(queries)} "
-                           f"queries for k={k} (must be new, distinct, at most k)")
-    return True
 
 
 class CellState:
@@ -206,15 +210,12 @@ class CellState:
         self.ledger = Ledger(data, conflict_rule, closure)
         exemplars = self.ledger.reveal_exemplars(data.y, strategy.free_exemplars,
                                                  data.n_classes, self.strategy_rng)
-        self.ctx = QueryContext(X=data.X, queried=self.ledger.queried,
-                                n_classes=data.n_classes, graph=self.ledger.graph,
-                                exemplars=exemplars, asked_pairs=self.ledger.asked_pairs,
-                                learner=learner, seed=seeds["strategy"],
-                                answer_log=self.ledger.log,
-                                pool=getattr(oracle, "routed_pool", None))
-        if hasattr(learner, "pool_embedding"):
-            self.ctx.pool_embedding = partial(learner.pool_embedding, data,
-                                              seed=seeds["learner"])
+        embeds_pool = "pool_embedding" in learner.capabilities(data)
+        self.ctx = self.ledger.context(
+            data, exemplars, learner=learner, seed=seeds["strategy"],
+            pool=oracle.routing_pool(),
+            pool_embedding=partial(learner.pool_embedding, data, seed=seeds["learner"])
+            if embeds_pool else None)
         self.model, self.fitted_on = None, -1
         self.select_seconds = self.pretrain_seconds = 0.0
 
@@ -233,36 +234,46 @@ class CellState:
         """Retrain the learner from scratch on everything answered so far."""
         self.model = self.learner.fit(self.data, self.ledger.learner_view,
                                       seed=self.seeds["learner"])
-        self.pretrain_seconds += getattr(self.model, "pretrain_seconds", 0.0)
+        self.pretrain_seconds += self.model.pretrain_seconds
         self.fitted_on = self.ledger.n_queries
         self.ctx.model, self.ctx.model_version = self.model, self.ctx.model_version + 1
 
+    def where(self) -> str:
+        return (f"on {self.data.name!r} (strategy {self.label!r}, seed "
+                f"{self.seeds.get('root', '?')}) after {self.ledger.n_queries} answers")
+
     @contextmanager
     def blame(self, field: str, doing: str):
-        """An exception in a cell's work becomes one line naming the component at fault and
-        the run (a scikit-learn estimator refusing what it was given at some checkpoint, a
-        device out of memory); PALBENCH_TRACEBACK=1 keeps the traceback instead."""
+        """Name the component at fault and the run when its code raises. A ConfigError (a
+        component refusing what it was given, such as a scikit-learn estimator at some
+        checkpoint) stays bad input: one line, exit 2. Any other exception is a bug in the
+        component: a ComponentError carrying the component's own traceback frames."""
+        label = self.learner_label if field == "learner" else self.label
         try:
             yield
-        except (ConfigError, MemoryError):
+        except MemoryError:
             raise
+        except ConfigError as exc:
+            raise ConfigError(field, label, f"{doing} failed {self.where()}: {exc}") from None
         except Exception as exc:
-            if os.environ.get("PALBENCH_TRACEBACK"):
-                raise
-            label = self.learner_label if field == "learner" else self.label
-            raise ConfigError(field, label, f"{doing} failed on {self.data.name!r} (strategy "
-                              f"{self.label!r}, seed {self.seeds.get('root', '?')}) after "
-                              f"{self.ledger.n_queries} answers: {first_line(exc)}") from None
+            raise ComponentError(
+                f"{field} {label!r} raised {first_line(exc)} while {doing} {self.where()}",
+                component_frames(exc), "".join(traceback.format_exception(exc))) from None
 
     def ask(self, k: int) -> bool:
         """One round: the strategy selects at most k queries, the oracle answers, the ledger
-        records. False when the strategy has nothing left to ask."""
+        records. False when the strategy has nothing left to ask. Strategies are plugins: a
+        batch that breaks the selection contract stops the run instead of biasing it."""
         t0 = time.perf_counter()
         with self.blame("strategy", "selecting queries"):
             queries = as_queries(self.strategy.select(self.ctx, k, self.strategy_rng))
         self.select_seconds += time.perf_counter() - t0
-        if not check_selection(queries, self.ledger, k, self.label):
+        if len(queries) == 0:
             return False
+        problem = selection_problem(queries, self.ledger.queried, self.ledger.asked_pairs, k)
+        if problem:
+            raise ComponentError(f"strategy {self.label!r} broke its contract {self.where()}: "
+                                 f"it {problem}", "", "")
         self.ledger.add(self.oracle.answer(queries, self.truth, self.oracle_rng), self.data.y)
         return True
 
@@ -296,7 +307,11 @@ def run_cell(cell: Cell, data: Dataset,
             fit_s += time.perf_counter() - t0
             t0 = time.perf_counter()
             with state.blame("learner", "evaluating the learner"):
-                predicted = state.model.predict_proba(data.X_test).argmax(axis=1)
+                proba = state.model.predict_proba(data.X_test)
+                if not np.isfinite(proba).all():
+                    raise ConfigError("", None, "gave non-finite probabilities (training "
+                                      "diverged: a smaller learning rate?)")
+                predicted = proba.argmax(axis=1)
                 task_acc = float((predicted == data.y_test).mean())
                 probe_acc = probe_accuracy(state.model, data) if cell.experiment.probe else None
             stats = ledger.graph.stats()

@@ -1,6 +1,9 @@
-"""Datasets: the Dataset record (base.py) and one module per source family."""
+"""Datasets: the Dataset record (base.py) and one module per source family.
 
-from palbench.datasets import fashion_mnist, files, sklearn_sets, synthetic  # noqa: F401
+Each built-in source is named here and imported on first use (`Registry.lazy`); third-party
+sources come by entry point (group ``palbench.datasets``) or by import path.
+"""
+
 from palbench.datasets.base import (
     DATASETS,
     Dataset,
@@ -11,11 +14,15 @@ from palbench.datasets.base import (
     fingerprint_arrays,
     finish,
 )
-from palbench.datasets.fashion_mnist import FashionMnist, read_idx
-from palbench.datasets.files import CsvFile, NpzFile
-from palbench.datasets.sklearn_sets import Digits
-from palbench.datasets.synthetic import Blobs, Circles
 
-__all__ = ["DATASETS", "Blobs", "Circles", "CsvFile", "Dataset", "DatasetSource", "Digits",
-           "FashionMnist", "NpzFile", "SplitSource", "check_features", "encode_labels",
-           "fingerprint_arrays", "finish", "read_idx"]
+for _module, _names in {
+    "sklearn_sets": ("digits",),
+    "synthetic": ("blobs", "circles"),
+    "files": ("csv", "npz"),
+    "fashion_mnist": ("fashion_mnist",),
+}.items():
+    for _name in _names:
+        DATASETS.lazy(_name, f"palbench.datasets.{_module}")
+
+__all__ = ["DATASETS", "Dataset", "DatasetSource", "SplitSource", "check_features",
+           "encode_labels", "fingerprint_arrays", "finish"]

@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from palbench.errors import ConfigError, check
+from palbench.protocol import Component, name_of
 from palbench.registry import Registry
-
-DATASETS = Registry("datasets")
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,14 +105,34 @@ def encode_labels(y: np.ndarray, field: str) -> tuple[np.ndarray, tuple[str, ...
 
 
 @dataclass(frozen=True, kw_only=True)
-class DatasetSource:
-    """Common parameters of every dataset: the seed of its split or subset, and scaling."""
+class DatasetSource(Component):
+    """Base of the dataset sources: a frozen dataclass of what to load and how to split it,
+    whose `prepare` returns the Dataset record. Common parameters: the seed of its split or
+    subset, and scaling. `palbench.testing.check_dataset` checks a subclass."""
 
+    kind: ClassVar[str] = "dataset"
     split_seed: int = 0
     standardize: bool = True
 
     def validate(self, where: str) -> None:
         check_seed(self.split_seed, f"{where}.split_seed")
+
+    def prepare(self, name: str, where: str) -> Dataset:
+        """Load, check, split, scale and fingerprint the data (see `finish`); bad data is a
+        ConfigError naming `where`."""
+        raise NotImplementedError(f"{type(self).__name__} must define prepare(name, where)")
+
+    def display_name(self) -> str:
+        """The dataset's label in results (a file's stem, else the source's name)."""
+        return name_of(type(self))
+
+    def reseeded(self, seed: int) -> DatasetSource | None:
+        """This source drawn anew from `seed` (data_seed = "run"), or None when it is not
+        generated and cannot be."""
+        return None
+
+
+DATASETS = Registry("datasets", DatasetSource)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,7 +149,7 @@ class SplitSource(DatasetSource):
     def load_raw(self, where: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None]:
         raise NotImplementedError
 
-    image_shape = None  # (channels, height, width) for image sources; a class attribute
+    image_shape: ClassVar[tuple[int, ...] | None] = None  # (channels, height, width) of images
 
     def split(self, X, y, where):
         counts = np.bincount(y)

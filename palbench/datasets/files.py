@@ -53,7 +53,7 @@ class CsvFile(SplitSource):
         check(features.shape[1] > 0, f"{where}.path", self.path, "no feature columns")
         return features.to_numpy(dtype=np.float64), y.to_numpy(), None
 
-    def default_name(self) -> str:
+    def display_name(self) -> str:
         return Path(self.path).stem
 
 
@@ -91,5 +91,5 @@ class NpzFile(SplitSource):
             X = X.reshape(len(X), -1)
         return X, y, None
 
-    def default_name(self) -> str:
+    def display_name(self) -> str:
         return Path(self.path).stem

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -10,28 +10,36 @@ from palbench.datasets.base import DATASETS, SplitSource, check_memory, check_se
 from palbench.errors import check
 
 
-def check_generated(source: SplitSource, where: str) -> None:
-    """What every generator shares: its split, its seed, classes and samples per class."""
-    SplitSource.validate(source, where)
-    check_seed(source.seed, f"{where}.seed")
-    check(source.n_classes >= 2, f"{where}.n_classes", source.n_classes, "must be at least 2")
-    check(source.n_samples >= 4 * source.n_classes, f"{where}.n_samples", source.n_samples,
-          f"must be at least 4 per class ({4 * source.n_classes})")
+@dataclass(frozen=True, kw_only=True)
+class GeneratedSource(SplitSource):
+    """What every generator shares: samples, classes and the seed that draws them, which
+    `data_seed = "run"` redraws for every run seed."""
+
+    n_samples: int = 600
+    n_classes: int = 3
+    seed: int = 0
+
+    def validate(self, where):
+        super().validate(where)
+        check_seed(self.seed, f"{where}.seed")
+        check(self.n_classes >= 2, f"{where}.n_classes", self.n_classes, "must be at least 2")
+        check(self.n_samples >= 4 * self.n_classes, f"{where}.n_samples", self.n_samples,
+              f"must be at least 4 per class ({4 * self.n_classes})")
+
+    def reseeded(self, seed: int) -> GeneratedSource:
+        return replace(self, seed=seed)
 
 
 @DATASETS.register("blobs")
 @dataclass(frozen=True, kw_only=True)
-class Blobs(SplitSource):
+class Blobs(GeneratedSource):
     """Isotropic Gaussian clusters, one class per cluster (scikit-learn's make_blobs)."""
 
-    n_samples: int = 600
     n_features: int = 2
-    n_classes: int = 3
     cluster_std: float = 1.0
-    seed: int = 0
 
     def validate(self, where):
-        check_generated(self, where)
+        super().validate(where)
         check(self.n_features >= 1, f"{where}.n_features", self.n_features, "must be at least 1")
         check(self.cluster_std > 0, f"{where}.cluster_std", self.cluster_std, "must be positive")
         larger = "n_features" if self.n_features > self.n_samples else "n_samples"
@@ -49,7 +57,7 @@ class Blobs(SplitSource):
 
 @DATASETS.register("circles")
 @dataclass(frozen=True, kw_only=True)
-class Circles(SplitSource):
+class Circles(GeneratedSource):
     """Concentric rings in 2-D, one class per ring, as in the PAL paper's toy experiments.
 
     Ring c has radius c + 1 and points get isotropic Gaussian noise of std `noise`, as in the
@@ -57,14 +65,12 @@ class Circles(SplitSource):
     standardised by default, so that kernel widths read as in the paper.
     """
 
-    n_samples: int = 600
     n_classes: int = 4
     noise: float = 0.1
-    seed: int = 0
     standardize: bool = False
 
     def validate(self, where):
-        check_generated(self, where)
+        super().validate(where)
         check(self.noise >= 0, f"{where}.noise", self.noise, "must not be negative")
         check_memory(self.n_samples * 3, f"{where}.n_samples", self.n_samples)
 

@@ -6,14 +6,13 @@ that nothing can leak from one checkpoint's training into the next (scikit-learn
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import ClassVar
 
 import numpy as np
 
 from palbench.errors import ConfigError
+from palbench.protocol import Component, name_of
 from palbench.registry import Registry
-
-LEARNERS = Registry("learners")
 
 # What a fitted model may offer beyond predict_proba/embed, and what it lets a strategy do:
 CAPABILITIES = {
@@ -24,16 +23,36 @@ CAPABILITIES = {
 }
 
 
-class Model(Protocol):
-    def predict_proba(self, X: np.ndarray) -> np.ndarray: ...
+class Model:
+    """A fitted model, as strategies and evaluation use it. Only `predict_proba` is required;
+    the others belong to the capabilities its learner declares."""
 
-    def embed(self, X: np.ndarray) -> np.ndarray | None: ...
+    pretrain_seconds: float = 0.0  # seconds of self-supervised pretraining inside this fit
+    offers: frozenset[str] = frozenset()  # which of last_layer, sample_proba this model has
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """(len(X), n_classes) class probabilities, rows summing to 1."""
+        raise NotImplementedError(f"{type(self).__name__} must define predict_proba(X)")
+
+    def embed(self, X: np.ndarray) -> np.ndarray | None:
+        """A representation of X (len(X), d), or None for a model without one."""
+        return None
+
+    def last_layer(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(input of a linear softmax last layer, probabilities): capability "last_layer"."""
+        raise NotImplementedError(f"{type(self).__name__} has no last layer")
+
+    def sample_proba(self, X: np.ndarray, n_samples: int, seed: int) -> np.ndarray:
+        """(n_samples, len(X), n_classes) sampled predictions: capability "sample_proba"."""
+        raise NotImplementedError(f"{type(self).__name__} cannot sample predictions")
 
 
-class Learner:
-    """Base of the learners. Subclasses are dataclasses of their hyperparameters."""
+class Learner(Component):
+    """Base of the learners: a frozen dataclass of hyperparameters whose `fit` returns a new
+    fitted Model every time. `palbench.testing.check_learner` checks a subclass."""
 
-    device_name = "cpu"
+    kind: ClassVar[str] = "learner"
+    device_name: ClassVar[str] = "cpu"  # where it trains (torch learners: a property)
 
     def capabilities(self, data) -> frozenset[str]:
         """The CAPABILITIES its models have on this dataset (strategies check them at config
@@ -43,13 +62,21 @@ class Learner:
     def refuse(self, capability: str, where: str, strategy: str) -> ConfigError:
         """The one-line error for a strategy that needs what this learner cannot do; learners
         that could with other parameters name that parameter instead."""
-        return ConfigError(f"{where}.name", self.registry_name,
+        return ConfigError(f"{where}.name", name_of(type(self)),
                            f"cannot {CAPABILITIES[capability]}, which strategy {strategy!r} "
                            "needs")
 
     def fit(self, data, graph, *, seed: int) -> Model:
-        """Train from scratch on the dataset's pool and what the similarity graph knows."""
-        raise NotImplementedError
+        """Train from scratch on the dataset's pool features and what the graph knows
+        (`graph.known_labels()`, `graph.signed_block(i)`, ...); never on `data.y`."""
+        raise NotImplementedError(f"{type(self).__name__} must define fit(data, graph, *, seed)")
+
+    def pool_embedding(self, data, *, seed: int) -> np.ndarray:
+        """A self-supervised embedding of the pool (capability "pool_embedding")."""
+        raise NotImplementedError(f"{type(self).__name__} gives no pool embedding")
+
+
+LEARNERS = Registry("learners", Learner)
 
 
 class LabelLearner(Learner):
@@ -69,7 +96,7 @@ class LabelLearner(Learner):
         raise NotImplementedError
 
 
-class ClassFrequencyModel:
+class ClassFrequencyModel(Model):
     """Predicts the class frequencies of the labels seen (uniform when none): the fallback
     while fewer than two classes are known."""
 
@@ -79,6 +106,3 @@ class ClassFrequencyModel:
 
     def predict_proba(self, X):
         return np.tile(self.prior, (len(X), 1))
-
-    def embed(self, X):
-        return None

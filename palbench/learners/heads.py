@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from palbench.learners.base import ClassFrequencyModel
+from palbench.learners.base import ClassFrequencyModel, Model
 
 
 class ClassHead:
@@ -50,7 +50,7 @@ def fit_head(Z: np.ndarray, known: np.ndarray, n_classes: int, seed: int) -> Cla
     return ClassHead(n_classes, classifier, scaler)
 
 
-class HeadModel:
+class HeadModel(Model):
     """A fitted representation learner: `embed(X)` from the subclass, class probabilities
     from its `head` (a ClassHead)."""
 

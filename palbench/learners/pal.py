@@ -27,11 +27,12 @@ from torch import nn
 
 from palbench.errors import ConfigError, check
 from palbench.learners.augment import Augmenter, check_for, resolve
-from palbench.learners.base import LEARNERS, ClassFrequencyModel, Learner
+from palbench.learners.base import LEARNERS, ClassFrequencyModel, Learner, Model
 from palbench.learners.losses import LOSSES
 from palbench.learners.pretrain import cache_key, check_cache_dir, pretrained
 from palbench.learners.torch_common import (
     TorchLearner,
+    as_tensor,
     epoch_batches,
     make_mlp,
     resolve_device,
@@ -100,8 +101,10 @@ def sample_batch(roots: np.ndarray, size: int, positive_fraction: float,
     return BatchSampler(roots).draw(size, positive_fraction, rng)
 
 
-class PalModel:
+class PalModel(Model):
     """The trained encoder and its class head; `embed` is the encoder's output."""
+
+    offers = frozenset({"last_layer"})
 
     def __init__(self, net: nn.Module, head: nn.Module, device, pretrain_seconds: float):
         self.net, self.head, self.device = net.eval(), head.eval(), device
@@ -136,7 +139,7 @@ class PriorModel(ClassFrequencyModel):
 @torch.no_grad()
 def encode(net: nn.Module, X: np.ndarray, device: torch.device) -> np.ndarray:
     """The network's output on X, in chunks of 8,192 rows."""
-    out = [net(torch.as_tensor(X[s:s + 8192], device=device)).float().cpu()
+    out = [net(as_tensor(X[s:s + 8192], device)).float().cpu()
            for s in range(0, len(X), 8192)]
     return torch.cat(out).numpy()
 

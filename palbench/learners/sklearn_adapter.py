@@ -6,12 +6,13 @@ from __future__ import annotations
 import importlib
 import inspect
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from palbench.errors import ConfigError, first_line
-from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner
+from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner, Model
 
 
 def import_path(path: str, field_name: str) -> object:
@@ -33,19 +34,19 @@ def import_class(path: str, field_name: str) -> type:
     return cls
 
 
-class SklearnModel:
+class SklearnModel(Model):
     """A fitted estimator whose probabilities are laid out over all n_classes columns."""
+
+    offers = frozenset({"last_layer"})
 
     def __init__(self, estimator, n_classes: int):
         self.estimator, self.n_classes = estimator, n_classes
 
     def predict_proba(self, X):
         proba = np.zeros((len(X), self.n_classes))
-        proba[:, self.estimator.classes_] = self.estimator.predict_proba(X)
+        with refusals(self.estimator):
+            proba[:, self.estimator.classes_] = self.estimator.predict_proba(X)
         return proba
-
-    def embed(self, X):
-        return None
 
     def last_layer(self, X):
         """A linear model's last layer reads the input itself (BADGE on linear models)."""
@@ -115,7 +116,21 @@ class Sklearn(LabelLearner):
     def fit_labels(self, X, labels, n_classes, *, seed):
         if len(np.unique(labels)) < 2:
             return ClassFrequencyModel(labels, n_classes)
-        return SklearnModel(self._make("learner", seed).fit(X, labels), n_classes)
+        estimator = self._make("learner", seed)
+        with refusals(estimator):
+            estimator.fit(X, labels)
+        return SklearnModel(estimator, n_classes)
+
+
+@contextmanager
+def refusals(estimator):
+    """A scikit-learn estimator refusing what it is given at some checkpoint (KNN with more
+    neighbours than labels) is the config's parameters, not a bug: bad input, one line."""
+    try:
+        yield
+    except ValueError as exc:
+        raise ConfigError("", None, f"{type(estimator).__name__} refused: "
+                          f"{first_line(exc)}") from None
 
 
 def tiny_sample(y: np.ndarray, per_class: int = 5) -> np.ndarray:

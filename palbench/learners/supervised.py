@@ -9,17 +9,20 @@ import torch
 from torch import nn
 
 from palbench.errors import ConfigError, check
-from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner
+from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner, Model
 from palbench.learners.torch_common import (
     TorchLearner,
+    as_tensor,
     epoch_batches,
     make_mlp,
     resolve_device,
 )
 
 
-class TorchClassifier:
+class TorchClassifier(Model):
     """A trained network: probabilities from the last layer, embedding from the one before."""
+
+    offers = frozenset({"last_layer", "sample_proba"})
 
     def __init__(self, net: nn.Sequential, device: torch.device, batch: int = 8192):
         self.net, self.device, self.batch = net.eval(), device, batch
@@ -29,7 +32,7 @@ class TorchClassifier:
         body = self.net if upto is None else self.net[:upto]
         out = []
         for start in range(0, len(X), self.batch):
-            xb = torch.as_tensor(X[start:start + self.batch], device=self.device)
+            xb = as_tensor(X[start:start + self.batch], self.device)
             out.append(body(xb).float().cpu())
         return torch.cat(out).numpy() if out else np.empty((0, 0), np.float32)
 

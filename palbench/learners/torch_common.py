@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
 import torch
 from torch import nn
 
@@ -27,6 +30,14 @@ def check_device(device: str, field: str) -> None:
           'present) or "cpu"')
     check(int(index or 0) < count, field, device,
           f"this machine has {count} CUDA device(s): cuda:0 to cuda:{count - 1}")
+
+
+def as_tensor(X: np.ndarray, device) -> torch.Tensor:
+    """torch.as_tensor, without torch's warning for read-only arrays: strategies hand models
+    read-only views of the pool, and these tensors are only read."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.as_tensor(X, device=device)
 
 
 def make_mlp(n_in: int, hidden: tuple[int, ...], n_out: int, dropout: float) -> nn.Sequential:

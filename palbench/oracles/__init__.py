@@ -1,12 +1,19 @@
-"""Simulated annotators: they answer queries from the true labels, with noise, and charge costs."""
+"""Simulated annotators: they answer queries from the true labels, with noise, and charge costs.
 
-from palbench.oracles import (  # noqa: F401  (registers the oracles)
-    exact,
-    noisy,
-    pairs,
-    people,
-    workers,
-)
+Each built-in is named here and imported on first use (`Registry.lazy`); third-party oracles
+come by entry point (group ``palbench.oracles``) or by import path.
+"""
+
 from palbench.oracles.base import ABSTAIN, ORACLES, Answers, Oracle, Truth
+
+for _module, _names in {
+    "exact": ("exact",),
+    "noisy": ("noisy_label", "confusion", "abstain"),
+    "pairs": ("exact_pair", "noisy_pair", "corrupted_labels"),
+    "people": ("asymmetric_pair", "fine_grained_pairs", "confusion_pair", "cifar10h_labels"),
+    "workers": ("workers",),
+}.items():
+    for _name in _names:
+        ORACLES.lazy(_name, f"palbench.oracles.{_module}")
 
 __all__ = ["ABSTAIN", "ORACLES", "Answers", "Oracle", "Truth"]

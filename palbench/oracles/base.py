@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from palbench.protocol import Component
 from palbench.queries import ABSTAIN, Answers, LabelQueries, PairQueries, PriceList
 from palbench.registry import Registry
 
-ORACLES = Registry("oracles")
 __all__ = ["ABSTAIN", "ORACLES", "Answers", "Oracle", "Truth"]
 
 
@@ -34,27 +35,41 @@ class Truth:
         if queries.question == "group":
             shown = np.zeros(len(counts), dtype=np.int64)
             shown[inverse] = queries.images_per_pair()
-            per_group = self.prices.group_base + (shown - 1) * self.prices.group_item
+            per_group = self.prices.group(shown)
         else:
-            per_group = self.prices.captcha_base + counts * self.prices.captcha_item
+            per_group = self.prices.captcha(counts)
         return (per_group / counts)[inverse]
 
 
-class Oracle:
-    """Base of the oracles. Subclasses are dataclasses of their parameters."""
+class Oracle(Component):
+    """Base of the oracles (simulated annotators): a frozen dataclass of parameters.
 
-    query_kinds: tuple[str, ...] = ("label",)
+    An oracle reads the Truth, answers each query (a class, 1/0 for "same class?", or
+    ABSTAIN) and is charged by the price list. Most oracles define `respond` alone;
+    `palbench.testing.check_oracle` checks a subclass against this contract.
+    """
+
+    kind: ClassVar[str] = "oracle"
+    query_kinds: ClassVar[tuple[str, ...]] = ("label",)  # what it answers: label, pair
 
     def answer(self, queries: LabelQueries | PairQueries, truth: Truth,
                rng: np.random.Generator) -> Answers:
+        """The answers to a batch, each priced from the truth's price list."""
         values = np.asarray(self.respond(queries, truth, rng), dtype=np.int64)
         return Answers(queries, values, truth.price(queries))
 
-    def respond(self, queries, truth, rng) -> np.ndarray:
-        raise NotImplementedError
+    def respond(self, queries, truth: Truth, rng: np.random.Generator) -> np.ndarray:
+        """One value per query: a class (label queries), 1 same / 0 not (pair queries), or
+        ABSTAIN."""
+        raise NotImplementedError(f"{type(self).__name__} must define respond(queries, truth, "
+                                  "rng) or answer(...)")
 
-    def validate_for(self, n_classes: int, where: str) -> None:
-        """Checks that need the dataset (a matrix's size, say); none by default."""
+    def routing_pool(self) -> tuple[int, int] | None:
+        """(workers, redundancy) when a strategy chooses who answers; None by default."""
+        return None
+
+
+ORACLES = Registry("oracles", Oracle)
 
 
 def same_class(queries: PairQueries, labels: np.ndarray) -> np.ndarray:

@@ -4,12 +4,13 @@ cost units; or `model = "seconds"`: annotator seconds from published measurement
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from palbench.errors import check
 from palbench.params import unknown_key_error
+from palbench.protocol import Component
 from palbench.queries import PriceList
 
 # Annotator seconds (../shared/ANNOTATORS.md), least-squares fits:
@@ -29,7 +30,7 @@ UNIT = {"units": "cost units", "seconds": "annotator seconds"}
 
 
 @dataclass(frozen=True)
-class Costs:
+class Costs(Component):
     """Cost units charged per answer, on one axis for label and pair queries. A per-class label
     table may give `default` for unlisted classes; a captcha (one anchor, M candidates) costs
     captcha_base + M * captcha_item, a group question of M images group_base + group_item *
@@ -44,6 +45,8 @@ class Costs:
     group_item: float = 1.0
     model: str = "units"
     seconds: dict = field(default_factory=dict)
+    kind = "costs"
+    registry_name = "costs"  # the [costs] section is one class, not a registry
 
     def validate(self, where: str) -> None:
         check(self.model in MODELS, f"{where}.model", self.model,
@@ -111,3 +114,11 @@ class Costs:
         check(not missing or default is not None, f"{where}.label", self.label,
               f"no cost for class {missing[0]!r} and no 'default'" if missing else "")
         return np.array([table.get(c, default) for c in class_names], dtype=np.float64)
+
+
+def price_list_for(n_classes: int, label=None, **prices) -> PriceList:
+    """The price list of `Costs(**prices)` on classes 0..n_classes-1, with `label` (an array
+    of per-class prices) in place of the flat label price when given: for tests and
+    benchmarks that build a Truth by hand."""
+    made = Costs(**prices).price_list(tuple(str(c) for c in range(n_classes)))
+    return made if label is None else replace(made, label=np.asarray(label, np.float64))

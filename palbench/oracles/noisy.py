@@ -44,9 +44,9 @@ class Confusion(Oracle):
             check(abs(sum(row) - 1.0) < 1e-6, f"{field_name}[{i}]", list(row),
                   f"row sums to {sum(row):.6g}, must sum to 1")
 
-    def validate_for(self, n_classes, where):
-        check(len(self.matrix) == n_classes, f"{where}.matrix", f"{len(self.matrix)} rows",
-              f"the dataset has {n_classes} classes")
+    def validate_data(self, data, where):
+        check(len(self.matrix) == data.n_classes, f"{where}.matrix", f"{len(self.matrix)} rows",
+              f"the dataset has {data.n_classes} classes")
 
     def respond(self, queries, truth, rng):
         return self.draw(truth.y[queries.indices], rng)
@@ -81,8 +81,8 @@ class Abstain(Oracle):
             raise ConfigError(f"{where}.base.name", None, "the wrapped oracle needs a name")
         return build(ORACLES.get(name, f"{where}.base.name"), self.base, f"{where}.base")
 
-    def validate_for(self, n_classes, where):
-        self.inner(where).validate_for(n_classes, f"{where}.base")
+    def validate_data(self, data, where):
+        self.inner(where).validate_data(data, f"{where}.base")
 
     @property
     def query_kinds(self):

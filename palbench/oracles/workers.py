@@ -77,8 +77,7 @@ class Workers(Oracle):
                     raise ConfigError(f"{where}.spread.{name}", list(bounds),
                                       f"{exc.why} (at {end:g})") from None
 
-    @property
-    def routed_pool(self) -> tuple[int, int] | None:
+    def routing_pool(self) -> tuple[int, int] | None:
         """(workers, redundancy) for a strategy that chooses the workers, else None."""
         return (self.pool_size, self.redundancy) if self.assign == "strategy" else None
 
@@ -90,8 +89,8 @@ class Workers(Oracle):
     def query_kinds(self):
         return self.member(self.base, "oracle.base").query_kinds
 
-    def validate_for(self, n_classes, where):
-        self.member(self.base, f"{where}.base").validate_for(n_classes, f"{where}.base")
+    def validate_data(self, data, where):
+        self.member(self.base, f"{where}.base").validate_data(data, f"{where}.base")
 
     def member(self, table: dict, where: str) -> Oracle:
         from palbench.params import build

@@ -31,10 +31,11 @@ from palbench.bench.config import plan_from_raw
 from palbench.bench.loop import Ledger, limited_threads
 from palbench.learners.sklearn_adapter import Sklearn
 from palbench.oracles.base import Truth
+from palbench.oracles.costs import price_list_for
 from palbench.oracles.exact import Exact
 from palbench.oracles.pairs import ExactPair
 from palbench.perf import dataset_table
-from palbench.queries import LabelQueries, PairQueries, PriceList
+from palbench.queries import LabelQueries, PairQueries
 from palbench.strategies.base import STRATEGIES, QueryContext, random_choice
 
 
@@ -53,7 +54,7 @@ def load(dataset: str, n: int, dims: int = 0):
 
 def model_for(strategy):
     """What the loop would have fitted for this strategy."""
-    if "sample_proba" in strategy.requires:
+    if "sample_proba" in strategy.requires():
         from palbench.learners.supervised import MLP
         return MLP(dropout=0.2, device="cpu")
     return Sklearn(params={"max_iter": 200})
@@ -62,7 +63,7 @@ def model_for(strategy):
 def prepared_context(data, strategy, answered: int, seed: int = 0):
     """A context as the loop would hand it over after `answered` queries."""
     rng = np.random.default_rng(seed)
-    truth = Truth(data.y, data.n_classes, PriceList(np.ones(data.n_classes)), labelling_seed=seed)
+    truth = Truth(data.y, data.n_classes, price_list_for(data.n_classes), labelling_seed=seed)
     ledger = Ledger(data, "majority")
     exemplars = ledger.reveal_exemplars(data.y, strategy.free_exemplars, data.n_classes, rng)
     if strategy.query_kind == "label":

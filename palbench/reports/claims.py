@@ -23,7 +23,7 @@ from palbench.params import build, unknown_key_error
 from palbench.reports.metrics import per_run
 from palbench.reports.stats import bootstrap_ci
 
-METRICS = ("cost_to_reach", "aulc", "final_acc")
+CLAIM_METRICS = ("cost_to_reach", "aulc", "final_acc")
 FILTERS = ("dataset", "strategy", "oracle", "learner", "costs", "experiment", "tag")
 
 
@@ -50,8 +50,8 @@ class Claim:
         for field in ("name", "dataset", "strategy"):
             check(bool(getattr(self, field)), f"{where}.{field}", getattr(self, field),
                   "is required")
-        check(self.metric in METRICS, f"{where}.metric", self.metric,
-              "must be one of " + ", ".join(METRICS))
+        check(self.metric in CLAIM_METRICS, f"{where}.metric", self.metric,
+              "must be one of " + ", ".join(CLAIM_METRICS))
         if self.metric == "cost_to_reach":
             check(self.target is not None and 0 < self.target <= 1, f"{where}.target",
                   self.target, "cost_to_reach needs a target accuracy in (0, 1]")

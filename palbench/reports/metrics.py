@@ -12,6 +12,14 @@ CELL_KEYS = ["dataset", "oracle", "costs", "learner", "strategy"]
 PANEL_KEYS = ["dataset", "oracle", "costs", "learner"]
 
 
+def panel_title(keys: list[str], values: tuple) -> str:
+    """A panel's title: its dataset, then the other keys that name it (the default price list
+    left out)."""
+    parts = [f"{k} {v}" if k != "dataset" else str(v)
+             for k, v in zip(keys, values) if not (k == "costs" and v == "costs")]
+    return " | ".join(parts)
+
+
 def aulc(budgets: np.ndarray, acc: np.ndarray) -> float:
     """Normalised area under the accuracy-vs-cost curve over [first, last] checkpoint budget.
 
@@ -62,10 +70,12 @@ def per_run(frame: pd.DataFrame, metric: str = "task_acc",
         values = run[metric].to_numpy(float)
         row = {**dict(zip(keys, key)), "final": float(values[-1]),
                "final_cost": float(run["cost"].iloc[-1]),
+               "first_cost": float(run["cost"].iloc[0]),
                "n_free": int(run["n_free"].iloc[-1]) if "n_free" in run else 0,
                "aulc": aulc(run["budget"].to_numpy(), values)}
         for name, target in (targets or {}).items():
             row[name] = cost_to_reach(run["cost"].to_numpy(), values, target)
         rows.append(row)
-    return pd.DataFrame(rows, columns=keys + ["final", "final_cost", "n_free", "aulc"] +
+    return pd.DataFrame(rows, columns=keys + ["final", "final_cost", "first_cost", "n_free",
+                                              "aulc"] +
                         list(targets or {}))

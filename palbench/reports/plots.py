@@ -12,14 +12,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from palbench.reports.metrics import panel_title  # noqa: E402
 from palbench.reports.ranks import critical_difference, friedman, mean_ranks  # noqa: E402
 from palbench.results.schema import METRICS  # noqa: E402
-
-
-def panel_title(keys: list[str], values: tuple) -> str:
-    parts = [f"{k} {v}" if k != "dataset" else str(v)
-             for k, v in zip(keys, values) if not (k == "costs" and v == "costs")]
-    return " | ".join(parts)
 
 
 def _grid(n: int, width: float = 5.5, height: float = 4.2, rows_per_panel: int = 1,

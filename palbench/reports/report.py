@@ -15,20 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from palbench.reports.metrics import CELL_KEYS, one_run_per_seed, per_run
-from palbench.reports.stats import bootstrap_ci, paired_against
+from palbench.reports.metrics import CELL_KEYS, one_run_per_seed, panel_title, per_run
+from palbench.reports.stats import REPORT_RESAMPLES, bootstrap_ci, paired_against
 from palbench.reports.tables import Block, Heading, Paragraph, Table, to_markdown
 from palbench.results.schema import METRICS
 
 
 def panel_keys(hue: str) -> list[str]:
     return [k for k in CELL_KEYS if k != hue]
-
-
-def panel_title(keys: list[str], values: tuple) -> str:
-    parts = [f"{k} {v}" if k != "dataset" else str(v)
-             for k, v in zip(keys, values) if not (k == "costs" and v == "costs")]
-    return " | ".join(parts)
 
 
 def with_line_column(frame: pd.DataFrame, panels: list[str]) -> tuple[pd.DataFrame, str]:
@@ -54,7 +48,7 @@ def _panel(frame: pd.DataFrame, keys: list[str], key: tuple) -> pd.DataFrame:
 
 
 def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str = "strategy",
-                       keys: list[str] | None = None) -> list[Block]:
+                       keys: list[str] | None = None, baseline: str = "random") -> list[Block]:
     keys = keys or panel_keys(hue)
     summary = per_run(frame, metric)
     if hue not in summary:
@@ -73,8 +67,8 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
         rows = []
         for name, runs in panel.groupby(hue):
             rows.append((name, len(runs), runs["final_cost"].mean(), runs["n_free"].mean(),
-                         bootstrap_ci(runs["final"], n_boot=2000),
-                         bootstrap_ci(runs["aulc"], n_boot=2000)))
+                         bootstrap_ci(runs["final"], n_boot=REPORT_RESAMPLES),
+                         bootstrap_ci(runs["aulc"], n_boot=REPORT_RESAMPLES)))
         rows.sort(key=lambda r: -r[5][0])
         best_final = max(r[4][0] for r in rows)
         best_aulc = max(r[5][0] for r in rows)
@@ -95,19 +89,20 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
         blocks += [Table(table, bold, right=("seeds", "final cost", "free")),
                    Paragraph(f"{metric} at each budget:"),
                    budget_table(_panel(frame, keys, key), metric, hue)]
-        if hue == "strategy" and "random" in set(panel["strategy"]):
-            blocks += paired_blocks(panel)
+        if hue == "strategy" and baseline in set(panel["strategy"]):
+            blocks += paired_blocks(panel, baseline)
     return blocks
 
 
 def leaderboard_markdown(frame: pd.DataFrame, metric: str = "task_acc",
-                         hue: str = "strategy", keys: list[str] | None = None) -> str:
-    return to_markdown(leaderboard_blocks(frame, metric, hue, keys))
+                         hue: str = "strategy", keys: list[str] | None = None,
+                         baseline: str = "random") -> str:
+    return to_markdown(leaderboard_blocks(frame, metric, hue, keys, baseline))
 
 
-def paired_blocks(panel: pd.DataFrame) -> list[Block]:
-    """Each strategy against random on AULC over shared seeds (paired t-test, Holm)."""
-    verdicts = paired_against(panel, "aulc")
+def paired_blocks(panel: pd.DataFrame, baseline: str = "random") -> list[Block]:
+    """Each strategy against the baseline on AULC over shared seeds (paired t-test, Holm)."""
+    verdicts = paired_against(panel, "aulc", baseline)
     if verdicts.empty:
         return []
     table = pd.DataFrame({"strategy": verdicts["strategy"], "seeds": verdicts["seeds"],
@@ -115,7 +110,7 @@ def paired_blocks(panel: pd.DataFrame) -> list[Block]:
                           "p": verdicts["p"].map("{:.3g}".format),
                           "p (Holm)": verdicts["p_holm"].map("{:.3g}".format),
                           "verdict": verdicts["verdict"]})
-    return [Paragraph("Against random, AULC over shared seeds (paired t-test, Holm-corrected "
+    return [Paragraph(f"Against {baseline}, AULC over shared seeds (paired t-test, Holm-corrected "
                       "within this panel; a gain that is not significant at 0.05 is \"no "
                       "evidence\", not a win):"),
             Table(table, right=("seeds", "mean gain", "p", "p (Holm)"))]
@@ -124,7 +119,8 @@ def paired_blocks(panel: pd.DataFrame) -> list[Block]:
 def reach_costs(panel: pd.DataFrame, hue: str, metric: str,
                 targets: dict[str, float]) -> dict[str, list[str]]:
     """Per line, the cost to reach each target: bootstrap mean over seeds, or how many runs
-    never reached it (censored runs are never averaged in as a number)."""
+    never reached it (censored runs are never averaged in as a number); "at the first budget"
+    when every run was there already at its first checkpoint (the cost says nothing then)."""
     runs = per_run(panel, metric, targets)
     if hue not in runs:
         runs = runs.merge(panel[["run_id", hue]].drop_duplicates(), on="run_id")
@@ -134,8 +130,13 @@ def reach_costs(panel: pd.DataFrame, hue: str, metric: str,
         for target in targets:
             costs = line[target].to_numpy(float)
             missed = int(np.isinf(costs).sum())
-            cells.append(f"not reached in {missed}/{len(costs)}" if missed else
-                         fmt(*bootstrap_ci(costs), digits=1))
+            first = line["first_cost"].to_numpy(float)
+            if missed:
+                cells.append(f"not reached in {missed}/{len(costs)}")
+            elif np.all(costs <= first + 1e-9):
+                cells.append(f"at the first budget ({fmt(*bootstrap_ci(costs), digits=1)})")
+            else:
+                cells.append(fmt(*bootstrap_ci(costs), digits=1))
         found[name] = cells
     return found
 
@@ -146,7 +147,7 @@ def budget_table(panel: pd.DataFrame, metric: str, hue: str) -> Table:
     rows = []
     for budget, at in panel.groupby("budget"):
         rows.append([f"{budget:g}"] + [
-            fmt(*bootstrap_ci(at[at[hue] == n][metric], n_boot=2000))
+            fmt(*bootstrap_ci(at[at[hue] == n][metric], n_boot=REPORT_RESAMPLES))
             if (at[hue] == n).any() else "-" for n in names])
     return Table(pd.DataFrame(rows, columns=["budget"] + names), right=("budget",))
 
@@ -172,9 +173,13 @@ def rank_blocks_of(frame: pd.DataFrame, metric: str, hue: str, blocks: str) -> l
 
 def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
                  hue: str = "strategy", panels: list[str] | None = None,
-                 runs: pd.DataFrame | None = None, rank_blocks: str = "panel") -> list[Path]:
+                 runs: pd.DataFrame | None = None, rank_blocks: str = "panel",
+                 baseline: str = "random", pair_runs: set | None = None) -> list[Path]:
     """Write the report; `panels` (keys of CELL_KEYS) overrides `hue`: lines are then the
-    combinations of the other keys. With `runs` (the store's run rows), also index.html."""
+    combinations of the other keys. With `runs` (the store's run rows), also index.html.
+    The paired tests compare every strategy with `baseline`. graph.png shows the panels with
+    a run in `pair_runs` (run ids that asked pair questions; None: every panel), and
+    ranks.png appears only when there is something to rank."""
     from palbench.reports.html import write_html
     from palbench.reports.plots import plot_curves, plot_graph, plot_ranks
 
@@ -189,22 +194,36 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
     keys = panels or panel_keys(hue)
     curves, graph, ranks, board = (out_dir / "curves.png", out_dir / "graph.png",
                                    out_dir / "ranks.png", out_dir / "leaderboard.md")
+    for stale in (graph, ranks):  # a figure this report has no reason to draw is not left
+        stale.unlink(missing_ok=True)
     plot_curves(frame, curves, metric, hue, keys)
-    plot_graph(frame, graph, hue, keys)
-    plot_ranks(frame, ranks, metric, hue, rank_blocks)
-    blocks = leaderboard_blocks(frame, metric, hue, keys) + rank_blocks_of(frame, metric, hue,
-                                                                          rank_blocks)
+    figures = [(curves, f"{METRICS.get(metric, metric)} against annotation cost")]
+    with_pairs = panels_with_pairs(frame, keys, pair_runs)
+    if not with_pairs.empty:
+        plot_graph(with_pairs, graph, hue, keys)
+        figures.append((graph, "What the answers revealed (panels with pair questions)"))
+    rank_table = rank_blocks_of(frame, metric, hue, rank_blocks)
+    if rank_table:
+        plot_ranks(frame, ranks, metric, hue, rank_blocks)
+        figures.append((ranks, "Mean rank across " + ("panels and seeds" if rank_blocks ==
+                                                      "seed" else "panels")))
+    blocks = leaderboard_blocks(frame, metric, hue, keys, baseline) + rank_table
     if dropped:
         blocks.insert(2, Paragraph(
             f"{dropped} older run(s) of a cell and seed that the store also holds in a newer "
             "run (another tag or palbench version) are left out: each seed counts once."))
     board.write_text(to_markdown(blocks), encoding="utf-8")
-    written = [curves, graph, ranks, board]
+    written = [path for path, _ in figures] + [board]
     if runs is not None:
         runs = runs[runs["run_id"].isin(frame["run_id"])]
-        written.append(write_html(out_dir, blocks, [
-            (curves, f"{METRICS.get(metric, metric)} against annotation cost"),
-            (graph, "What the answers revealed"),
-            (ranks, "Mean rank across " + ("panels and seeds" if rank_blocks == "seed"
-                                           else "panels"))], runs))
+        written.append(write_html(out_dir, blocks, figures, runs))
     return written
+
+
+def panels_with_pairs(frame: pd.DataFrame, keys: list[str], pair_runs: set | None):
+    """The rows of the panels where some run asked pair questions (all rows when unknown)."""
+    if pair_runs is None:
+        return frame
+    asked = frame["run_id"].isin(pair_runs)
+    panel_has = asked.groupby([frame[k] for k in keys]).transform("any")
+    return frame[panel_has.to_numpy()]

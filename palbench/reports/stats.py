@@ -8,6 +8,8 @@ from scipy import stats
 
 from palbench.reports.metrics import PANEL_KEYS
 
+REPORT_RESAMPLES = 2000  # bootstrap resamples behind every interval a report prints
+
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and Student-t interval across seeds; the interval is NaN for one seed."""

@@ -12,6 +12,8 @@ import types
 import typing
 from dataclasses import dataclass, field
 
+from palbench.queries import AnswerRow
+
 SCHEMA_VERSION = 5
 
 
@@ -102,10 +104,12 @@ def checkpoint_columns() -> list[tuple[str, str]]:
 
 # The run's answer log: one row per answer heard (per worker when a pool answered), in the order
 # asked; `verdict` is what the graph was given for that query (the aggregate of its workers).
-ANSWER_SCHEMA = [("position", "INTEGER NOT NULL"), ("kind", "TEXT NOT NULL"),
-                 ("a", "INTEGER NOT NULL"), ("b", "INTEGER"), ("worker", "INTEGER"),
-                 ("value", "INTEGER NOT NULL"), ("verdict", "INTEGER NOT NULL")]
-ANSWER_FIELDS = [name for name, _ in ANSWER_SCHEMA]
+# answers: one row per AnswerRow (queries.py), the SQL type of each of its fields
+ANSWER_SQL = {"position": "INTEGER NOT NULL", "kind": "TEXT NOT NULL", "a": "INTEGER NOT NULL",
+              "b": "INTEGER", "worker": "INTEGER", "value": "INTEGER NOT NULL",
+              "verdict": "INTEGER NOT NULL"}
+ANSWER_FIELDS = list(AnswerRow._fields)
+ANSWER_SCHEMA = [(name, ANSWER_SQL[name]) for name in ANSWER_FIELDS]
 
 
 def answers_statements() -> list[str]:

@@ -284,6 +284,16 @@ class ResultsStore:
     def runs(self) -> pd.DataFrame:
         return self._read("SELECT * FROM runs ORDER BY run_id")
 
+    def pair_runs(self) -> set[int] | None:
+        """Ids of the runs that asked pair questions, or None when some run has no answer
+        log to tell (stored before schema 5)."""
+        logged = {r[0] for r in self._conn.execute("SELECT DISTINCT run_id FROM answers")}
+        every = {r[0] for r in self._conn.execute("SELECT run_id FROM runs")}
+        if every - logged:
+            return None
+        return {r[0] for r in self._conn.execute(
+            "SELECT DISTINCT run_id FROM answers WHERE kind = 'pair'")}
+
     def answers(self, run_id: int | None = None) -> pd.DataFrame:
         """The answer log (of one run, or of all): every answer heard, per worker when a pool
         of workers answered, in the order asked, with the verdict the graph was given."""

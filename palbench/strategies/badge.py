@@ -72,14 +72,12 @@ class Badge(Strategy):
 
     needs_model = True
 
-    @property
     def requires(self):
         return frozenset({"last_layer"})
 
     def select(self, ctx, k, rng):
         candidates = ctx.candidates
-        last_layer = getattr(ctx.model, "last_layer", None)
-        if last_layer is None:  # cold start, or fewer than two classes known yet
-            return random_choice(candidates, k, rng)
-        H, proba = last_layer(ctx.X[candidates])
+        if ctx.model is None or "last_layer" not in ctx.model.offers:
+            return random_choice(candidates, k, rng)  # cold start, or one class known yet
+        H, proba = ctx.model.last_layer(ctx.X[candidates])
         return badge_select(H, proba, candidates, k, rng)

@@ -117,15 +117,14 @@ class MCDropoutStrategy(Strategy):
     def validate(self, where):
         check(self.n_samples >= 2, f"{where}.n_samples", self.n_samples, "must be >= 2")
 
-    @property
     def requires(self):
         return frozenset({"sample_proba"})
 
     def sampled(self, ctx, rows: np.ndarray, rng) -> np.ndarray | None:
-        sample = getattr(ctx.model, "sample_proba", None)
-        if sample is None:  # cold start, or fewer than two classes known yet
-            return None
-        return sample(ctx.X[rows], self.n_samples, seed=int(rng.integers(2**31)))
+        if ctx.model is None or "sample_proba" not in ctx.model.offers:
+            return None  # cold start, or fewer than two classes known yet
+        return ctx.model.sample_proba(ctx.X[rows], self.n_samples,
+                                      seed=int(rng.integers(2**31)))
 
 
 @STRATEGIES.register("bald")

@@ -1,32 +1,37 @@
-"""What every strategy shares: the query context, the selection helpers, the registry.
+"""What every strategy shares: the query context, the base class, the selection helpers, the
+registry.
 
-Contract (tests/contracts): a label strategy's `select(ctx, k, rng)` returns min(k, #unqueried)
-distinct indices of samples not queried before; a pair strategy returns at most k queries
-(at least one while any is possible) of distinct pairs never asked before; both return the
-same again for an equal rng.
+Contract (palbench.testing.check_strategy): a label strategy's `select(ctx, k, rng)` returns
+min(k, #unqueried) distinct indices of samples not queried before; a pair strategy returns at
+most k queries (at least one while any is possible) of distinct pairs never asked before; both
+return the same again for an equal rng, and never depend on the true labels.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from palbench.protocol import Component
 from palbench.queries import PriceList
 from palbench.registry import Registry
-
-STRATEGIES = Registry("strategies")
 
 
 @dataclass
 class QueryContext:
     """What a strategy may see: the pool's features, what was asked and answered, the model.
 
-    `model` is the learner fitted on the answers so far (None before the first fit); it offers
-    `predict_proba(X)` and, for representation learners, `embed(X)`. `graph` is the similarity
-    graph of every answer; `exemplars[c]` a sample known to be of class c (-1: none yet).
-    `cache` keeps a strategy's state and precomputations for the length of a run.
+    Everything here is a read-only view of the run's own state (arrays not writeable, the
+    graph without the methods that add answers, sets and logs without the methods that change
+    them), so that a strategy cannot change its run by accident. `model` is the learner fitted
+    on the answers so far (None before the first fit); it offers `predict_proba(X)` and, for
+    representation learners, `embed(X)`. `graph` answers questions about every answer so far
+    (`known_labels()`, `excluded_classes(i)`, ...); `exemplars[c]` is a sample known to be of
+    class c (-1: none yet). `cache` is the strategy's own: state and precomputations kept for
+    the length of a run.
     """
 
     X: np.ndarray
@@ -36,12 +41,12 @@ class QueryContext:
     model_version: int = 0  # incremented by the loop at every refit
     graph: Any = None
     exemplars: np.ndarray | None = None
-    asked_pairs: set = field(default_factory=set)
+    asked_pairs: Set = frozenset()  # keys pair_key(a, b, len(X)) of every pair asked
     cache: dict = field(default_factory=dict)
-    pool_embedding: Any = None  # () -> the learner's self-supervised pool embedding, or None
+    pool_embedding: Callable[[], np.ndarray] | None = None  # the learner's pool embedding
     learner: Any = None  # the run's (unfitted) learner, for adapters that train their own
     seed: int = 0  # a seed for the strategy's own randomness beyond rng (fixed per run)
-    answer_log: list = field(default_factory=list)  # rows of results.schema.ANSWER_FIELDS
+    answer_log: Sequence = ()  # rows of results.schema.ANSWER_FIELDS, oldest first
     pool: tuple[int, int] | None = None  # (workers, redundancy) when the strategy routes
 
     @property
@@ -49,24 +54,76 @@ class QueryContext:
         return np.flatnonzero(~self.queried)
 
 
-class Strategy:
-    """Base of the strategies. Subclasses are dataclasses of their parameters."""
+class Strategy(Component):
+    """Base of the strategies: a frozen dataclass of parameters with a `select` method.
 
-    query_kind = "label"
-    needs_model = False  # True: the loop refits the learner before every round
-    free_exemplars = 0  # samples per class whose label is revealed for free at the start
+    A strategy sees a QueryContext (read-only) and a PriceList, never the true labels.
+    `palbench.testing.check_strategy` checks a subclass against this contract.
+    """
 
-    @property
+    kind: ClassVar[str] = "strategy"
+    query_kind: ClassVar[str] = "label"  # "label" or "pair": what select() asks
+    needs_model: ClassVar[bool] = False  # True: the loop refits the learner before each round
+    free_exemplars: ClassVar[int] = 0  # samples per class labelled for free at the start
+    routes_workers: ClassVar[bool] = False  # True: select() also chooses who answers
+
     def requires(self) -> frozenset[str]:
-        """Learner capabilities (palbench.learners.base.CAPABILITIES) this strategy needs."""
+        """Learner capabilities (palbench.learners.base.CAPABILITIES) this strategy needs;
+        checked against the run's learner when the config is read."""
         return frozenset()
-
-    def select(self, ctx: QueryContext, k: int, rng: np.random.Generator):
-        raise NotImplementedError
 
     def query_price(self, prices: PriceList) -> float:
         """The smallest price of one query, to size a batch to the budget left."""
         return prices.cheapest_label
+
+    def select(self, ctx: QueryContext, k: int, rng: np.random.Generator):
+        """At most k queries: label strategies return distinct indices of samples not queried
+        yet (min(k, unqueried) of them); pair strategies return PairQueries of distinct pairs
+        never asked. The same rng state must give the same queries."""
+        raise NotImplementedError(f"{type(self).__name__} must define select(ctx, k, rng)")
+
+
+STRATEGIES = Registry("strategies", Strategy)
+
+
+def selection_problem(queries, queried: np.ndarray, asked_pairs, k: int) -> str | None:
+    """What is wrong with a batch a strategy returned (None: nothing): the one definition of
+    the selection contract, used by the loop at every round and by palbench.testing."""
+    from palbench.graph import pair_key
+    from palbench.queries import LabelQueries
+
+    n = len(queried)
+    if queries.n_queries > k:
+        return f"returned {queries.n_queries} queries for k={k}"
+    if isinstance(queries, LabelQueries):
+        picked = queries.indices
+        outside = picked[(picked < 0) | (picked >= n)]
+        if len(outside):
+            return f"returned sample {int(outside[0])}, outside the pool of {n} samples"
+        values, counts = np.unique(picked, return_counts=True)
+        if (counts > 1).any():
+            return f"returned sample {int(values[counts > 1][0])} twice"
+        again = picked[queried[picked]]
+        if len(again):
+            return f"returned sample {int(again[0])}, already queried"
+        return None
+    a, b = np.asarray(queries.a), np.asarray(queries.b)
+    outside = np.concatenate([a, b])
+    outside = outside[(outside < 0) | (outside >= n)]
+    if len(outside):
+        return f"returned sample {int(outside[0])}, outside the pool of {n} samples"
+    same = np.flatnonzero(a == b)
+    if len(same):
+        return f"returned the pair ({int(a[same[0]])}, {int(a[same[0]])}) of a sample with itself"
+    keys = pair_key(a, b, n)
+    values, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        i = first[counts > 1][0]
+        return f"returned the pair ({int(a[i])}, {int(b[i])}) twice"
+    for i, key in enumerate(keys.tolist()):
+        if key in asked_pairs:
+            return f"returned the pair ({int(a[i])}, {int(b[i])}), already asked"
+    return None
 
 
 def top_k(scores: np.ndarray, candidates: np.ndarray, k: int,

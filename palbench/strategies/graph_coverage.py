@@ -27,7 +27,7 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
 from palbench.errors import check
-from palbench.strategies.base import STRATEGIES, top_k
+from palbench.strategies.base import STRATEGIES, Strategy, top_k
 from palbench.strategies.space import SpaceStrategy, space_points
 
 PURITY_SAMPLE = 5000  # balls whose purity is measured; all of them on smaller pools
@@ -118,34 +118,43 @@ def coverage_select(graph: sp.csr_matrix, queried: np.ndarray, k: int,
     return np.array(chosen, dtype=np.int64)
 
 
-@STRATEGIES.register("graph_coverage")
 @dataclass(frozen=True)
-class GraphCoverage(SpaceStrategy):
-    """Max coverage of delta-balls in feature space or in the learner's embedding."""
+class CoverageParams(Strategy):
+    """The parameters of a delta-ball cover, shared by graph_coverage and pal_coverage."""
 
     delta: float | str = "auto"
     purity: float = 0.95
-    space: str = "features"
     max_dims: int = 64
     max_cover: int = 10000
 
     def validate(self, where):
+        super().validate(where)
         check(self.delta == "auto" or (isinstance(self.delta, float) and self.delta > 0),
               f"{where}.delta", self.delta, "must be a positive number or \"auto\"")
         check(0.0 < self.purity < 1.0, f"{where}.purity", self.purity,
               "must be between 0 and 1 (exclusive)")
-        super().validate(where)
         check(self.max_dims >= 0, f"{where}.max_dims", self.max_dims,
               "must be >= 0 (0: never project)")
         check(self.max_cover >= 0, f"{where}.max_cover", self.max_cover,
               "must be >= 0 (0: count every point)")
 
+    def ball_graph_of(self, Z: np.ndarray, n_classes: int):
+        """The ball graph of the points Z with these parameters (see delta_graph)."""
+        return delta_graph(Z, n_classes, self.delta, self.purity, self.max_dims,
+                           self.max_cover)
+
+
+@STRATEGIES.register("graph_coverage")
+@dataclass(frozen=True)
+class GraphCoverage(CoverageParams, SpaceStrategy):
+    """Max coverage of delta-balls in feature space or in the learner's embedding."""
+
     def select(self, ctx, k, rng):
         Z, key = space_points(self.space, ctx)
         key = ("graph_coverage", self.delta, self.purity, self.max_dims, self.max_cover, *key)
         if key not in ctx.cache:
-            ctx.cache = {k_: v for k_, v in ctx.cache.items() if k_[:1] != ("graph_coverage",)}
-            ctx.cache[key] = delta_graph(Z, ctx.n_classes, self.delta, self.purity,
-                                         self.max_dims, self.max_cover)
+            for stale in [k_ for k_ in ctx.cache if k_[:1] == ("graph_coverage",)]:
+                del ctx.cache[stale]  # a new embedding: the old space's graph is dead weight
+            ctx.cache[key] = self.ball_graph_of(Z, ctx.n_classes)
         graph, members = ctx.cache[key]
         return coverage_select(graph, ctx.queried.copy(), k, rng, members)

@@ -12,14 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from palbench.errors import check
+from palbench.graph import pair_key
 from palbench.queries import PairQueries, PriceList
 from palbench.strategies.base import STRATEGIES, Strategy, predict_rows, top_k
-from palbench.strategies.graph_coverage import coverage_select, delta_graph
-
-
-def pair_key(a, b, n: int) -> np.ndarray:
-    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
-    return np.minimum(a, b) * n + np.maximum(a, b)
+from palbench.strategies.graph_coverage import CoverageParams, coverage_select
 
 
 def was_asked(keys: np.ndarray, asked: set) -> np.ndarray:
@@ -30,10 +26,16 @@ def was_asked(keys: np.ndarray, asked: set) -> np.ndarray:
     return np.isin(keys, np.fromiter(asked, np.int64, len(asked)))
 
 
+@dataclass(frozen=True)
 class PairStrategy(Strategy):
+    """A strategy that asks pair questions; `exemplars` labelled samples per class are given
+    for free at the start (counted as n_free), so that answers can name classes."""
+
     query_kind = "pair"
+    exemplars: int = 1
 
     def validate(self, where):
+        super().validate(where)
         check(self.exemplars >= 0, f"{where}.exemplars", self.exemplars, "must be >= 0")
 
     @property
@@ -53,8 +55,6 @@ def empty_pairs() -> PairQueries:
 @dataclass(frozen=True)
 class RandomPairs(PairStrategy):
     """Passive: k pairs drawn uniformly among the pairs never asked."""
-
-    exemplars: int = 1
 
     def select(self, ctx, k, rng):
         n = len(ctx.X)
@@ -114,16 +114,13 @@ class PalActive(ExemplarComparison):
     at once, priced as one captcha query.
     """
 
-    exemplars: int = 1
     captcha: int = 0
 
     def validate(self, where):
         super().validate(where)
         check(self.captcha >= 0, f"{where}.captcha", self.captcha, "must be >= 0")
 
-    @property
-    def needs_model(self) -> bool:
-        return True
+    needs_model = True
 
     def query_price(self, prices: PriceList) -> float:
         return prices.captcha(self.captcha) if self.captcha else prices.pair
@@ -172,11 +169,7 @@ class PalOrdered(ExemplarComparison):
     with the class exemplars in order of predicted probability, until a yes or only one class
     is left (at most C-1 queries a sample). A batch advances k samples by one comparison each."""
 
-    exemplars: int = 1
-
-    @property
-    def needs_model(self) -> bool:
-        return True
+    needs_model = True
 
     def new_samples(self, ctx, candidates, proba_rows, k, rng) -> np.ndarray:
         """Which unstarted samples to resolve next: the least confident first."""
@@ -224,32 +217,14 @@ class PalOrdered(ExemplarComparison):
 
 @STRATEGIES.register("pal_coverage")
 @dataclass(frozen=True)
-class PalCoverage(PalOrdered):
+class PalCoverage(CoverageParams, PalOrdered):
     """Like pal_ordered, but the samples to resolve are chosen by graph coverage (ProbCover's
     greedy delta-ball cover over the features) instead of by model uncertainty."""
-
-    exemplars: int = 1
-    delta: float | str = "auto"
-    purity: float = 0.95
-    max_dims: int = 64
-    max_cover: int = 10000
-
-    def validate(self, where):
-        super().validate(where)
-        check(self.max_cover >= 0, f"{where}.max_cover", self.max_cover,
-              "must be >= 0 (0: count every point)")
-        check(self.delta == "auto" or (isinstance(self.delta, float) and self.delta > 0),
-              f"{where}.delta", self.delta, "must be a positive number or \"auto\"")
-        check(0.0 < self.purity < 1.0, f"{where}.purity", self.purity,
-              "must be between 0 and 1 (exclusive)")
-        check(self.max_dims >= 0, f"{where}.max_dims", self.max_dims,
-              "must be >= 0 (0: never project)")
 
     def new_samples(self, ctx, candidates, proba_rows, k, rng):
         key = ("pal_coverage", self.delta, self.purity, self.max_dims, self.max_cover)
         if key not in ctx.cache:
-            ctx.cache[key] = delta_graph(ctx.X, ctx.n_classes, self.delta, self.purity,
-                                         self.max_dims, self.max_cover)
+            ctx.cache[key] = self.ball_graph_of(ctx.X, ctx.n_classes)
         graph, members = ctx.cache[key]
         known = ctx.graph.known_labels()
         unavailable = np.ones(len(ctx.X), bool)
@@ -268,7 +243,6 @@ class PalGroup(ExemplarComparison):
     one answer gives every pair among them (pairs asked before, and exemplar pairs, which are
     known different, are left out). Priced group_base + group_item * (M - 1)."""
 
-    exemplars: int = 1
     images: int = 4
 
     def validate(self, where):
@@ -280,9 +254,7 @@ class PalGroup(ExemplarComparison):
         check(self.images <= data.n_pool, f"{where}.images", self.images,
               f"larger than the pool of {data.name!r} ({data.n_pool} samples)")
 
-    @property
-    def needs_model(self) -> bool:
-        return True
+    needs_model = True
 
     def query_price(self, prices: PriceList) -> float:
         return prices.group(self.images)

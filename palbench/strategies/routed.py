@@ -18,17 +18,17 @@ from palbench.errors import check
 from palbench.queries import ABSTAIN, LabelQueries, PairQueries
 from palbench.strategies.base import STRATEGIES, Strategy
 
-RULES = ("thompson", "greedy")
+ROUTING_RULES = ("thompson", "greedy")
 
 
-def agreement(answer_log: list, n_workers: int) -> tuple[np.ndarray, np.ndarray]:
+def agreement(answer_log, n_workers: int) -> tuple[np.ndarray, np.ndarray]:
     """Per worker: answers that matched the verdict, and answers that did not (abstentions and
-    questions without a verdict left out)."""
+    questions without a verdict left out). `answer_log`: AnswerRow records."""
     agreed, disagreed = np.zeros(n_workers), np.zeros(n_workers)
     if not answer_log:
         return agreed, disagreed
-    rows = np.array([(r[4] if r[4] is not None else -1, r[5], r[6]) for r in answer_log],
-                    dtype=np.int64)
+    rows = np.array([(-1 if r.worker is None else r.worker, r.value, r.verdict)
+                     for r in answer_log], dtype=np.int64)
     keep = (rows[:, 0] >= 0) & (rows[:, 1] != ABSTAIN) & (rows[:, 2] != ABSTAIN)
     worker, same = rows[keep, 0], rows[keep, 1] == rows[keep, 2]
     np.add.at(agreed, worker[same], 1)
@@ -46,8 +46,8 @@ class Routed(Strategy):
     routes_workers = True
 
     def validate(self, where):
-        check(self.rule in RULES, f"{where}.rule", self.rule,
-              "must be one of " + ", ".join(RULES))
+        check(self.rule in ROUTING_RULES, f"{where}.rule", self.rule,
+              "must be one of " + ", ".join(ROUTING_RULES))
         check(self.inner.get("name") != "routed", f"{where}.inner.name", "routed",
               "a routed strategy cannot wrap another")
         self.build_inner(where)
@@ -75,9 +75,8 @@ class Routed(Strategy):
     def free_exemplars(self):
         return self.inner_strategy.free_exemplars
 
-    @property
     def requires(self):
-        return self.inner_strategy.requires
+        return self.inner_strategy.requires()
 
     def query_price(self, prices):
         return self.inner_strategy.query_price(prices)
@@ -87,8 +86,7 @@ class Routed(Strategy):
         if not isinstance(queries, PairQueries):
             queries = LabelQueries(np.asarray(queries, dtype=np.int64))
         n_workers, redundancy = ctx.pool
-        units = len(queries) if getattr(queries, "group", None) is None else \
-            len(np.unique(queries.group))
+        units = queries.n_queries
         agreed, disagreed = agreement(ctx.answer_log, n_workers)
         if self.rule == "thompson":
             score = rng.beta(agreed + 1, disagreed + 1, size=(units, n_workers))

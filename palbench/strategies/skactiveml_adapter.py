@@ -136,7 +136,6 @@ class SkactivemlStrategy(Strategy):
         args = query_arguments(strategy_class(self.query_strategy, "strategy"))
         return bool(args & {"clf", "ensemble", "estimator"})
 
-    @property
     def requires(self):
         if self.classifier_path == "learner" and self.takes_classifier:
             return frozenset({"fit_labels"})

@@ -5,6 +5,8 @@ round and exists before the first one)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from palbench.errors import check
@@ -23,20 +25,21 @@ def space_requires(space: str) -> frozenset[str]:
     return frozenset({"pool_embedding"}) if space == "pretrained" else frozenset()
 
 
+@dataclass(frozen=True)
 class SpaceStrategy(Strategy):
-    """A strategy with a `space` field (declared by the subclass, which keeps its own field
-    order): a model only in embedding space, the pool embedding only when pretrained."""
+    """A strategy that works in a `space`: needs a model only in embedding space, the pool
+    embedding only when pretrained."""
 
-    space: str
+    space: str = "features"
 
     def validate(self, where):
+        super().validate(where)
         check_space(self.space, where)
 
     @property
     def needs_model(self) -> bool:
         return self.space == "embedding"
 
-    @property
     def requires(self):
         return space_requires(self.space)
 

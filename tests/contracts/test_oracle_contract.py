@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from palbench.oracles import ABSTAIN, ORACLES, Truth
+from palbench.oracles.costs import price_list_for
 from palbench.params import build
-from palbench.queries import LabelQueries, PairQueries, PriceList
+from palbench.queries import LabelQueries, PairQueries
+from palbench.testing import check_oracle
 
 # Example parameters for each oracle: a new oracle must add itself here (the test below checks).
 EXAMPLES = {
@@ -33,14 +35,14 @@ ABSTAIN_PAIR = {"rate": 0.25, "base": {"name": "noisy_pair", "noise": 0.2}}
 @pytest.fixture
 def truth():
     y = np.arange(3000) % 3
-    prices = PriceList(np.array([1.0, 2.0, 0.5]), pair=0.3, captcha_base=1.0, captcha_item=0.2)
+    prices = price_list_for(3, [1.0, 2.0, 0.5], pair=0.3, captcha_item=0.2)
     return Truth(y=y, n_classes=3, prices=prices, labelling_seed=7)
 
 
 def truth_for(name: str, truth: Truth) -> Truth:
     if name not in TEN_CLASSES:
         return truth
-    prices = PriceList(np.linspace(0.5, 2.0, 10), pair=0.3, captcha_base=1.0, captcha_item=0.2)
+    prices = price_list_for(10, np.linspace(0.5, 2.0, 10), pair=0.3, captcha_item=0.2)
     return Truth(y=np.arange(3000) % 10, n_classes=10, prices=prices, labelling_seed=7)
 
 
@@ -62,6 +64,12 @@ CASES = [(name, kind, None) for name in ORACLES.names()
 
 def test_every_registered_oracle_has_an_example():
     assert sorted(EXAMPLES) == ORACLES.names()
+
+
+@pytest.mark.parametrize("name", ORACLES.names())
+def test_every_registered_oracle_keeps_the_contract(name):
+    check_oracle(ORACLES.get(name), params=EXAMPLES[name],
+                 n_classes=10 if name in TEN_CLASSES else 3)
 
 
 @pytest.mark.parametrize("name,kind,params", CASES)

@@ -1,5 +1,0 @@
-"""Moved to palbench.perf (kept for one release)."""
-
-from palbench._moved import alias
-
-alias(__name__, "palbench.perf")

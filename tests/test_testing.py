@@ -1,0 +1,156 @@
+"""palbench.testing finds what is broken and names the rule: each broken component below
+breaks one rule, and the check says which."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from palbench import Learner, Oracle, Strategy
+from palbench.learners.base import Model
+from palbench.strategies.base import random_choice
+from palbench.testing import ContractError, check_learner, check_oracle, check_strategy
+
+
+@dataclass(frozen=True)
+class Twice(Strategy):
+    def select(self, ctx, k, rng):
+        picked = random_choice(ctx.candidates, k, rng)
+        picked[-1] = picked[0]
+        return picked
+
+
+@dataclass(frozen=True)
+class Again(Strategy):
+    def select(self, ctx, k, rng):
+        asked = np.flatnonzero(ctx.queried)
+        if len(asked):
+            return np.r_[asked[:1], random_choice(ctx.candidates, k - 1, rng)]
+        return random_choice(ctx.candidates, k, rng)
+
+
+@dataclass(frozen=True)
+class GlobalRandom(Strategy):
+    def select(self, ctx, k, rng):
+        return np.random.default_rng().choice(ctx.candidates, size=min(k, len(ctx.candidates)),
+                                              replace=False)
+
+
+@dataclass(frozen=True)
+class Marks(Strategy):
+    def select(self, ctx, k, rng):
+        picked = random_choice(ctx.candidates, k, rng)
+        ctx.queried[picked] = True  # "remember" them: corrupts the run's own ledger
+        return picked
+
+
+@dataclass(frozen=True)
+class Peeks(Strategy):
+    """Digs the run's truth out of the caller's frame: class 0 first."""
+
+    def select(self, ctx, k, rng):
+        frame = sys._getframe(1)
+        while frame is not None:
+            for value in frame.f_locals.values():
+                truth = getattr(value, "truth", None)
+                if truth is not None and hasattr(truth, "y"):
+                    y = truth.y[ctx.candidates]
+                    return ctx.candidates[np.argsort(y, kind="stable")[:k]]
+            frame = frame.f_back
+        return random_choice(ctx.candidates, k, rng)
+
+
+@dataclass(frozen=True)
+class Misspelt(Strategy):
+    def validate_dat(self, data, where):
+        pass
+
+    def select(self, ctx, k, rng):
+        return random_choice(ctx.candidates, k, rng)
+
+
+@dataclass(frozen=True)
+class AnnotatedKind(Strategy):
+    query_kind: str = "label"
+
+    def select(self, ctx, k, rng):
+        return random_choice(ctx.candidates, k, rng)
+
+
+@pytest.mark.parametrize("cls,rule", [
+    (Twice, "twice"),
+    (Again, "already queried"),
+    (GlobalRandom, "different picks for the same rng"),
+    (Marks, "tried to change what it was handed"),
+    (Peeks, "read the true labels"),
+    (Misspelt, "did you mean 'validate_data'"),
+    (AnnotatedKind, "ClassVar"),
+])
+def test_check_strategy_names_the_rule_broken(cls, rule):
+    with pytest.raises(ContractError, match=rule):
+        check_strategy(cls)
+
+
+def test_check_strategy_refuses_what_is_not_a_strategy():
+    class Plain:
+        def select(self, ctx, k, rng):
+            return []
+
+    with pytest.raises(ContractError, match="must subclass palbench.Strategy"):
+        check_strategy(Plain)
+
+
+@dataclass(frozen=True)
+class Overcharges(Oracle):
+    def answer(self, queries, truth, rng):
+        answers = super().answer(queries, truth, rng)
+        return type(answers)(queries, answers.values, answers.cost * 2)
+
+    def respond(self, queries, truth, rng):
+        return truth.y[queries.indices]
+
+
+@dataclass(frozen=True)
+class OutOfRange(Oracle):
+    def respond(self, queries, truth, rng):
+        return truth.y[queries.indices] + truth.n_classes
+
+
+@pytest.mark.parametrize("cls,rule", [(Overcharges, "cost what the price list says"),
+                                      (OutOfRange, "answered")])
+def test_check_oracle_names_the_rule_broken(cls, rule):
+    with pytest.raises(ContractError, match=rule):
+        check_oracle(cls)
+
+
+class TrueLabelsModel(Model):
+    def __init__(self, proba):
+        self.proba = proba
+
+    def predict_proba(self, X):
+        return np.tile(self.proba, (len(X), 1))
+
+
+@dataclass(frozen=True)
+class ReadsY(Learner):
+    """Predicts the class frequencies of the whole pool: it reads data.y."""
+
+    def fit(self, data, graph, *, seed):
+        return TrueLabelsModel(np.bincount(data.y, minlength=data.n_classes) / len(data.y))
+
+
+@dataclass(frozen=True)
+class Unseeded(Learner):
+    def fit(self, data, graph, *, seed):
+        p = np.random.default_rng().random(data.n_classes)
+        return TrueLabelsModel(p / p.sum())
+
+
+@pytest.mark.parametrize("cls,rule", [(ReadsY, "read the true labels"),
+                                      (Unseeded, "same seed and answers")])
+def test_check_learner_names_the_rule_broken(cls, rule):
+    with pytest.raises(ContractError, match=rule):
+        check_learner(cls)
