@@ -34,7 +34,8 @@ def report(tmp_path_factory):
 
 def test_index_html_is_self_contained(report):
     text = report.read_text()
-    assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', text)) == 1  # curves: labels only, nothing to rank
+    # curves only: labels alone (no graph panel), two strategies (nothing to rank)
+    assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', text)) == 1
     assert "src=\"http" not in text and "<link" not in text
     assert "<th>final task_acc</th>" in text and "Provenance" in text
 
