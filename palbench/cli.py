@@ -12,15 +12,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from functools import partial
 from importlib.resources import files
 from pathlib import Path
 
 from palbench import __version__
 from palbench.errors import ComponentError, ConfigError, WorkerDied
-from palbench.results.schema import METRICS
+from palbench.results.schema import CELL_KEYS, METRICS
 
 KINDS = ("datasets", "strategies", "oracles", "learners")
-PANEL_FIELDS = ("dataset", "oracle", "costs", "learner", "strategy")
+PANEL_FIELDS = tuple(CELL_KEYS)  # the fields that name a cell (results/schema.py)
 REPORT_METRICS = tuple(METRICS)  # the metric fields of results/schema.py
 
 
@@ -91,6 +92,14 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def run_missing_cells(config, store, workers: int) -> None:
+    """Run a claim's config's cells that the store lacks (complete cells are skipped)."""
+    from palbench.bench.session import run_config
+
+    if run_config(config, store, workers=workers, progress=False).interrupted:
+        raise KeyboardInterrupt
+
+
 def cmd_check(args) -> int:
     from palbench.reports.claims import check_claims, load_claims, write_junit
 
@@ -99,7 +108,8 @@ def cmd_check(args) -> int:
     if args.junit and not Path(args.junit).resolve().parent.is_dir():
         raise ConfigError("--junit", args.junit, "its folder does not exist")
     with open_store(args.store, create=not args.no_run) as store:
-        verdicts = check_claims(claims, store, run_missing=not args.no_run, workers=workers)
+        verdicts = check_claims(claims, store, None if args.no_run else
+                                partial(run_missing_cells, store=store, workers=workers))
     for verdict in verdicts:
         print(verdict.line)
     if args.junit:

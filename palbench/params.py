@@ -11,11 +11,18 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import sys
 import types
 import typing
+from pathlib import Path
 from typing import Any
 
-from palbench.errors import ConfigError
+from palbench.errors import ConfigError, check
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 RESERVED_KEYS = ("name", "id")
 
@@ -139,3 +146,14 @@ def _short(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_short(v) for v in value) + "]"
     return str(value)
+
+
+def read_toml(path: str | Path) -> dict:
+    path = Path(path)
+    check(path.is_file(), "config", str(path), "no such file")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config", str(path), f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("config", str(path), "not a UTF-8 text file") from None

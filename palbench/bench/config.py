@@ -25,14 +25,14 @@ from palbench.graph import CLOSURES, CONFLICT_RULES
 from palbench.learners import LEARNERS
 from palbench.oracles import ORACLES
 from palbench.oracles.costs import Costs
-from palbench.params import build, coerce, unknown_key_error
+from palbench.params import build, coerce, read_toml, unknown_key_error  # noqa: F401
 from palbench.protocol import path_of
 from palbench.strategies import STRATEGIES
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover
-    import tomli as tomllib
+    pass
 
 DATA_SEEDS = ("fixed", "run")
 SECTIONS = ("experiment", "dataset", "strategy", "oracle", "costs", "learner")
@@ -158,17 +158,6 @@ class Plan:
     def data(self, cell: Cell) -> Dataset:
         return self.by_fingerprint.get(cell.dataset_fingerprint) or \
             self.datasets[cell.dataset.label]
-
-
-def read_toml(path: str | Path) -> dict:
-    path = Path(path)
-    check(path.is_file(), "config", str(path), "no such file")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("config", str(path), f"not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError("config", str(path), "not a UTF-8 text file") from None
 
 
 def as_tables(raw: dict, section: str, default: dict | None) -> list[dict]:

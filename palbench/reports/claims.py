@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from palbench.bench.config import read_toml
 from palbench.errors import ConfigError, check
-from palbench.params import build, unknown_key_error
+from palbench.params import build, read_toml, unknown_key_error
 from palbench.reports.metrics import per_run
 from palbench.reports.stats import bootstrap_ci
 
@@ -194,17 +193,13 @@ def write_junit(verdicts: list[Verdict], path: Path) -> None:
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def check_claims(claims: list[Claim], store, run_missing: bool = False,
-                 workers: int = 1) -> list[Verdict]:
-    """Evaluate every claim; with `run_missing`, first run each claim's config's cells that the
-    store lacks (bench/session.py: complete cells are skipped)."""
-    if run_missing:
-        from palbench.bench.session import run_config
-
+def check_claims(claims: list[Claim], store, run_missing=None) -> list[Verdict]:
+    """Evaluate every claim; with `run_missing` (the caller's runner: config path -> None,
+    for instance bench.session.run_config into this store), first run each claim's config's
+    cells that the store lacks. Reports never import bench/: the caller passes the runner."""
+    if run_missing is not None:
         for config in dict.fromkeys(c.config for c in claims if c.config):
-            summary = run_config(config, store, workers=workers, progress=False)
-            if summary.interrupted:
-                raise KeyboardInterrupt
+            run_missing(config)
     verdicts = []
     for claim in claims:
         frame = store.to_frame(**claim.filters())

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy.integrate import trapezoid
 
-CELL_KEYS = ["dataset", "oracle", "costs", "learner", "strategy"]
-PANEL_KEYS = ["dataset", "oracle", "costs", "learner"]
+from palbench.results.schema import CELL_KEYS, PANEL_KEYS  # noqa: F401  (re-exported)
 
 
 def panel_title(keys: list[str], values: tuple) -> str:

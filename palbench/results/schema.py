@@ -16,6 +16,9 @@ from palbench.queries import AnswerRow
 
 SCHEMA_VERSION = 5
 
+CELL_KEYS = ["dataset", "oracle", "costs", "learner", "strategy"]  # what names a cell
+PANEL_KEYS = CELL_KEYS[:-1]  # a report's panel: a cell but for the strategy
+
 
 def metric(label: str) -> dataclasses.Field:
     """A checkpoint field that reports can plot and rank (label: its axis title)."""
