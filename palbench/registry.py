@@ -86,10 +86,11 @@ class Registry:
 
     def get(self, name: object, field: str = "name") -> type:
         """The class a config names: a registered name, an import path "module:Class", or
-        (from Python) the class itself."""
+        (from Python) the class itself, named by its registered name when it has one (plugins
+        are loaded first, so the name never depends on what ran before)."""
+        self._load_plugins()
         if isinstance(name, type):
             return self.checked(name, field, path_of(name))
-        self._load_plugins()
         if isinstance(name, str) and (name in self._items or name in self._lazy):
             self._resolve(name)
             return self._items[name]

@@ -13,9 +13,11 @@ import dataclasses
 import hashlib
 import json
 import os
+import random
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -128,57 +130,74 @@ def library_versions() -> dict[str, str]:
 
 
 class ResultsStore:
-    """Runs and checkpoints in SQLite. Open with a path; the file is created on first write."""
+    """Runs and checkpoints in SQLite. Open with a path; the file is created on first write.
+
+    Creating the schema, stamping its version and migrating an older store happen in one
+    immediate transaction, decided again once its lock is held: any number of processes may
+    open a new or an old store at the same moment, and it ends with one schema of one version.
+    Every failure of the file (damaged, full disk, read-only) is a StoreError: one line.
+    """
 
     def __init__(self, path: str | Path, *, create: bool = True):
         self.path = Path(path)
+        if self.path.is_dir():
+            raise StoreError(str(path), "is a folder; give a file, e.g. "
+                             f"{str(self.path / DEFAULT_STORE)!r}")
         if not create and not self.path.exists():
             raise StoreError(str(path), "no such store; run 'palbench run' first")
-        if create and not self.path.parent.exists():
+        if create and not self.path.parent.is_dir():
             raise StoreError(str(path), f"folder {str(self.path.parent)!r} does not exist")
-        self._conn = self._connect()
+        existed = self.path.exists()
+        try:
+            self._conn = self._connect()
+        except StoreError:
+            if not existed and self.path.exists() and self.path.stat().st_size == 0:
+                self.path.unlink(missing_ok=True)  # nothing half-made is left behind
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 60000")
             conn.execute("PRAGMA foreign_keys = ON")
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-            if "schema_version" not in tables:
-                if tables:
-                    raise StoreError(str(self.path), "an SQLite file, but not a palbench store")
-                conn.execute("PRAGMA journal_mode = WAL")
-                with _transaction(conn):
-                    for statement in create_statements():
-                        conn.execute(statement)
-                    conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-            else:
-                (version,) = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-                if version is None or version > SCHEMA_VERSION:
-                    raise StoreError(str(self.path), f"written by a newer palbench (schema "
-                                     f"{version}; this one reads up to {SCHEMA_VERSION}); "
-                                     "upgrade palbench")
-                if version < SCHEMA_VERSION:
-                    try:
+            if self._schema_version(conn) != SCHEMA_VERSION:
+                with _transaction(conn):  # one process at a time creates or migrates
+                    version = self._schema_version(conn)  # again, under the lock
+                    if version is None:
+                        for statement in create_statements():
+                            conn.execute(statement)
+                        conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+                    elif version < SCHEMA_VERSION:
                         self._migrate(conn, version)
-                    except sqlite3.DatabaseError as exc:
-                        raise StoreError(str(self.path), f"migrating schema {version} to "
-                                         f"{SCHEMA_VERSION} failed, the store is unchanged "
-                                         f"({exc})") from None
+            _use_wal(conn)
             return conn
         except UnicodeDecodeError:  # a damaged schema table holds bytes that are no text
             raise StoreError(str(self.path), "not a palbench store (its schema is not "
                              "readable text: the file may be damaged)") from None
         except sqlite3.DatabaseError as exc:
-            message = str(exc)
-            if "readonly" in message or "unable to open" in message:
-                raise StoreError(str(self.path), f"cannot write the store ({message})") from None
-            raise StoreError(str(self.path), f"not a palbench store ({message})") from None
+            raise self._failure(exc, "not a palbench store") from None
+
+    def _schema_version(self, conn: sqlite3.Connection) -> int | None:
+        """The store's schema version; None for an empty file; refuses other files and
+        newer schemas."""
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        if "schema_version" not in tables:
+            if tables:
+                raise StoreError(str(self.path), "an SQLite file, but not a palbench store")
+            return None
+        (version,) = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        if not isinstance(version, int):
+            raise StoreError(str(self.path), "not a palbench store (no schema version)")
+        if version > SCHEMA_VERSION:
+            raise StoreError(str(self.path), f"written by a newer palbench (schema {version}; "
+                             f"this one reads up to {SCHEMA_VERSION}); upgrade palbench")
+        return version
 
     def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
-        """Bring an older store up to SCHEMA_VERSION in place, all steps in one transaction;
-        what a step changed in the rows is said on stderr."""
-        with _transaction(conn):
+        """Bring an older store up to SCHEMA_VERSION in place, inside the caller's transaction
+        (all steps or none); what a step changed in the rows is said on stderr."""
+        start = version
+        try:
             while version < SCHEMA_VERSION:
                 note = MIGRATIONS[version](conn)
                 if note:
@@ -186,6 +205,39 @@ class ResultsStore:
                 version += 1
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version VALUES (?)", (version,))
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(str(self.path), f"migrating schema {start} to {SCHEMA_VERSION} "
+                             f"failed, the store is unchanged ({exc})") from None
+
+    def _failure(self, exc: sqlite3.DatabaseError, otherwise: str) -> StoreError:
+        """One line for what SQLite said: the cause when it is the disk or the permissions,
+        else `otherwise` (a damaged file)."""
+        message = str(exc).splitlines()[0][-120:] if str(exc) else type(exc).__name__
+        if "full" in message or "disk I/O" in message:
+            return StoreError(str(self.path), f"cannot write the store ({message}): the disk "
+                              "is full or a file-size limit was reached")
+        if "readonly" in message or "unable to open" in message:
+            return StoreError(str(self.path), f"cannot write the store ({message})")
+        if "locked" in message or "busy" in message:
+            return StoreError(str(self.path), f"another process kept the store locked for "
+                              f"over a minute ({message})")
+        return StoreError(str(self.path), f"{otherwise} ({message})")
+
+    def _writing(self) -> _transaction:
+        """A write transaction whose failures are StoreErrors (the transaction rolled back)."""
+        return _transaction(self._conn, self._failure)
+
+    def _rows(self, query: str, params=()) -> list[tuple]:
+        """A query's rows; a damaged file is a StoreError, not a traceback."""
+        try:
+            return self._conn.execute(query, params).fetchall()
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            raise self._damaged(exc) from None
+
+    def _damaged(self, exc: Exception) -> StoreError:
+        if isinstance(exc, sqlite3.DatabaseError):
+            return self._failure(exc, "cannot read the store, it may be damaged")
+        return StoreError(str(self.path), f"cannot read the store, it may be damaged ({exc})")
 
     def close(self) -> None:
         self._conn.close()
@@ -200,7 +252,7 @@ class ResultsStore:
                         version: str = palbench.__version__) -> set[str]:
         """Spec hashes already run by this palbench version under this tag: results of other
         versions or tags stay side by side and are never overwritten."""
-        rows = self._conn.execute(
+        rows = self._rows(
             "SELECT DISTINCT spec_hash FROM runs WHERE palbench_version = ? AND tag IS ?",
             (version, tag))
         return {r[0] for r in rows}
@@ -211,7 +263,7 @@ class ResultsStore:
         `replace` first removes runs of the same spec, palbench version and tag."""
         cell = result.cell
         spec_hash = cell.spec_hash()
-        with _transaction(self._conn) as conn:
+        with self._writing() as conn:
             if replace:
                 conn.execute("DELETE FROM runs WHERE spec_hash = ? AND palbench_version = ? "
                              "AND tag IS ?", (spec_hash, palbench.__version__, tag))
@@ -256,8 +308,8 @@ class ResultsStore:
         try:
             return pd.read_sql_query(query, self._conn, params=params)
         except (sqlite3.DatabaseError, pd.errors.DatabaseError, UnicodeDecodeError) as exc:
-            raise StoreError(str(self.path), f"cannot read the store, it may be damaged "
-                             f"({str(exc).splitlines()[0][-120:]})") from None
+            cause = exc.__cause__ if isinstance(exc.__cause__, sqlite3.DatabaseError) else exc
+            raise self._damaged(cause) from None
 
     def to_frame(self, **where: object) -> pd.DataFrame:
         """One row per checkpoint joined with its run (and `cost_unit`, "cost units" or
@@ -287,11 +339,11 @@ class ResultsStore:
     def pair_runs(self) -> set[int] | None:
         """Ids of the runs that asked pair questions, or None when some run has no answer
         log to tell (stored before schema 5)."""
-        logged = {r[0] for r in self._conn.execute("SELECT DISTINCT run_id FROM answers")}
-        every = {r[0] for r in self._conn.execute("SELECT run_id FROM runs")}
+        logged = {r[0] for r in self._rows("SELECT DISTINCT run_id FROM answers")}
+        every = {r[0] for r in self._rows("SELECT run_id FROM runs")}
         if every - logged:
             return None
-        return {r[0] for r in self._conn.execute(
+        return {r[0] for r in self._rows(
             "SELECT DISTINCT run_id FROM answers WHERE kind = 'pair'")}
 
     def answers(self, run_id: int | None = None) -> pd.DataFrame:
@@ -311,11 +363,11 @@ class ResultsStore:
         Returns (added, skipped)."""
         if runs.empty:
             return 0, 0
-        have = {r[0] for r in self._conn.execute("SELECT run_uid FROM runs")}
-        cells = {tuple(r) for r in self._conn.execute(f"SELECT {COMPLETE_KEY} FROM runs")}
+        have = {r[0] for r in self._rows("SELECT run_uid FROM runs")}
+        cells = {tuple(r) for r in self._rows(f"SELECT {COMPLETE_KEY} FROM runs")}
         by_run = dict(iter(checkpoints.groupby("run_id"))) if len(checkpoints) else {}
         added = 0
-        with _transaction(self._conn) as conn:
+        with self._writing() as conn:
             for run in runs.to_dict("records"):
                 cell = (run["spec_hash"], run["palbench_version"], _plain(run.get("tag")) or "")
                 if run["run_uid"] in have or cell in cells:
@@ -329,6 +381,19 @@ class ResultsStore:
         return added, len(runs) - added
 
 
+def _use_wal(conn: sqlite3.Connection, patience: float = 60.0) -> None:
+    """WAL mode (readers beside one writer), set once per file. Switching takes an exclusive
+    lock without SQLite's busy handler, so processes opening a new store together retry."""
+    deadline = time.monotonic() + patience
+    while conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.005, 0.05))
+
+
 def _plain(value):
     """A value sqlite3 can bind: numpy scalars to Python, NaN and missing to NULL."""
     if value is None:
@@ -340,16 +405,42 @@ def _plain(value):
     return value
 
 
-class _transaction:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error (autocommit connection)."""
+# SQLite errors that are palbench's bug (a broken constraint, a misused API), not the file's
+BUG_ERRORS = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
 
-    def __init__(self, conn: sqlite3.Connection):
+
+class _transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error (autocommit connection). With
+    `failure`, an SQLite error (a failed commit included) leaves as `failure(exc, why)`."""
+
+    def __init__(self, conn: sqlite3.Connection, failure=None):
         self.conn = conn
+        self.failure = failure
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            self._raise(exc)
         return self.conn
 
     def __exit__(self, exc_type, exc, tb):
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            try:
+                self.conn.execute("COMMIT")
+                return False
+            except sqlite3.DatabaseError as failed:  # a full disk shows at the commit
+                exc = failed
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.DatabaseError:
+                pass  # SQLite already rolled back; the first error is the one to tell
+        if isinstance(exc, sqlite3.DatabaseError):
+            self._raise(exc)
         return False
+
+    def _raise(self, exc: sqlite3.DatabaseError):
+        if self.failure is None or isinstance(exc, BUG_ERRORS):
+            raise exc
+        raise self.failure(exc, "cannot write the store, it may be damaged") from None
