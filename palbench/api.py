@@ -72,11 +72,15 @@ class Results:
     def frame(self) -> pd.DataFrame:
         """One row per checkpoint of this plan's cells (this palbench version and tag): the
         run's cell, seed and spec hash, the checkpoint's budget, cost, counts and metrics."""
-        import palbench
         from palbench.results.store import ResultsStore
 
         with ResultsStore(self.store, create=False) as store:
-            frame = store.to_frame()
+            return self._mine(store.to_frame())
+
+    def _mine(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of `frame` that belong to this plan, palbench version and tag."""
+        import palbench
+
         keep = frame["spec_hash"].isin(self._hashes) & \
             (frame["palbench_version"] == palbench.__version__) & \
             (frame["tag"].isna() if self.tag is None else frame["tag"] == self.tag)
@@ -102,11 +106,12 @@ class Results:
         from palbench.reports.report import write_report
         from palbench.results.store import ResultsStore
 
-        frame = self.frame()
+        with ResultsStore(self.store, create=False) as store, store.snapshot():
+            frame, runs, pair_runs = self._mine(store.to_frame()), store.runs(), \
+                store.pair_runs()
         check_baseline(frame, baseline, "baseline")
-        with ResultsStore(self.store, create=False) as store:
-            runs = store.runs()
-        return write_report(frame, Path(out_dir), metric, runs=runs, baseline=baseline)
+        return write_report(frame, Path(out_dir), metric, runs=runs, baseline=baseline,
+                            pair_runs=pair_runs)
 
 
 def check_baseline(frame: pd.DataFrame, baseline: str, field_name: str) -> None:

@@ -168,11 +168,11 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from palbench.results.export import import_bundle, read_bundle
+    from palbench.results.export import read_bundle
 
-    read_bundle(Path(args.bundle))  # check it before the store is created
+    tables = read_bundle(Path(args.bundle))  # checked whole before the store is created
     with open_store(args.store) as store:
-        added, skipped = import_bundle(store, Path(args.bundle))
+        added, skipped = store.add_runs(*tables)
     print(f"palbench: {added} runs imported, {skipped} already in the store")
     return 0
 
@@ -181,7 +181,7 @@ def write_report_files(store_arg, out, metric="task_acc", hue="strategy", experi
                        panels=None, rank_blocks="panel", baseline="random") -> int:
     from palbench.reports.report import write_report
 
-    with open_store(store_arg, create=False) as store:
+    with open_store(store_arg, create=False) as store, store.snapshot():
         frame = store.to_frame(**({"experiment": experiment} if experiment else {}))
         runs = store.runs()
         pair_runs = store.pair_runs()

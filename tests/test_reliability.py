@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 import pytest
 
 from palbench.cli import main
+from palbench.errors import ConfigError
 from palbench.results.store import ResultsStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -249,3 +251,134 @@ def summary_counts(out: str) -> dict[str, int]:
     found = {"written": r"(\d+) runs written", "skipped": r"(\d+) skipped",
              "dropped": r"(\d+) already written by another process"}
     return {k: int(m.group(1)) if (m := re.search(p, line)) else 0 for k, p in found.items()}
+
+
+def run_limited(config: Path, store: Path, limit: int) -> subprocess.CompletedProcess:
+    """`palbench run` with a file-size limit (ulimit -f): SQLite's writes beyond it fail
+    (Python ignores SIGXFSZ, so the write returns EFBIG)."""
+    import resource
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    process = palbench("run", str(config), "--store", str(store), "--quiet",
+                       preexec_fn=limited)
+    out, err = process.communicate(timeout=300)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def assert_whole_runs(store: Path) -> int:
+    """Every run in the store has all of its checkpoints; returns the number of runs."""
+    with ResultsStore(store) as s:
+        runs, frame = s.runs(), s.to_frame()
+    assert (frame.groupby("run_id").size() == 3).all() and set(frame.run_id) == set(runs.run_id)
+    return len(runs)
+
+
+def assert_one_line_then_resume(result, named: Path, config: Path, reference,
+                                resume_in: Path | None = None) -> None:
+    """The failed run said one line naming the store (`named`) and the runs it kept; the store
+    (or its copy `resume_in`, on a disk with room) holds them whole, and a re-run completes."""
+    store = resume_in or named
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    shown = str(ConfigError("store", str(named), "x")).removesuffix(": x")  # long paths: cut
+    assert line.startswith(f"palbench: error: {shown}: cannot write the store (")
+    assert "the disk is full or a file-size limit was reached" in line
+    kept = assert_whole_runs(store)
+    assert 0 < kept < 12 and f"the {kept} runs written before are kept" in line
+    resumed = palbench("run", str(config), "--store", str(store), "--quiet")
+    assert resumed.wait(timeout=300) == 0
+    pd.testing.assert_frame_equal(rows(store), reference)
+
+
+def test_a_file_size_limit_mid_grid_is_one_line_and_a_rerun_completes(config, reference,
+                                                                      tmp_path):
+    store = tmp_path / "limited.sqlite"
+    ResultsStore(store).close()  # an empty store: its schema fits, some runs do not
+    result = run_limited(config, store, store.stat().st_size + 60_000)
+    assert_one_line_then_resume(result, store, config, reference)
+
+
+@contextmanager
+def tmpfs(mount_point: Path, options: str):
+    """A small tmpfs mounted for a test (root in a container that allows mount), else skip."""
+    mount_point.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount_point)],
+                          capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs ({options}) here (needs root and CAP_SYS_ADMIN)")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_full_disk_mid_grid_is_one_line_and_a_rerun_completes(config, reference, tmp_path):
+    with tmpfs(tmp_path / "small", "size=160k") as small:
+        store = small / "full.sqlite"
+        process = palbench("run", str(config), "--store", str(store), "--quiet")
+        out, err = process.communicate(timeout=300)
+        moved = tmp_path / "moved.sqlite"  # room to finish: the same store on a larger disk
+        for suffix in ("", "-wal", "-shm"):
+            if Path(f"{store}{suffix}").exists():
+                Path(f"{moved}{suffix}").write_bytes(Path(f"{store}{suffix}").read_bytes())
+    result = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    assert "database or disk is full" in err
+    assert_one_line_then_resume(result, store, config, reference, resume_in=moved)
+
+
+STORE_COMMANDS = {  # every command that opens a store, as argv after the store
+    "run": lambda c, tmp: ["run", str(c)],
+    "report": lambda c, tmp: ["report", "--out", str(tmp / "report")],
+    "export": lambda c, tmp: ["export", "--out", str(tmp / "rows.csv")],
+    "compare": lambda c, tmp: ["compare", "--baseline", "random", "--candidate", "margin"],
+    "check": lambda c, tmp: ["check", str(c)],
+}
+
+
+def store_argv(command: str, config: Path, tmp_path: Path, store: Path) -> list[str]:
+    argv = STORE_COMMANDS[command](config, tmp_path)
+    return [*argv, "--store", str(store)] + (["--quiet"] if command == "run" else [])
+
+
+@pytest.fixture(scope="module")
+def claims(tmp_path_factory):
+    path = tmp_path_factory.mktemp("claims") / "claims.toml"
+    path.write_text('[[claim]]\nname = "c"\ndataset = "blobs"\nstrategy = "random"\n'
+                    'metric = "final_acc"\nat_least = 0.1\n')
+    return path
+
+
+@pytest.mark.parametrize("command", list(STORE_COMMANDS))
+def test_a_store_path_that_is_a_folder_is_one_line(command, config, claims, tmp_path, capsys):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    argv = store_argv(command, claims if command == "check" else config, tmp_path, folder)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == (f"palbench: error: store = '{folder}': is a folder; give a file, e.g. "
+                   f"'{folder / 'palbench.sqlite'}'\n")
+    assert list(folder.iterdir()) == [] and not (tmp_path / "report").exists()
+
+
+@pytest.mark.parametrize("command", list(STORE_COMMANDS))
+def test_a_store_whose_folder_does_not_exist_is_one_line(command, config, claims, tmp_path,
+                                                         capsys):
+    store = tmp_path / "missing" / "s.sqlite"
+    argv = store_argv(command, claims if command == "check" else config, tmp_path, store)
+    assert main(argv) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"palbench: error: store = '{store}': ")
+    assert not (tmp_path / "missing").exists() and not (tmp_path / "report").exists()
+
+
+def test_a_store_on_a_read_only_mount_is_one_line_and_creates_nothing(config, tmp_path,
+                                                                      capsys):
+    """A read-only tmpfs refuses root too (a read-only folder does not)."""
+    with tmpfs(tmp_path / "ro", "ro,size=64k") as read_only:
+        store = read_only / "s.sqlite"
+        assert main(["run", str(config), "--store", str(store), "--quiet"]) == 2
+        assert capsys.readouterr().err == (f"palbench: error: store = '{store}': cannot write "
+                                           "the store (unable to open database file)\n")
+        assert list(read_only.iterdir()) == []

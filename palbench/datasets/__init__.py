@@ -16,7 +16,7 @@ from palbench.datasets.base import (
 )
 
 for _module, _names in {
-    "sklearn_sets": ("digits",),
+    "sklearn_sets": ("digits", "wine", "breast_cancer", "iris"),
     "synthetic": ("blobs", "circles"),
     "files": ("csv", "npz"),
     "fashion_mnist": ("fashion_mnist",),

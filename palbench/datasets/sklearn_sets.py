@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from palbench.datasets.base import DATASETS, SplitSource
 
@@ -19,3 +20,40 @@ class Digits(SplitSource):
 
         d = load_digits()
         return d.data, d.target, tuple(str(c) for c in d.target_names)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BundledTable(SplitSource):
+    """A tabular set bundled with scikit-learn: `loader` names its sklearn.datasets function."""
+
+    loader: ClassVar[str] = ""
+
+    def load_raw(self, where):
+        import sklearn.datasets
+
+        d = getattr(sklearn.datasets, self.loader)()
+        return d.data, d.target, tuple(str(c) for c in d.target_names)
+
+
+@DATASETS.register("wine")
+@dataclass(frozen=True, kw_only=True)
+class Wine(BundledTable):
+    """scikit-learn's wine recognition set (178 samples, 13 features, 3 classes)."""
+
+    loader = "load_wine"
+
+
+@DATASETS.register("breast_cancer")
+@dataclass(frozen=True, kw_only=True)
+class BreastCancer(BundledTable):
+    """scikit-learn's Wisconsin breast cancer set (569 samples, 30 features, 2 classes)."""
+
+    loader = "load_breast_cancer"
+
+
+@DATASETS.register("iris")
+@dataclass(frozen=True, kw_only=True)
+class Iris(BundledTable):
+    """scikit-learn's iris set (150 samples, 4 features, 3 classes)."""
+
+    loader = "load_iris"

@@ -201,11 +201,12 @@ def check_claims(claims: list[Claim], store, run_missing=None) -> list[Verdict]:
         for config in dict.fromkeys(c.config for c in claims if c.config):
             run_missing(config)
     verdicts = []
-    for claim in claims:
-        frame = store.to_frame(**claim.filters())
-        baseline = store.to_frame(**claim.filters(claim.relative_to)) \
-            if claim.relative_to else None
-        verdicts.append(evaluate(claim, frame, baseline))
+    with store.snapshot():  # every claim judged on one state of the store
+        for claim in claims:
+            frame = store.to_frame(**claim.filters())
+            baseline = store.to_frame(**claim.filters(claim.relative_to)) \
+                if claim.relative_to else None
+            verdicts.append(evaluate(claim, frame, baseline))
     return verdicts
 
 

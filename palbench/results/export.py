@@ -1,13 +1,15 @@
 """Exports of the store's checkpoint rows (csv, parquet) and shareable bundles.
 
-A bundle is a zip archive with manifest.json, runs.jsonl and checkpoints.jsonl: plain JSON, no
-pickles. Importing reads the members by name in memory and never writes files, so a crafted
+A bundle is a zip archive with manifest.json, runs.jsonl, checkpoints.jsonl and answers.jsonl
+(each run's answer log; bundles written before it have none): plain JSON, no pickles. A store
+rebuilt from bundles holds what the stores they came from held, table for table. Importing reads the members by name in memory and never writes files, so a crafted
 member name cannot reach outside the store; runs already in the store (same run_uid) are
 skipped, so importing twice adds nothing twice.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -19,10 +21,19 @@ import pandas as pd
 
 import palbench
 from palbench.errors import ConfigError
-from palbench.results.schema import EXPORT_COLUMNS, RUN_COLUMNS, SCHEMA_VERSION
+from palbench.results.schema import (
+    ANSWER_FIELDS,
+    CHECKPOINT_FIELDS,
+    EXPORT_COLUMNS,
+    Checkpoint,
+    RUN_COLUMNS,
+    SCHEMA_VERSION,
+)
 from palbench.results.store import ResultsStore
 
 BUNDLE_FORMAT = "palbench-bundle"
+CHECKPOINT_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Checkpoint)
+                       if f.default is not dataclasses.MISSING}
 
 
 def _atomic_write(out: Path, write) -> None:
@@ -50,12 +61,15 @@ def export_rows(store: ResultsStore, out: Path, fmt: str = "csv") -> int:
 
 
 def export_bundle(store: ResultsStore, out: Path) -> int:
-    """Every run with its metadata and checkpoints, for `palbench import`."""
-    runs = store.runs()
-    checkpoints = store.checkpoints()
+    """Every run with its metadata, checkpoints and answer log, for `palbench import`; read in
+    one snapshot, so a bundle taken while others write holds whole runs only."""
+    with store.snapshot():
+        runs = store.runs()
+        checkpoints = store.checkpoints()
+        answers = store.answers()
     manifest = {"format": BUNDLE_FORMAT, "schema_version": SCHEMA_VERSION,
                 "palbench_version": palbench.__version__, "runs": len(runs),
-                "checkpoints": len(checkpoints)}
+                "checkpoints": len(checkpoints), "answers": len(answers)}
 
     def write(path: Path) -> None:
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -63,12 +77,15 @@ def export_bundle(store: ResultsStore, out: Path) -> int:
             archive.writestr("runs.jsonl", runs.to_json(orient="records", lines=True))
             archive.writestr("checkpoints.jsonl",
                              checkpoints.to_json(orient="records", lines=True))
+            archive.writestr("answers.jsonl", answers.to_json(orient="records", lines=True))
 
     _atomic_write(out, write)
     return len(runs)
 
 
-def read_bundle(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_bundle(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """(runs, checkpoints, answers) of a bundle (answers None for a bundle without a log), or
+    one line saying why it is not one."""
     field = "bundle"
     if not path.is_file():
         raise ConfigError(field, str(path), "no such file")
@@ -81,6 +98,8 @@ def read_bundle(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
             manifest = json.loads(archive.read("manifest.json"))
             runs_text = archive.read("runs.jsonl").decode("utf-8")
             checkpoints_text = archive.read("checkpoints.jsonl").decode("utf-8")
+            answers_text = archive.read("answers.jsonl").decode("utf-8") \
+                if "answers.jsonl" in names else None
     except (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(field, str(path), f"not a palbench bundle ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
@@ -91,21 +110,28 @@ def read_bundle(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     try:
         runs = _read_jsonl(runs_text)
         checkpoints = _read_jsonl(checkpoints_text)
+        answers = None if answers_text is None else _read_jsonl(answers_text)
     except ValueError as exc:
         raise ConfigError(field, str(path), f"not a palbench bundle ({exc})") from None
-    missing = [c for c in RUN_COLUMNS if c not in runs.columns]
-    if len(runs) and missing:
-        raise ConfigError(field, str(path), f"runs lack column {missing[0]!r}")
-    return runs, checkpoints
+    for column, default in CHECKPOINT_DEFAULTS.items():  # added after older bundles were made
+        if len(checkpoints) and column not in checkpoints.columns:
+            checkpoints[column] = default
+    for name, table, columns in (("runs", runs, RUN_COLUMNS),
+                                 ("checkpoints", checkpoints, ["run_id", *CHECKPOINT_FIELDS]),
+                                 ("answers", answers, ["run_id", *ANSWER_FIELDS])):
+        missing = [c for c in columns if table is not None and len(table) and
+                   c not in table.columns]
+        if missing:
+            raise ConfigError(field, str(path), f"{name} lack column {missing[0]!r}")
+    if len(runs):
+        bare = set(runs["run_id"]) - (set(checkpoints["run_id"]) if len(checkpoints) else set())
+        if bare:
+            raise ConfigError(field, str(path), f"run {sorted(bare, key=str)[0]!r} has no "
+                              "checkpoints")
+    return runs, checkpoints, answers
 
 
 def _read_jsonl(text: str) -> pd.DataFrame:
     if not text.strip():
         return pd.DataFrame()
     return pd.read_json(io.StringIO(text), lines=True, dtype=False)
-
-
-def import_bundle(store: ResultsStore, path: Path) -> tuple[int, int]:
-    """Add the bundle's runs that the store lacks; returns (added, skipped)."""
-    runs, checkpoints = read_bundle(path)
-    return store.add_runs(runs, checkpoints)

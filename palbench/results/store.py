@@ -283,10 +283,7 @@ class ResultsStore:
                    "wall_seconds": result.wall_seconds, "tag": tag, "run_uid": uuid.uuid4().hex}
             run_id = self._insert_run(conn, row, [dataclasses.astuple(c)
                                                   for c in result.checkpoints])
-            conn.executemany(f"INSERT INTO answers (run_id, {', '.join(ANSWER_FIELDS)}) "
-                             f"VALUES (?{', ?' * len(ANSWER_FIELDS)})",
-                             [(run_id, *map(_plain, row))
-                              for row in getattr(result, "answers", [])])
+            self._insert_answers(conn, run_id, result.answers)
         return run_id
 
     @staticmethod
@@ -357,37 +354,71 @@ class ResultsStore:
     def checkpoints(self) -> pd.DataFrame:
         return self._read("SELECT * FROM checkpoints ORDER BY run_id, budget")
 
-    def add_runs(self, runs: pd.DataFrame, checkpoints: pd.DataFrame) -> tuple[int, int]:
-        """Add runs (with their checkpoints, matched by the source run_id) in one transaction,
-        except those the store has already: the same run_uid, or the same complete cell.
-        Returns (added, skipped)."""
+    def snapshot(self) -> _snapshot:
+        """`with store.snapshot():` every read inside sees one state of the store, whatever
+        other processes commit meanwhile (a WAL read transaction)."""
+        return _snapshot(self)
+
+    def add_runs(self, runs: pd.DataFrame, checkpoints: pd.DataFrame,
+                 answers: pd.DataFrame | None = None) -> tuple[int, int]:
+        """Add runs (with their checkpoints and answer logs, matched by the source run_id) in
+        one transaction, except those the store has already: the same run_uid, or the same
+        complete cell. Returns (added, skipped)."""
         if runs.empty:
             return 0, 0
-        have = {r[0] for r in self._rows("SELECT run_uid FROM runs")}
-        cells = {tuple(r) for r in self._rows(f"SELECT {COMPLETE_KEY} FROM runs")}
         by_run = dict(iter(checkpoints.groupby("run_id"))) if len(checkpoints) else {}
+        log = dict(iter(answers.groupby("run_id"))) if answers is not None and len(answers) \
+            else {}
         added = 0
-        with self._writing() as conn:
+        with self._writing() as conn:  # what the store has is read under the write lock
+            have = {r[0] for r in conn.execute("SELECT run_uid FROM runs")}
+            cells = {tuple(r) for r in conn.execute(f"SELECT {COMPLETE_KEY} FROM runs")}
             for run in runs.to_dict("records"):
                 cell = (run["spec_hash"], run["palbench_version"], _plain(run.get("tag")) or "")
                 if run["run_uid"] in have or cell in cells:
                     continue
                 rows = by_run.get(run["run_id"], runs.iloc[:0])
-                self._insert_run(conn, run, list(rows.reindex(columns=CHECKPOINT_FIELDS).itertuples(
-                    index=False, name=None)))
+                run_id = self._insert_run(conn, run, list(rows.reindex(
+                    columns=CHECKPOINT_FIELDS).itertuples(index=False, name=None)))
+                heard = log.get(run["run_id"])
+                if heard is not None:
+                    self._insert_answers(conn, run_id, heard.reindex(
+                        columns=ANSWER_FIELDS).itertuples(index=False, name=None))
                 have.add(run["run_uid"])
                 cells.add(cell)
                 added += 1
         return added, len(runs) - added
 
+    @staticmethod
+    def _insert_answers(conn: sqlite3.Connection, run_id: int, rows) -> None:
+        conn.executemany(f"INSERT INTO answers (run_id, {', '.join(ANSWER_FIELDS)}) "
+                         f"VALUES (?{', ?' * len(ANSWER_FIELDS)})",
+                         [(run_id, *map(_plain, row)) for row in rows])
+
+
+class _snapshot:
+    def __init__(self, store: ResultsStore):
+        self.store = store
+
+    def __enter__(self) -> ResultsStore:
+        self.store._rows("BEGIN")  # deferred: the snapshot is taken at the first read
+        return self.store
+
+    def __exit__(self, *exc) -> bool:
+        if self.store._conn.in_transaction:
+            self.store._conn.execute("COMMIT")  # a read transaction: nothing to write
+        return False
+
 
 def _use_wal(conn: sqlite3.Connection, patience: float = 60.0) -> None:
-    """WAL mode (readers beside one writer), set once per file. Switching takes an exclusive
-    lock without SQLite's busy handler, so processes opening a new store together retry."""
+    """WAL mode (readers beside one writer), set once per file (an in-memory store keeps its
+    own mode). Switching takes an exclusive lock without SQLite's busy handler, so processes
+    opening a new store together retry."""
     deadline = time.monotonic() + patience
-    while conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+    while conn.execute("PRAGMA journal_mode").fetchone()[0] not in ("wal", "memory"):
         try:
             conn.execute("PRAGMA journal_mode = WAL")
+            return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
