@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from palbench.bench.config import load_plan, seed_streams
@@ -48,9 +49,13 @@ def test_spec_hash_ignores_file_location_but_not_content(write_config, tmp_path)
 
 def test_seed_streams_are_independent_and_recorded():
     streams = seed_streams(0)
-    assert set(streams) == {"strategy", "oracle", "learner", "labelling"}
-    assert len(set(streams.values())) == 4
+    assert set(streams) == {"strategy", "oracle", "learner", "labelling", "initial"}
+    assert len(set(streams.values())) == 5
     assert seed_streams(0) == streams != seed_streams(1)
+    # a stream added later (initial) leaves the earlier ones as they were: old rows stand
+    first_four = np.random.SeedSequence(0).spawn(4)
+    assert [int(c.generate_state(1, dtype=np.uint32)[0]) for c in first_four] == \
+        [streams[k] for k in ("strategy", "oracle", "learner", "labelling")]
 
 
 BAD = [

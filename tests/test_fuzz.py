@@ -1,6 +1,7 @@
 """Hostile input, generated (hypothesis): configs, dataset files, claim files and damaged store
 files. Every case ends in success or in exactly one "palbench: error:" line with exit status 2
-(after a run's notices, if any): never a traceback (it would fail the test), a hang, or a store written by a refused run."""
+(after a run's notices, if any): never a traceback (it would fail the test), a hang, or a
+store written by a refused run."""
 
 from __future__ import annotations
 

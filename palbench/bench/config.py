@@ -35,9 +35,14 @@ else:  # pragma: no cover
     pass
 
 DATA_SEEDS = ("fixed", "run")
-SECTIONS = ("experiment", "dataset", "strategy", "oracle", "costs", "learner")
+INITIAL_BY = ("random", "per_class")
+SECTIONS = ("experiment", "dataset", "strategy", "oracle", "costs", "learner",
+            "selection_learner")
 REGISTRIES = {"dataset": DATASETS, "strategy": STRATEGIES, "oracle": ORACLES,
-              "learner": LEARNERS}
+              "learner": LEARNERS, "selection_learner": LEARNERS}
+# Protocol knobs added after 0.3's first runs: in the spec only when set, so that the cells
+# that do not use them keep their spec hashes (and stay complete in existing stores).
+PROTOCOL_DEFAULTS = {"initial": 0, "initial_by": "random", "initial_charged": True}
 DEFAULT_LEARNER = {"name": "mlp"}
 DEFAULT_ORACLE = {"name": "exact"}
 
@@ -54,8 +59,14 @@ class Experiment:
     conflict_rule: str = "majority"
     closure: str = "transitive"  # what learners see: the closure of the answers, or raw ones
     data_seed: str = "fixed"  # "run": generated datasets are drawn anew for every run seed
+    initial: int = 0  # labels asked before the first round (Zhan et al., Lu et al.: 20)
+    initial_by: str = "random"  # or "per_class": `initial` samples of every class
+    initial_charged: bool = True  # false: the initial labels are free (counted in n_free)
 
     def validate(self, where):
+        check(self.initial >= 0, f"{where}.initial", self.initial, "must be >= 0")
+        check(self.initial_by in INITIAL_BY, f"{where}.initial_by", self.initial_by,
+              "must be one of " + ", ".join(INITIAL_BY))
         check(self.data_seed in DATA_SEEDS, f"{where}.data_seed", self.data_seed,
               "must be one of " + ", ".join(DATA_SEEDS))
         check(self.closure in CLOSURES, f"{where}.closure", self.closure,
@@ -120,21 +131,32 @@ class Cell:
     learner: Entry
     seed: int
     dataset_fingerprint: str
+    selection_learner: Entry | None = None  # what model-based strategies see; None: learner
+
+    @property
+    def selector(self) -> Entry:
+        """The learner whose models the strategy sees."""
+        return self.selection_learner or self.learner
 
     def spec(self) -> dict:
+        knobs = {k: getattr(self.experiment, k) for k, default in PROTOCOL_DEFAULTS.items()
+                 if getattr(self.experiment, k) != default}
+        selection = {"selection_learner": self.selection_learner.public_table()} \
+            if self.selection_learner else {}
         return {
             "experiment": {"budgets": list(self.experiment.budgets),
                            "batch_size": self.experiment.batch_size,
                            "probe": self.experiment.probe,
                            "conflict_rule": self.experiment.conflict_rule,
                            "closure": self.experiment.closure,
-                           "data_seed": self.experiment.data_seed},
+                           "data_seed": self.experiment.data_seed, **knobs},
             "dataset": {**self.dataset.public_table(), "label": self.dataset.label,
                         "fingerprint": self.dataset_fingerprint},
             "strategy": self.strategy.public_table(),
             "oracle": self.oracle.public_table(),
             "costs": self.costs.public_table(),
             "learner": self.learner.public_table(),
+            **selection,
             "seed": self.seed,
         }
 
@@ -225,7 +247,16 @@ def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, 
         "costs": build_components("costs", as_tables(raw, "costs", {}), base_dir),
         "learner": build_components("learner", as_tables(raw, "learner", DEFAULT_LEARNER),
                                     base_dir),
+        # optional: the learners whose models strategies see, apart from the evaluated one
+        "selection_learner": build_components(
+            "selection_learner", as_tables(raw, "selection_learner", None), base_dir)
+        if "selection_learner" in raw else [],
     }
+    for i, entry in enumerate(sections["dataset"]):
+        check(entry.obj.split_seed != "run" or entry.obj.resplit(0) is not None,
+              f"{where_of('dataset', i, len(sections['dataset']))}.split_seed", "run",
+              f"{entry.name!r} has an official test set; only datasets that palbench splits "
+              "can be split anew per run")
     for strategy in sections["strategy"]:
         for o, oracle in enumerate(sections["oracle"]):
             kind, answered = strategy.obj.query_kind, oracle.obj.query_kinds
@@ -248,16 +279,18 @@ def check_against_data(experiment: Experiment, sections: dict, datasets: dict) -
     n_costs = len(sections["costs"])
     for dataset_component in sections["dataset"]:
         data = datasets[dataset_component.label]
-        for section in ("oracle", "learner", "strategy"):
+        for section in ("oracle", "learner", "selection_learner", "strategy"):
             for i, entry in enumerate(sections[section]):
                 entry.obj.validate_data(data, where_of(section, i, len(sections[section])))
-        for i, learner in enumerate(sections["learner"]):
+        selecting = "selection_learner" if sections["selection_learner"] else "learner"
+        for i, learner in enumerate(sections[selecting]):  # what the strategies will see
             can = learner.obj.capabilities(data)
             for strategy in sections["strategy"]:
                 for capability in sorted(strategy.obj.requires() - can):
                     raise learner.obj.refuse(capability,
-                                             where_of("learner", i, len(sections["learner"])),
+                                             where_of(selecting, i, len(sections[selecting])),
                                              strategy.label)
+        check_initial(experiment, sections, data, dataset_component.label)
         asks_labels = any(s.obj.query_kind == "label" for s in sections["strategy"])
         for c, costs in enumerate(sections["costs"]):
             where = where_of("costs", c, n_costs)
@@ -270,41 +303,88 @@ def check_against_data(experiment: Experiment, sections: dict, datasets: dict) -
                   f"costs ({payable:g}: {data.n_pool} samples)")
 
 
-def load_datasets(components: list[Entry]) -> dict[str, Dataset]:
+def check_initial(experiment: Experiment, sections: dict, data: Dataset, label: str) -> None:
+    """An initial labelled set must be answerable, drawable from the pool and, when charged,
+    affordable by the first budget."""
+    n = experiment.initial
+    if n == 0:
+        return
+    for o, oracle in enumerate(sections["oracle"]):
+        check("label" in oracle.obj.query_kinds,
+              where_of("oracle", o, len(sections["oracle"])) + ".name", oracle.name,
+              "answers only pair queries; an initial labelled set ([experiment] initial) "
+              "needs label answers")
+    total = n
+    if experiment.initial_by == "per_class":
+        counts = np.bincount(data.y, minlength=data.n_classes)
+        check(counts.min() >= n, "experiment.initial", n, f"{n} per class, but class "
+              f"{data.class_names[int(counts.argmin())]!r} of {label!r} has only "
+              f"{counts.min()} samples in the pool")
+        total = n * data.n_classes
+    check(total <= data.n_pool, "experiment.initial", n, f"more than the pool of {label!r} "
+          f"({data.n_pool} samples)")
+    if not experiment.initial_charged:
+        return
+    for c, costs in enumerate(sections["costs"]):
+        most = float(costs.obj.label_costs(data.class_names, where_of(
+            "costs", c, len(sections["costs"]))).max()) * total
+        check(most <= experiment.budgets[0] + 1e-9, "experiment.initial", n,
+              f"its {total} labels may cost up to {most:g}, more than the first budget "
+              f"({experiment.budgets[0]:g}); raise the budget or set initial_charged = false")
+
+
+def run_source(component: Entry, experiment: Experiment, seed: int, where: str) -> Entry:
+    """The dataset a run of `seed` uses: drawn anew (data_seed = "run": its generator seeded
+    from the run, as the PAL notebooks redraw the circles every trial) and split anew
+    (split_seed = "run": repeated random splits, as Lu et al. and ALiPy use), each from a
+    stream of its own; else the component itself."""
+    obj = component.obj
+    if experiment.data_seed == "run":
+        obj = obj.reseeded(derived_seed(seed, DATA_STREAM))
+        check(obj is not None, "experiment.data_seed", "run", f"{where} ({component.name}) "
+              "has no seed to follow: only generated datasets (blobs, circles) can be drawn "
+              "anew per run")
+    if obj.split_seed == "run":
+        obj = obj.resplit(derived_seed(seed, SPLIT_STREAM))
+    return component if obj is component.obj else \
+        Entry(component.name, component.label, component.table, obj)
+
+
+def per_run(component: Entry, experiment: Experiment) -> bool:
+    return experiment.data_seed == "run" or component.obj.split_seed == "run"
+
+
+def load_datasets(components: list[Entry], experiment: Experiment) -> dict[str, Dataset]:
+    """Each dataset as the checks see it: a per-run dataset as its first seed's run sees it."""
     n = len(components)
-    return {c.label: c.obj.prepare(c.label, where_of("dataset", i, n))
-            for i, c in enumerate(components)}
-
-
-def redrawn(component: Entry, seed: int, where: str) -> Entry:
-    """The dataset component drawn for one run: its generator seeded from the run's seed
-    (a spawned stream of its own), as the PAL notebooks redraw the circles every trial."""
-    obj = component.obj.reseeded(data_seed(seed))
-    check(obj is not None, "experiment.data_seed", "run", f"{where} ({component.name}) has "
-          "no seed to follow: only generated datasets (blobs, circles) can be drawn anew per "
-          "run")
-    return Entry(component.name, component.label, component.table, obj)
+    loaded = {}
+    for i, c in enumerate(components):
+        where = where_of("dataset", i, n)
+        if per_run(c, experiment):
+            c = run_source(c, experiment, experiment.seeds[0], where)
+        loaded[c.label] = c.obj.prepare(c.label, where)
+    return loaded
 
 
 def plan_from_raw(raw: dict, base_dir: Path = Path(".")) -> Plan:
     experiment, sections = parse(raw, base_dir)
-    datasets = load_datasets(sections["dataset"])
+    datasets = load_datasets(sections["dataset"], experiment)
     check_against_data(experiment, sections, datasets)
     prepared = {data.fingerprint: data for data in datasets.values()}
-    per_run: dict[tuple[str, int], tuple[Entry, str]] = {}
+    runs: dict[tuple[str, int], tuple[Entry, str]] = {}
     n = len(sections["dataset"])
     for i, d in enumerate(sections["dataset"]):
-        for seed in experiment.seeds if experiment.data_seed == "run" else ():
-            component = redrawn(d, seed, where_of("dataset", i, n))
+        for seed in experiment.seeds if per_run(d, experiment) else ():
+            component = run_source(d, experiment, seed, where_of("dataset", i, n))
             data = component.obj.prepare(d.label, where_of("dataset", i, n))
             prepared[data.fingerprint] = data
-            per_run[d.label, seed] = (component, data.fingerprint)
+            runs[d.label, seed] = (component, data.fingerprint)
     cells = []
-    for d, s, o, c, learner, seed in itertools.product(
+    for d, s, o, c, learner, selector, seed in itertools.product(
             sections["dataset"], sections["strategy"], sections["oracle"], sections["costs"],
-            sections["learner"], experiment.seeds):
-        component, fingerprint = per_run.get((d.label, seed), (d, datasets[d.label].fingerprint))
-        cells.append(Cell(experiment, component, s, o, c, learner, seed, fingerprint))
+            sections["learner"], sections["selection_learner"] or [None], experiment.seeds):
+        component, fingerprint = runs.get((d.label, seed), (d, datasets[d.label].fingerprint))
+        cells.append(Cell(experiment, component, s, o, c, learner, seed, fingerprint, selector))
     return Plan(experiment, cells, datasets, prepared)
 
 
@@ -312,10 +392,13 @@ def load_plan(path: str | Path) -> Plan:
     return plan_from_raw(read_toml(path), Path(path).resolve().parent)
 
 
-def data_seed(seed: int) -> int:
-    """The generator seed of a run's own dataset (data_seed = "run"): a stream spawned apart
-    from the run's other streams, below 2**32 as scikit-learn's generators need."""
-    return int(np.random.SeedSequence([seed, 0xDA7A]).generate_state(1, dtype=np.uint32)[0])
+DATA_STREAM, SPLIT_STREAM = 0xDA7A, 0x5B17  # the spawn keys of a run's data and split seeds
+
+
+def derived_seed(seed: int, stream: int) -> int:
+    """A seed of its own for one use of a run's seed (its dataset's generator, its split):
+    spawned apart from the run's other streams, below 2**32 as scikit-learn needs."""
+    return int(np.random.SeedSequence([seed, stream]).generate_state(1, dtype=np.uint32)[0])
 
 
 def seed_streams(seed: int) -> dict[str, int]:
@@ -323,7 +406,7 @@ def seed_streams(seed: int) -> dict[str, int]:
     every run. `labelling` fixes an oracle's answers drawn once per run (a corrupted labelling),
     apart from the `oracle` stream that draws each answer's noise. Spawned children do not
     depend on how many are spawned, so adding a stream leaves the others as they were."""
-    names = ("strategy", "oracle", "learner", "labelling")
+    names = ("strategy", "oracle", "learner", "labelling", "initial")
     children = np.random.SeedSequence(seed).spawn(len(names))
     return {n: int(c.generate_state(1, dtype=np.uint32)[0]) for n, c in zip(names, children)}
 

@@ -117,12 +117,18 @@ class Ledger:
         self.n_queries = self.n_abstain = self.n_wrong = self.n_free = 0
         self.log: list[AnswerRow] = []
 
-    def add(self, answers: Answers, y: np.ndarray) -> None:
+    def add(self, answers: Answers, y: np.ndarray, free: bool = False) -> None:
+        """Record a batch of answers; `free` ones (an uncharged initial set) cost nothing and
+        count in n_free rather than n_queries."""
         queries = answers.queries
         self.record(answers)
         said = answers.values != ABSTAIN
-        self.spent += answers.total_cost
-        self.n_queries += queries.n_queries if isinstance(queries, PairQueries) else len(queries)
+        if free:
+            self.n_free += len(queries)
+        else:
+            self.spent += answers.total_cost
+            self.n_queries += queries.n_queries if isinstance(queries, PairQueries) \
+                else len(queries)
         self.n_abstain += int((~said).sum())
         if isinstance(queries, LabelQueries):
             self.queried[queries.indices] = True
@@ -194,14 +200,19 @@ def as_queries(picked) -> LabelQueries | PairQueries:
 
 class CellState:
     """One cell between checkpoints: what the strategy sees (`ctx`, `prices`), what only the
-    oracle reads (`truth`), the ledger of answers, and the current model. `run_cell` drives it;
-    the strategy contract suite drives the very same object."""
+    oracle reads (`truth`), the ledger of answers, and the models: the selection learner's,
+    which model-based strategies see, and the task learner's, which each checkpoint evaluates
+    (one and the same unless a selection learner is given). `run_cell` drives it; the
+    strategy contract suite drives the very same object."""
 
     def __init__(self, data: Dataset, strategy, oracle, learner, costs, conflict_rule: str,
                  seeds: dict[str, int], label: str = "strategy", learner_label: str = "learner",
-                 closure: str = "transitive"):
+                 closure: str = "transitive", selector=None, selector_label: str = "",
+                 initial: tuple[int, str, bool] = (0, "random", True)):
         self.data, self.strategy, self.oracle, self.learner = data, strategy, oracle, learner
+        self.selector = selector or learner
         self.label, self.learner_label, self.seeds = label, learner_label, seeds
+        self.selector_label = selector_label or learner_label
         self.strategy_rng = np.random.default_rng(seeds["strategy"])
         self.oracle_rng = np.random.default_rng(seeds["oracle"])
         self.prices = costs.price_list(data.class_names)
@@ -210,33 +221,73 @@ class CellState:
         self.ledger = Ledger(data, conflict_rule, closure)
         exemplars = self.ledger.reveal_exemplars(data.y, strategy.free_exemplars,
                                                  data.n_classes, self.strategy_rng)
-        embeds_pool = "pool_embedding" in learner.capabilities(data)
+        self.label_initial(*initial)
+        embeds_pool = "pool_embedding" in self.selector.capabilities(data)
         self.ctx = self.ledger.context(
-            data, exemplars, learner=learner, seed=seeds["strategy"],
+            data, exemplars, learner=self.selector, seed=seeds["strategy"],
             pool=oracle.routing_pool(),
-            pool_embedding=partial(learner.pool_embedding, data, seed=seeds["learner"])
+            pool_embedding=partial(self.selector.pool_embedding, data, seed=seeds["learner"])
             if embeds_pool else None)
-        self.model, self.fitted_on = None, -1
+        self.model, self.fitted_on = None, -1  # the selection learner's model
+        self.task, self.task_fitted_on = None, -1  # the task learner's, when apart
         self.select_seconds = self.pretrain_seconds = 0.0
 
     @classmethod
     def of_cell(cls, cell: Cell, data: Dataset) -> CellState:
         seeds = {"root": cell.seed, **seed_streams(cell.seed)}
+        experiment = cell.experiment
+        apart = cell.selection_learner
         return cls(data, cell.strategy.obj, cell.oracle.obj, cell.learner.obj, cell.costs.obj,
-                   cell.experiment.conflict_rule, seeds, cell.strategy.label, cell.learner.label,
-                   cell.experiment.closure)
+                   experiment.conflict_rule, seeds, cell.strategy.label, cell.learner.label,
+                   experiment.closure, apart.obj if apart else None,
+                   apart.label if apart else "",
+                   (experiment.initial, experiment.initial_by, experiment.initial_charged))
+
+    def label_initial(self, n: int, by: str, charged: bool) -> None:
+        """The initial labelled set: n samples of the pool at random, or n of every class,
+        drawn from a stream of its own and answered by the run's oracle (noise applies)."""
+        if n == 0:
+            return
+        rng = np.random.default_rng(self.seeds["initial"])
+        free = ~self.ledger.queried  # pair strategies' exemplars are known already
+        if by == "per_class":
+            picked = np.concatenate([
+                rng.choice(members, size=min(n, len(members)), replace=False)
+                for members in (np.flatnonzero(free & (self.data.y == c))
+                                for c in range(self.data.n_classes))])
+        else:
+            picked = rng.choice(np.flatnonzero(free), size=n, replace=False)
+        answers = self.oracle.answer(LabelQueries(np.sort(picked).astype(np.int64)),
+                                     self.truth, self.oracle_rng)
+        self.ledger.add(answers, self.data.y, free=not charged)
 
     @property
     def model_is_stale(self) -> bool:
         return self.fitted_on != self.ledger.n_queries
 
     def refit(self) -> None:
-        """Retrain the learner from scratch on everything answered so far."""
-        self.model = self.learner.fit(self.data, self.ledger.learner_view,
-                                      seed=self.seeds["learner"])
+        """Retrain the selection learner from scratch on everything answered so far."""
+        self.model = self.selector.fit(self.data, self.ledger.learner_view,
+                                       seed=self.seeds["learner"])
         self.pretrain_seconds += self.model.pretrain_seconds
         self.fitted_on = self.ledger.n_queries
         self.ctx.model, self.ctx.model_version = self.model, self.ctx.model_version + 1
+
+    def task_model(self):
+        """The task learner trained on everything answered so far: the selection model
+        itself unless a selection learner is apart."""
+        if self.selector is self.learner:
+            if self.model_is_stale:
+                with self.blame("learner", "fitting the learner"):
+                    self.refit()
+            return self.model
+        if self.task_fitted_on != self.ledger.n_queries or self.task is None:
+            with self.blame("learner", "fitting the learner"):
+                self.task = self.learner.fit(self.data, self.ledger.learner_view,
+                                             seed=self.seeds["learner"])
+            self.pretrain_seconds += self.task.pretrain_seconds
+            self.task_fitted_on = self.ledger.n_queries
+        return self.task
 
     def where(self) -> str:
         return (f"on {self.data.name!r} (strategy {self.label!r}, seed "
@@ -248,7 +299,8 @@ class CellState:
         component refusing what it was given, such as a scikit-learn estimator at some
         checkpoint) stays bad input: one line, exit 2. Any other exception is a bug in the
         component: a ComponentError carrying the component's own traceback frames."""
-        label = self.learner_label if field == "learner" else self.label
+        label = {"learner": self.learner_label, "selection_learner": self.selector_label}.get(
+            field, self.label)
         try:
             yield
         except MemoryError:
@@ -294,26 +346,25 @@ def run_cell(cell: Cell, data: Dataset,
                 if strategy.needs_model and state.model_is_stale and \
                         (ledger.graph.known_labels() >= 0).any():
                     t0 = time.perf_counter()
-                    with state.blame("learner", "fitting the learner"):
+                    with state.blame("learner" if state.selector is state.learner else
+                                     "selection_learner", "fitting the learner"):
                         state.refit()
                     fit_s += time.perf_counter() - t0
                 affordable = int(np.floor((budget - ledger.spent) / price + 1e-9))
                 k = max(1, min(cell.experiment.batch_size, affordable))
                 exhausted = not state.ask(k)
             t0 = time.perf_counter()
-            if state.model_is_stale:
-                with state.blame("learner", "fitting the learner"):
-                    state.refit()
+            model = state.task_model()
             fit_s += time.perf_counter() - t0
             t0 = time.perf_counter()
             with state.blame("learner", "evaluating the learner"):
-                proba = state.model.predict_proba(data.X_test)
+                proba = model.predict_proba(data.X_test)
                 if not np.isfinite(proba).all():
                     raise ConfigError("", None, "gave non-finite probabilities (training "
                                       "diverged: a smaller learning rate?)")
                 predicted = proba.argmax(axis=1)
                 task_acc = float((predicted == data.y_test).mean())
-                probe_acc = probe_accuracy(state.model, data) if cell.experiment.probe else None
+                probe_acc = probe_accuracy(model, data) if cell.experiment.probe else None
             stats = ledger.graph.stats()
             checkpoint = Checkpoint(
                 budget=float(budget), cost=ledger.spent, n_queries=ledger.n_queries,

@@ -7,6 +7,7 @@ statistics and fingerprints the result. Only oracles and evaluation may read the
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from dataclasses import dataclass
@@ -111,11 +112,15 @@ class DatasetSource(Component):
     subset, and scaling. `palbench.testing.check_dataset` checks a subclass."""
 
     kind: ClassVar[str] = "dataset"
-    split_seed: int = 0
-    standardize: bool = True
+    split_seed: int | str = 0  # "run": a split of its own for every run seed
+    standardize: bool = True  # with the training part's statistics (each run's own split)
 
     def validate(self, where: str) -> None:
-        check_seed(self.split_seed, f"{where}.split_seed")
+        if isinstance(self.split_seed, str):
+            check(self.split_seed == "run", f"{where}.split_seed", self.split_seed,
+                  'must be an integer or "run" (a split of its own for every run seed)')
+        else:
+            check_seed(self.split_seed, f"{where}.split_seed")
 
     def prepare(self, name: str, where: str) -> Dataset:
         """Load, check, split, scale and fingerprint the data (see `finish`); bad data is a
@@ -129,6 +134,11 @@ class DatasetSource(Component):
     def reseeded(self, seed: int) -> DatasetSource | None:
         """This source drawn anew from `seed` (data_seed = "run"), or None when it is not
         generated and cannot be."""
+        return None
+
+    def resplit(self, seed: int) -> DatasetSource | None:
+        """This source split with `seed` (split_seed = "run"), or None when its test set is
+        given (an official split) and cannot be redrawn."""
         return None
 
 
@@ -151,7 +161,12 @@ class SplitSource(DatasetSource):
 
     image_shape: ClassVar[tuple[int, ...] | None] = None  # (channels, height, width) of images
 
+    def resplit(self, seed: int) -> SplitSource:
+        return dataclasses.replace(self, split_seed=seed)
+
     def split(self, X, y, where):
+        check(not isinstance(self.split_seed, str), f"{where}.split_seed", self.split_seed,
+              'is drawn per run seed; prepare the run\'s own source (resplit(seed))')
         counts = np.bincount(y)
         check(counts.min() >= 2, f"{where}.test_fraction", self.test_fraction,
               f"every class needs at least 2 samples to split; smallest has {counts.min()}")

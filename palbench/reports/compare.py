@@ -13,7 +13,7 @@ import pandas as pd
 
 from palbench.errors import ConfigError
 from palbench.reports.metrics import CELL_KEYS as CELL
-from palbench.reports.metrics import per_run
+from palbench.reports.metrics import per_run, shown_keys
 from palbench.reports.stats import bootstrap_ci
 
 
@@ -74,15 +74,16 @@ def fmt(triple, neither: int = 0, seeds: int = 0) -> str:
 
 
 def markdown(table: pd.DataFrame, baseline: str, candidate: str, target: float) -> str:
+    keys = shown_keys(table, CELL)
     lines = [f"# {candidate} against {baseline}", "",
              "Change of the candidate, paired over shared seeds: mean [bootstrap 95% interval]. "
              "A regression is flagged when the whole interval is on the worse side. Cost to "
              f"reach {target:g} task accuracy; a run that never reaches it counts as infinite, "
              "and a seed where neither side reaches it is left out of the change and counted.",
-             "", "| " + " | ".join(CELL) + " | seeds | final acc | AULC | cost to reach | "
-             "regression |", "|" + "---|" * (len(CELL) + 5)]
+             "", "| " + " | ".join(keys) + " | seeds | final acc | AULC | cost to reach | "
+             "regression |", "|" + "---|" * (len(keys) + 5)]
     for row in table.itertuples():
-        lines.append("| " + " | ".join(str(getattr(row, k)) for k in CELL) +
+        lines.append("| " + " | ".join(str(getattr(row, k)) for k in keys) +
                      f" | {row.seeds} | {fmt(row.d_final_acc)} | {fmt(row.d_aulc)} | "
                      f"{fmt(row.d_cost_to_reach, row.n_cost_to_reach_neither, row.seeds)} | "
                      f"{row.regression or '-'} |")

@@ -8,15 +8,25 @@ import numpy as np
 import pandas as pd
 from scipy.integrate import trapezoid
 
-from palbench.results.schema import CELL_KEYS, PANEL_KEYS  # noqa: F401  (re-exported)
+from palbench.results.schema import CELL_KEYS, PANEL_KEYS, SELF  # noqa: F401  (re-exported)
 
 
 def panel_title(keys: list[str], values: tuple) -> str:
-    """A panel's title: its dataset, then the other keys that name it (the default price list
-    left out)."""
+    """A panel's title: its dataset, then the other keys that name it (the default price list,
+    and a learner selecting for itself, left out)."""
     parts = [f"{k} {v}" if k != "dataset" else str(v)
-             for k, v in zip(keys, values) if not (k == "costs" and v == "costs")]
+             for k, v in zip(keys, values) if not (k == "costs" and v == "costs") and
+             not (k == "selection_learner" and v == SELF)]
     return " | ".join(parts)
+
+
+def shown_keys(frame: pd.DataFrame, keys: list[str]) -> list[str]:
+    """The keys worth a column: selection_learner only where some learner did not select
+    for itself."""
+    if "selection_learner" in keys and "selection_learner" in frame \
+            and (frame["selection_learner"] == SELF).all():
+        return [k for k in keys if k != "selection_learner"]
+    return keys
 
 
 def aulc(budgets: np.ndarray, acc: np.ndarray) -> float:
@@ -45,12 +55,19 @@ def cost_to_reach(costs: np.ndarray, acc: np.ndarray, target: float) -> float:
     return float(c0 + (target - a0) * (c1 - c0) / (a1 - a0))
 
 
+def with_cell_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every cell key: rows that name no selection learner (made before there
+    was one) had their learner select."""
+    return frame if "selection_learner" in frame else frame.assign(selection_learner=SELF)
+
+
 def one_run_per_seed(frame: pd.DataFrame) -> pd.DataFrame:
     """Keep, for each cell and seed, only the latest run (highest run_id).
 
     The store holds one run per complete cell, but a cell can still appear twice under the
     same names: under two tags, two palbench versions, or a changed default. Counting both
     would double its seeds and shrink every interval, so reports keep the newest."""
+    frame = with_cell_keys(frame)
     if frame.empty:
         return frame
     latest = frame.groupby(CELL_KEYS + ["seed"])["run_id"].transform("max")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from palbench.reports.metrics import PANEL_KEYS
+from palbench.reports.metrics import PANEL_KEYS, with_cell_keys
 
 REPORT_RESAMPLES = 2000  # bootstrap resamples behind every interval a report prints
 
@@ -59,7 +59,7 @@ def paired_against(summary: pd.DataFrame, value: str, baseline: str = "random",
     p-value is not below alpha is "no evidence", never a win."""
     keys = PANEL_KEYS
     rows = []
-    for key, panel in summary.groupby(keys, sort=True):
+    for key, panel in with_cell_keys(summary).groupby(keys, sort=True):
         wide = panel.pivot_table(index="seed", columns="strategy", values=value)
         if baseline not in wide:
             continue

@@ -2,8 +2,9 @@
 
 A bundle is a zip archive with manifest.json, runs.jsonl, checkpoints.jsonl and answers.jsonl
 (each run's answer log; bundles written before it have none): plain JSON, no pickles. A store
-rebuilt from bundles holds what the stores they came from held, table for table. Importing reads the members by name in memory and never writes files, so a crafted
-member name cannot reach outside the store; runs already in the store (same run_uid) are
+rebuilt from bundles holds what the stores they came from held, table for table. Importing
+reads the members by name in memory and never writes files, so a crafted member name cannot
+reach outside the store; runs already in the store (same run_uid) are
 skipped, so importing twice adds nothing twice.
 """
 
@@ -25,9 +26,9 @@ from palbench.results.schema import (
     ANSWER_FIELDS,
     CHECKPOINT_FIELDS,
     EXPORT_COLUMNS,
-    Checkpoint,
     RUN_COLUMNS,
     SCHEMA_VERSION,
+    Checkpoint,
 )
 from palbench.results.store import ResultsStore
 

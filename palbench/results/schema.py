@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 
 from palbench.queries import AnswerRow
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
-CELL_KEYS = ["dataset", "oracle", "costs", "learner", "strategy"]  # what names a cell
+# what names a cell (selection_learner: the learner whose models the strategy saw, SELF when
+# the evaluated learner selected for itself)
+SELF = "self"
+CELL_KEYS = ["dataset", "oracle", "costs", "learner", "selection_learner", "strategy"]
 PANEL_KEYS = CELL_KEYS[:-1]  # a report's panel: a cell but for the strategy
 
 
@@ -72,14 +75,15 @@ RUN_SCHEMA: list[tuple[str, str]] = [
     ("wall_seconds", "REAL NOT NULL"),
     ("tag", "TEXT"),
     ("run_uid", "TEXT NOT NULL"),
+    ("selection_learner", "TEXT"),  # schema 6; SELF when the learner selected for itself
 ]
 RUN_COLUMNS = [name for name, _ in RUN_SCHEMA]
 # the run columns joined to every checkpoint row of to_frame()
 FRAME_RUN_COLUMNS = ["run_id", "experiment", "dataset", "strategy", "oracle", "costs", "learner",
-                     "seed", "spec_hash", "dataset_fingerprint", "palbench_version", "tag",
-                     "git_commit", "device"]
+                     "selection_learner", "seed", "spec_hash", "dataset_fingerprint",
+                     "palbench_version", "tag", "git_commit", "device"]
 RUN_FILTERS = {"run_id", "experiment", "dataset", "strategy", "oracle", "costs", "learner",
-               "seed", "spec_hash", "palbench_version", "tag"}
+               "selection_learner", "seed", "spec_hash", "palbench_version", "tag"}
 # What identifies a complete cell: one run per key, whatever process finishes it.
 COMPLETE_KEY = "spec_hash, palbench_version, IFNULL(tag, '')"
 
@@ -87,7 +91,7 @@ CHECKPOINT_FIELDS = [f.name for f in dataclasses.fields(Checkpoint)]
 METRICS = {f.name: f.metadata["metric"] for f in dataclasses.fields(Checkpoint)
            if "metric" in f.metadata}
 EXPORT_COLUMNS = ["run_id", "experiment", "dataset", "strategy", "oracle", "costs", "learner",
-                  "seed", "tag", "palbench_version"] + \
+                  "selection_learner", "seed", "tag", "palbench_version"] + \
     [f.name for f in dataclasses.fields(Checkpoint) if f.metadata.get("export")]
 
 

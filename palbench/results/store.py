@@ -35,6 +35,7 @@ from palbench.results.schema import (
     RUN_COLUMNS,
     RUN_FILTERS,
     SCHEMA_VERSION,
+    SELF,
     answers_statements,
     create_statements,
 )
@@ -89,7 +90,14 @@ def _migrate_4_to_5(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5}
+def _migrate_5_to_6(conn: sqlite3.Connection) -> None:
+    """Schema 6: the learner whose models the strategy saw (until now, the learner itself)."""
+    conn.execute("ALTER TABLE runs ADD COLUMN selection_learner TEXT")
+    conn.execute("UPDATE runs SET selection_learner = ?", (SELF,))
+
+
+MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5,
+              5: _migrate_5_to_6}
 
 
 class StoreError(ConfigError):
@@ -273,7 +281,9 @@ class ResultsStore:
             row = {"spec_hash": spec_hash, "experiment": cell.experiment.name,
                    "dataset": cell.dataset.label, "strategy": cell.strategy.label,
                    "oracle": cell.oracle.label, "costs": cell.costs.label,
-                   "learner": cell.learner.label, "seed": cell.seed,
+                   "learner": cell.learner.label, "selection_learner":
+                   cell.selection_learner.label if cell.selection_learner else SELF,
+                   "seed": cell.seed,
                    "spec_json": cell.spec_json(), "dataset_fingerprint": cell.dataset_fingerprint,
                    "seeds_json": json.dumps({"root": cell.seed, **result.seeds}),
                    "palbench_version": palbench.__version__, "git_commit": git_commit(),
@@ -320,7 +330,10 @@ class ResultsStore:
         # the cost axis's unit, from the run's [costs] model (absent before seconds existed)
         unit = ("CASE json_extract(r.spec_json, '$.costs.model') WHEN 'seconds' THEN "
                 "'annotator seconds' ELSE 'cost units' END AS cost_unit")
-        query = ("SELECT " + ", ".join([f"r.{c}" for c in FRAME_RUN_COLUMNS] + [unit] +
+        # runs imported from bundles made before schema 6 say nothing: their learner selected
+        columns = [f"IFNULL(r.{c}, '{SELF}') AS {c}" if c == "selection_learner" else f"r.{c}"
+                   for c in FRAME_RUN_COLUMNS]
+        query = ("SELECT " + ", ".join(columns + [unit] +
                                        [f"c.{f}" for f in CHECKPOINT_FIELDS]) +
                  " FROM runs r JOIN checkpoints c USING (run_id)")
         if clauses:

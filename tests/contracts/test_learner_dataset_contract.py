@@ -34,7 +34,8 @@ def dataset_params(tmp_path):
     np.savez(tmp_path / "set.npz", X=X, y=y)
     (tmp_path / "set.csv").write_text(
         "a,b,label\n" + "".join(f"{u},{v},{c}\n" for (u, v, _), c in zip(X, y)))
-    return {"digits": {}, "blobs": {"n_samples": 90}, "circles": {"n_samples": 80},
+    return {"digits": {}, "wine": {}, "breast_cancer": {}, "iris": {},
+            "blobs": {"n_samples": 90}, "circles": {"n_samples": 80},
             "csv": {"path": str(tmp_path / "set.csv"), "label_column": "label"},
             "npz": {"path": str(tmp_path / "set.npz")},
             "fashion_mnist": {"n_train": 500, "n_test": 100}}

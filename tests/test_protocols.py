@@ -1,0 +1,207 @@
+"""The protocols of the field, written in a config: an initial labelled set, a split per run
+seed, and a selection learner apart from the evaluated one; each end to end through the loop
+and the store, with its bad input one line."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import palbench
+from palbench.bench.config import SPLIT_STREAM, derived_seed
+from palbench.cli import main
+from palbench.datasets.sklearn_sets import Wine
+from palbench.params import tomllib
+from palbench.results.store import ResultsStore
+from palbench.strategies.base import Strategy
+from tests.conftest import SMALL_CONFIG
+
+GRID = """
+[experiment]
+seeds = [0, 1]
+budgets = [30, 40]
+batch_size = 5
+probe = false
+{experiment}
+[dataset]
+name = "wine"
+{dataset}
+[[strategy]]
+name = "random"
+[[strategy]]
+name = "margin"
+[oracle]
+name = "noisy_label"
+noise = {noise}
+[learner]
+name = "sklearn"
+{extra}
+"""
+
+
+def grid(experiment: str = "", dataset: str = "", noise: float = 0.0, extra: str = "") -> dict:
+    return tomllib.loads(GRID.format(experiment=experiment, dataset=dataset, noise=noise,
+                                     extra=extra))
+
+
+def run(raw: dict, tmp_path, name: str = "s.sqlite") -> ResultsStore:
+    store = tmp_path / name
+    palbench.run(raw, store=store, progress=False)
+    return ResultsStore(store)
+
+
+def test_a_config_without_the_new_knobs_keeps_its_spec_hash():
+    """Hashes from before the protocol knobs existed: stored cells stay complete."""
+    cells = load_plan_from(SMALL_CONFIG).cells
+    assert [c.spec_hash() for c in cells[:2]] == [
+        "4cbdf2614298b9be11be85bf6c892819e57f7d21d0615e7f2aca36c7617f5f86",
+        "2be1cfe69a99ce872fbb5f1684ac928be329adc843e70d6dd97e7336f074a274"]
+
+
+def load_plan_from(text: str):
+    from palbench.bench.config import plan_from_raw
+
+    return plan_from_raw(tomllib.loads(text))
+
+
+def test_the_initial_set_is_drawn_apart_asked_of_the_oracle_and_charged(tmp_path):
+    with run(grid("initial = 20", noise=0.3), tmp_path) as store:
+        frame, runs = store.to_frame(), store.runs()
+        first = frame[frame.budget == 30]
+        assert (first.n_queries == 30).all() and (first.n_free == 0).all()
+        assert (first.cost == 30).all()
+        by_run = {r: store.answers(r) for r in runs.run_id}
+    starts = {}
+    for run_id, answers in by_run.items():
+        initial = answers[answers.position < 20]
+        assert (initial.kind == "label").all() and len(initial) == 20
+        seed = int(runs.set_index("run_id").loc[run_id, "seed"])
+        starts.setdefault(seed, []).append(tuple(initial.a))
+    for seed, sets in starts.items():  # its own stream: the same set whatever the strategy
+        assert len(set(sets)) == 1, seed
+    assert starts[0] != starts[1]
+    assert first.n_wrong.sum() > 0  # the oracle's noise applies to the initial set too
+
+
+def test_an_initial_set_per_class_and_free(tmp_path):
+    raw = grid('initial = 4\ninitial_by = "per_class"\ninitial_charged = false')
+    with run(raw, tmp_path) as store:
+        frame = store.to_frame()
+        first = frame[frame.budget == 30]
+        assert (first.n_free == 12).all() and (first.n_queries == 30).all()
+        answers = store.answers(int(store.runs().run_id[0]))
+    data = Wine().prepare("wine", "dataset")
+    initial = answers.a[answers.position < 12].to_numpy()
+    assert np.bincount(data.y[initial], minlength=3).tolist() == [4, 4, 4]
+
+
+def test_the_new_knobs_enter_the_spec_hash():
+    plain = load_plan_from(GRID.format(experiment="", dataset="", noise=0.0, extra=""))
+    initial = load_plan_from(GRID.format(experiment="initial = 20", dataset="", noise=0.0,
+                                         extra=""))
+    assert plain.cells[0].spec_hash() != initial.cells[0].spec_hash()
+    assert '"initial":20' in initial.cells[0].spec_json()
+
+
+def test_a_split_per_seed_is_its_own_stream_and_recorded(tmp_path):
+    with run(grid(dataset='split_seed = "run"'), tmp_path) as store:
+        runs = store.runs()
+    prints = runs.groupby("seed").dataset_fingerprint.unique()
+    assert all(len(p) == 1 for p in prints)  # one split per seed, whatever the strategy
+    assert prints[0][0] != prints[1][0]
+    for seed in (0, 1):  # each run's split is the one its seed's stream draws
+        own = Wine(split_seed=derived_seed(seed, SPLIT_STREAM)).prepare("wine", "dataset")
+        assert own.fingerprint == prints[seed][0]
+        assert np.allclose(own.X.mean(axis=0), 0, atol=1e-5)  # scaled on its own pool
+
+
+def test_a_fixed_split_stays_the_default(tmp_path):
+    with run(grid(), tmp_path) as store:
+        assert store.runs().dataset_fingerprint.nunique() == 1
+
+
+SEEN: list[str] = []  # the class of each model SawTheModel was handed
+
+
+@dataclass(frozen=True)
+class SawTheModel(Strategy):
+    """Records the class of the model it is handed (runs in this process: workers=1)."""
+
+    needs_model = True
+
+    def select(self, ctx, k, rng):
+        SEEN.append(type(ctx.model).__name__)
+        pool = np.flatnonzero(~np.asarray(ctx.queried))
+        return rng.choice(pool, size=min(k, len(pool)), replace=False)
+
+
+def test_strategies_see_the_selection_learner_and_the_task_learner_is_evaluated(tmp_path):
+    raw = grid("initial = 10", extra=textwrap.dedent("""
+        [selection_learner]
+        name = "mlp"
+        hidden = [8]
+        epochs = 5
+        device = "cpu"
+    """))
+    raw["strategy"] = [{"name": SawTheModel}]
+    SEEN.clear()
+    with run(raw, tmp_path) as store:
+        frame = store.to_frame()
+    assert set(SEEN) == {"TorchClassifier"}  # the mlp's model, not scikit-learn's
+    assert set(frame.selection_learner) == {"mlp(hidden=[8],epochs=5,device=cpu)"}
+    assert set(frame.learner) == {"sklearn"}
+    alone = grid("initial = 10")
+    alone["strategy"] = [{"name": SawTheModel}]
+    SEEN.clear()
+    with run(alone, tmp_path, "alone.sqlite") as store:
+        itself = store.to_frame()
+    assert "TorchClassifier" not in SEEN
+    assert set(itself.selection_learner) == {"self"}
+    assert set(itself.spec_hash).isdisjoint(frame.spec_hash)
+
+
+BAD = [
+    ("initial = 1000", "", "experiment.initial", "more than the pool"),
+    ("initial = 35", "", "experiment.initial", "more than the first budget"),
+    ('initial = 60\ninitial_by = "per_class"\ninitial_charged = false', "",
+     "experiment.initial", "has only"),
+    ('initial = 5\ninitial_by = "stratified"', "", "experiment.initial_by", "per_class"),
+    ("initial = -1", "", "experiment.initial", ">= 0"),
+    ("", 'split_seed = "each"', "dataset.split_seed", '"run"'),
+]
+
+
+@pytest.mark.parametrize("experiment, dataset, field, words", BAD)
+def test_bad_protocol_knobs_are_one_line(experiment, dataset, field, words, tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text(GRID.format(experiment=experiment, dataset=dataset, noise=0.0, extra=""))
+    store = tmp_path / "s.sqlite"
+    assert main(["run", str(config), "--store", str(store), "--quiet"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"palbench: error: {field} = ") and words in line, line
+    assert not store.exists()
+
+
+def test_refusals_that_name_other_sections(tmp_path, capsys):
+    cases = [
+        (GRID.replace('name = "noisy_label"\nnoise = {noise}', 'name = "noisy_pair"')
+         .replace('name = "margin"', 'name = "random_pairs"')
+         .replace('[[strategy]]\nname = "random"\n', ""), "initial = 5", "",
+         "oracle.name", "needs label answers"),
+        (GRID.replace('name = "wine"', 'name = "fashion_mnist"'), "", 'split_seed = "run"',
+         "dataset.split_seed", "official test set"),
+        (GRID.replace('name = "margin"', 'name = "badge"'), "", "",
+         "selection_learner.name", "badge"),
+    ]
+    for text, experiment, dataset, field, words in cases:
+        extra = '[selection_learner]\nname = "sklearn"\nestimator = ' \
+            '"sklearn.ensemble.RandomForestClassifier"' if field.startswith("selection") else ""
+        config = tmp_path / "c.toml"
+        config.write_text(text.format(experiment=experiment, dataset=dataset, noise=0.0,
+                                      extra=extra))
+        assert main(["run", str(config), "--store", str(tmp_path / "s.sqlite"), "--quiet"]) == 2
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line.startswith(f"palbench: error: {field} = ") and words in line, line
