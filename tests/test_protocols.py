@@ -205,3 +205,32 @@ def test_refusals_that_name_other_sections(tmp_path, capsys):
         assert main(["run", str(config), "--store", str(tmp_path / "s.sqlite"), "--quiet"]) == 2
         (line,) = capsys.readouterr().err.splitlines()
         assert line.startswith(f"palbench: error: {field} = ") and words in line, line
+
+
+def test_budget_and_seed_grids_are_the_lists_written_out():
+    """A grid to the whole pool in one line; it hashes as the same list written out."""
+    written = load_plan_from(GRID.format(experiment="", dataset="", noise=0.0, extra="")
+                             .replace("seeds = [0, 1]", "seeds = [3, 4, 5]")
+                             .replace("budgets = [30, 40]", "budgets = [20, 25, 30]"))
+    grid_plan = load_plan_from(GRID.format(experiment="", dataset="", noise=0.0, extra="")
+                               .replace("seeds = [0, 1]", "seeds = { start = 3, stop = 5 }")
+                               .replace("budgets = [30, 40]",
+                                        "budgets = { start = 20, stop = 30, step = 5 }"))
+    assert [c.spec_hash() for c in grid_plan.cells] == [c.spec_hash() for c in written.cells]
+    assert grid_plan.experiment.seeds == (3, 4, 5)
+
+
+@pytest.mark.parametrize("value, field, words", [
+    ("{ stop = 30, stp = 1 }", "experiment.budgets.stp", "unknown key"),
+    ("{ stop = 30 }", "experiment.budgets", "needs stop and step"),
+    ("{ start = 40, stop = 30, step = 1 }", "experiment.budgets.stop", "at least start"),
+    ("{ stop = 30, step = 0 }", "experiment.budgets.step", "positive"),
+    ("{ stop = 1000, step = 1 }", "experiment.budgets", "whole pool"),
+])
+def test_bad_budget_grids_are_one_line(value, field, words, tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text(GRID.format(experiment="", dataset="", noise=0.0, extra="")
+                      .replace("budgets = [30, 40]", f"budgets = {value}"))
+    assert main(["run", str(config), "--store", str(tmp_path / "s.sqlite"), "--quiet"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"palbench: error: {field} = ") and words in line, line

@@ -239,7 +239,12 @@ def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, 
             raise unknown_key_error(key, key, "[...]", list(SECTIONS))
     check(isinstance(raw.get("experiment", {}), dict), "experiment", raw.get("experiment"),
           "must be a single table [experiment]")
-    experiment = build(Experiment, raw.get("experiment", {}), "experiment", reserved=())
+    table = dict(raw.get("experiment", {}))
+    if isinstance(table.get("budgets"), dict):
+        table["budgets"] = budget_grid(table["budgets"], "experiment.budgets")
+    if isinstance(table.get("seeds"), dict):
+        table["seeds"] = seed_range(table["seeds"], "experiment.seeds")
+    experiment = build(Experiment, table, "experiment", reserved=())
     sections = {
         "dataset": build_components("dataset", as_tables(raw, "dataset", None), base_dir),
         "strategy": build_components("strategy", as_tables(raw, "strategy", None), base_dir),
@@ -272,6 +277,43 @@ def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, 
                   f"strategy {strategy.label!r} chooses the workers: it needs a \"workers\" "
                   "oracle with assign = \"strategy\"")
     return experiment, sections
+
+
+BUDGET_GRID_KEYS = ("start", "stop", "step")
+
+
+def budget_grid(table: dict, where: str) -> list[float]:
+    """`budgets = { start = 21, stop = 426, step = 1 }`: every budget from start to stop (the
+    pool's size for a run to the whole pool, one sample at a time); start defaults to step.
+    The spec holds the list, so it hashes as the same list written out."""
+    for key in table:
+        if key not in BUDGET_GRID_KEYS:
+            raise unknown_key_error(f"{where}.{key}", key, table[key], list(BUDGET_GRID_KEYS))
+    check("stop" in table and "step" in table, where, table, "a budget grid needs stop and "
+          "step (start defaults to step)")
+    step = coerce(table["step"], float, f"{where}.step")
+    stop = coerce(table["stop"], float, f"{where}.stop")
+    start = coerce(table.get("start", step), float, f"{where}.start")
+    check(step > 0, f"{where}.step", step, "must be positive")
+    check(start > 0, f"{where}.start", start, "must be positive")
+    check(stop >= start, f"{where}.stop", stop, f"must be at least start ({start:g})")
+    count = int(np.floor((stop - start) / step + 1e-9)) + 1
+    check(count <= 100_000, where, table, f"makes {count:,} budgets; at most 100,000")
+    return [start + i * step for i in range(count)]
+
+
+def seed_range(table: dict, where: str) -> list[int]:
+    """`seeds = { start = 0, stop = 149 }`: every seed from start to stop, both included (150
+    trials, as Zhan et al. run them)."""
+    for key in table:
+        if key not in ("start", "stop"):
+            raise unknown_key_error(f"{where}.{key}", key, table[key], ["start", "stop"])
+    check("stop" in table, where, table, "a seed range needs stop (start defaults to 0)")
+    start = coerce(table.get("start", 0), int, f"{where}.start")
+    stop = coerce(table["stop"], int, f"{where}.stop")
+    check(stop >= start, f"{where}.stop", stop, f"must be at least start ({start})")
+    check(stop - start < 100_000, where, table, "at most 100,000 seeds")
+    return list(range(start, stop + 1))
 
 
 def check_against_data(experiment: Experiment, sections: dict, datasets: dict) -> None:
