@@ -267,8 +267,10 @@ class CellState:
 
     def refit(self) -> None:
         """Retrain the selection learner from scratch on everything answered so far."""
-        self.model = self.selector.fit(self.data, self.ledger.learner_view,
-                                       seed=self.seeds["learner"])
+        field = "learner" if self.selector is self.learner else "selection_learner"
+        with self.blame(field, "fitting the learner"):
+            self.model = self.selector.fit(self.data, self.ledger.learner_view,
+                                           seed=self.seeds["learner"])
         self.pretrain_seconds += self.model.pretrain_seconds
         self.fitted_on = self.ledger.n_queries
         self.ctx.model, self.ctx.model_version = self.model, self.ctx.model_version + 1
@@ -278,8 +280,7 @@ class CellState:
         itself unless a selection learner is apart."""
         if self.selector is self.learner:
             if self.model_is_stale:
-                with self.blame("learner", "fitting the learner"):
-                    self.refit()
+                self.refit()
             return self.model
         if self.task_fitted_on != self.ledger.n_queries or self.task is None:
             with self.blame("learner", "fitting the learner"):
@@ -346,9 +347,7 @@ def run_cell(cell: Cell, data: Dataset,
                 if strategy.needs_model and state.model_is_stale and \
                         (ledger.graph.known_labels() >= 0).any():
                     t0 = time.perf_counter()
-                    with state.blame("learner" if state.selector is state.learner else
-                                     "selection_learner", "fitting the learner"):
-                        state.refit()
+                    state.refit()
                     fit_s += time.perf_counter() - t0
                 affordable = int(np.floor((budget - ledger.spent) / price + 1e-9))
                 k = max(1, min(cell.experiment.batch_size, affordable))

@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -155,13 +157,7 @@ class ResultsStore:
             raise StoreError(str(path), "no such store; run 'palbench run' first")
         if create and not self.path.parent.is_dir():
             raise StoreError(str(path), f"folder {str(self.path.parent)!r} does not exist")
-        existed = self.path.exists()
-        try:
-            self._conn = self._connect()
-        except StoreError:
-            if not existed and self.path.exists() and self.path.stat().st_size == 0:
-                self.path.unlink(missing_ok=True)  # nothing half-made is left behind
-            raise
+        self._conn = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -367,10 +363,16 @@ class ResultsStore:
     def checkpoints(self) -> pd.DataFrame:
         return self._read("SELECT * FROM checkpoints ORDER BY run_id, budget")
 
-    def snapshot(self) -> _snapshot:
+    @contextmanager
+    def snapshot(self) -> Iterator[ResultsStore]:
         """`with store.snapshot():` every read inside sees one state of the store, whatever
         other processes commit meanwhile (a WAL read transaction)."""
-        return _snapshot(self)
+        self._rows("BEGIN")  # deferred: the snapshot is taken at the first read
+        try:
+            yield self
+        finally:
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT")  # a read transaction: nothing to write
 
     def add_runs(self, runs: pd.DataFrame, checkpoints: pd.DataFrame,
                  answers: pd.DataFrame | None = None) -> tuple[int, int]:
@@ -407,20 +409,6 @@ class ResultsStore:
         conn.executemany(f"INSERT INTO answers (run_id, {', '.join(ANSWER_FIELDS)}) "
                          f"VALUES (?{', ?' * len(ANSWER_FIELDS)})",
                          [(run_id, *map(_plain, row)) for row in rows])
-
-
-class _snapshot:
-    def __init__(self, store: ResultsStore):
-        self.store = store
-
-    def __enter__(self) -> ResultsStore:
-        self.store._rows("BEGIN")  # deferred: the snapshot is taken at the first read
-        return self.store
-
-    def __exit__(self, *exc) -> bool:
-        if self.store._conn.in_transaction:
-            self.store._conn.execute("COMMIT")  # a read transaction: nothing to write
-        return False
 
 
 def _use_wal(conn: sqlite3.Connection, patience: float = 60.0) -> None:
