@@ -131,3 +131,21 @@ def test_a_bundle_with_a_run_but_no_checkpoints_is_refused(two_stores, tmp_path,
     assert main(["import", str(bad), "--store", str(store)]) == 2
     assert "has no checkpoints" in capsys.readouterr().err
     assert not store.exists()
+
+
+def test_a_snapshot_does_not_see_what_another_process_commits_meanwhile(two_stores, tmp_path):
+    """Readers that read runs, then checkpoints (export, report, claims) see one state."""
+    import shutil
+
+    path = tmp_path / "s.sqlite"
+    shutil.copy(two_stores[0], path)
+    with ResultsStore(path) as reader, ResultsStore(two_stores[1]) as other:
+        extra = other.runs(), other.checkpoints()
+        with reader.snapshot():
+            before = len(reader.runs())
+            with ResultsStore(path) as writer:  # another connection commits a run
+                renamed = extra[0].assign(run_uid="new", spec_hash="other")
+                assert writer.add_runs(renamed, extra[1]) == (1, 0)
+            assert len(reader.runs()) == before  # still the snapshot's state
+            assert set(reader.checkpoints().run_id) == set(reader.runs().run_id)
+        assert len(reader.runs()) == before + 1  # after it, the new run is there

@@ -234,3 +234,39 @@ def test_bad_budget_grids_are_one_line(value, field, words, tmp_path, capsys):
     assert main(["run", str(config), "--store", str(tmp_path / "s.sqlite"), "--quiet"]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith(f"palbench: error: {field} = ") and words in line, line
+
+
+def test_only_the_selection_learner_needs_what_the_strategy_needs(tmp_path):
+    """badge needs a linear last layer: a random forest can be trained when an mlp selects."""
+    raw = grid(extra=textwrap.dedent("""
+        [selection_learner]
+        name = "mlp"
+        hidden = [8]
+        epochs = 5
+        device = "cpu"
+    """))
+    raw["strategy"] = [{"name": "badge"}]
+    raw["learner"] = {"name": "sklearn", "estimator": "sklearn.ensemble.RandomForestClassifier",
+                      "params": {"n_estimators": 10}}
+    raw["experiment"]["seeds"] = [0]
+    with run(raw, tmp_path) as store:
+        frame = store.to_frame()
+    assert len(frame) == 2 and frame.task_acc.notna().all()
+
+
+@pytest.mark.parametrize("name", ["selection_learner_study", "zhan_lu_protocol"])
+def test_the_shipped_protocol_configs_run(name, tmp_path):
+    """configs/protocols/*.toml, cut to one seed and two budgets: they load and run."""
+    from pathlib import Path
+
+    from palbench.params import read_toml
+
+    raw = read_toml(Path(__file__).parent.parent / "configs" / "protocols" / f"{name}.toml")
+    raw["experiment"]["seeds"] = [0]
+    raw["experiment"]["budgets"] = [22, 24] if name == "zhan_lu_protocol" else [40, 50]
+    for learner in ([raw["learner"]] if isinstance(raw["learner"], dict) else raw["learner"]) \
+            + raw.get("selection_learner", []):
+        if learner["name"] == "mlp":
+            learner["epochs"] = 2
+    with run(raw, tmp_path) as store:
+        assert len(store.runs()) > 0
