@@ -20,7 +20,7 @@ from palbench import __version__
 from palbench.errors import ComponentError, ConfigError, WorkerDied
 from palbench.results.schema import CELL_KEYS, METRICS
 
-KINDS = ("datasets", "strategies", "oracles", "learners")
+KINDS = ("datasets", "strategies", "oracles", "learners", "stopping")
 PANEL_FIELDS = tuple(CELL_KEYS)  # the fields that name a cell (results/schema.py)
 REPORT_METRICS = tuple(METRICS)  # the metric fields of results/schema.py
 
@@ -141,10 +141,11 @@ def cmd_list(args) -> int:
     from palbench.learners import LEARNERS
     from palbench.oracles import ORACLES
     from palbench.params import parameter_names
+    from palbench.stopping import STOPPING
     from palbench.strategies import STRATEGIES
 
     registry = {"datasets": DATASETS, "strategies": STRATEGIES, "oracles": ORACLES,
-                "learners": LEARNERS}[args.kind]
+                "learners": LEARNERS, "stopping": STOPPING}[args.kind]
     items = registry.items()
     width = max(16, *(len(name) for name, _ in items))
     for name, cls in items:

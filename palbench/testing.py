@@ -21,7 +21,8 @@ import numpy as np
 from palbench.errors import ConfigError
 from palbench.protocol import protocol_problems
 
-__all__ = ["ContractError", "check_dataset", "check_learner", "check_oracle", "check_strategy"]
+__all__ = ["ContractError", "check_dataset", "check_learner", "check_oracle", "check_stopping",
+           "check_strategy"]
 
 
 class ContractError(AssertionError):
@@ -439,3 +440,47 @@ def check_dataset(source, *, params: dict | None = None) -> None:
         _fail(who, "gave different data on a second prepare: a source must be repeatable")
     if not isinstance(src.display_name(), str) or not src.display_name():
         _fail(who, "gave an empty display_name")
+
+
+# ------------------------------------------------------------------ stopping criteria
+def synthetic_history(n: int = 12, seed: int = 0) -> list:
+    """Observations of a run that settles: predictions that change less and less, falling
+    uncertainty, validation accuracy that rises then plateaus (what the check feeds)."""
+    from palbench.stopping import Observation
+
+    rng = np.random.default_rng(seed)
+    predictions = rng.integers(0, 3, size=200)
+    history = []
+    for i in range(n):
+        flip = rng.random(200) < 0.5 / (i + 1) ** 2
+        predictions = np.where(flip, rng.integers(0, 3, size=200), predictions)
+        frozen = predictions.copy()
+        frozen.setflags(write=False)
+        history.append(Observation(10.0 * (i + 1), 10.0 * (i + 1), 10 * (i + 1), frozen,
+                                   0.6 / (i + 1), min(0.9, 0.5 + 0.05 * i)))
+    return history
+
+
+def check_stopping(criterion, *, params: dict | None = None) -> None:
+    """Check a stopping criterion (class or instance): `should_stop` answers True or False
+    on every prefix of a settling run, the same answer again for the same prefix (it keeps no
+    state between calls), and the same answer whatever came after the prefix."""
+    from palbench.stopping import StoppingCriterion
+
+    crit = _instance(criterion, StoppingCriterion, params)
+    who = f"stopping criterion {type(crit).__qualname__}"
+    history = synthetic_history()
+    answers = []
+    for i in range(1, len(history) + 1):
+        answer = crit.should_stop(tuple(history[:i]))
+        if not isinstance(answer, (bool, np.bool_)):
+            _fail(who, f"answered {answer!r} on {i} checkpoints: should_stop returns a bool")
+        answers.append(bool(answer))
+    again = [bool(crit.should_stop(tuple(history[:i]))) for i in range(1, len(history) + 1)]
+    if again != answers:
+        _fail(who, "gave other answers for the same checkpoints on a second pass: it must keep "
+                   "no state between calls")
+    other = history[:6] + synthetic_history(seed=1)[6:]
+    if [bool(crit.should_stop(tuple(other[:i]))) for i in range(1, 7)] != answers[:6]:
+        _fail(who, "answered differently for the same checkpoints when later ones differed: "
+                   "it read beyond the history it was handed")

@@ -27,6 +27,7 @@ from palbench.oracles import ORACLES
 from palbench.oracles.costs import Costs
 from palbench.params import build, coerce, read_toml, unknown_key_error  # noqa: F401
 from palbench.protocol import path_of
+from palbench.stopping import STOPPING
 from palbench.strategies import STRATEGIES
 
 if sys.version_info >= (3, 11):
@@ -37,9 +38,9 @@ else:  # pragma: no cover
 DATA_SEEDS = ("fixed", "run")
 INITIAL_BY = ("random", "per_class")
 SECTIONS = ("experiment", "dataset", "strategy", "oracle", "costs", "learner",
-            "selection_learner")
+            "selection_learner", "stopping")
 REGISTRIES = {"dataset": DATASETS, "strategy": STRATEGIES, "oracle": ORACLES,
-              "learner": LEARNERS, "selection_learner": LEARNERS}
+              "learner": LEARNERS, "selection_learner": LEARNERS, "stopping": STOPPING}
 # Protocol knobs added after 0.3's first runs: in the spec only when set, so that the cells
 # that do not use them keep their spec hashes (and stay complete in existing stores).
 PROTOCOL_DEFAULTS = {"initial": 0, "initial_by": "random", "initial_charged": True}
@@ -132,6 +133,7 @@ class Cell:
     seed: int
     dataset_fingerprint: str
     selection_learner: Entry | None = None  # what model-based strategies see; None: learner
+    stopping: tuple[Entry, ...] = ()  # criteria that observe the run (never change it)
 
     @property
     def selector(self) -> Entry:
@@ -143,6 +145,8 @@ class Cell:
                  if getattr(self.experiment, k) != default}
         selection = {"selection_learner": self.selection_learner.public_table()} \
             if self.selection_learner else {}
+        if self.stopping:
+            selection["stopping"] = [s.public_table() for s in self.stopping]
         return {
             "experiment": {"budgets": list(self.experiment.budgets),
                            "batch_size": self.experiment.batch_size,
@@ -256,6 +260,9 @@ def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, 
         "selection_learner": build_components(
             "selection_learner", as_tables(raw, "selection_learner", None), base_dir)
         if "selection_learner" in raw else [],
+        # optional: stopping criteria, each observing every run
+        "stopping": build_components("stopping", as_tables(raw, "stopping", None), base_dir)
+        if "stopping" in raw else [],
     }
     for i, entry in enumerate(sections["dataset"]):
         check(entry.obj.split_seed != "run" or entry.obj.resplit(0) is not None,
@@ -426,7 +433,8 @@ def plan_from_raw(raw: dict, base_dir: Path = Path(".")) -> Plan:
             sections["dataset"], sections["strategy"], sections["oracle"], sections["costs"],
             sections["learner"], sections["selection_learner"] or [None], experiment.seeds):
         component, fingerprint = runs.get((d.label, seed), (d, datasets[d.label].fingerprint))
-        cells.append(Cell(experiment, component, s, o, c, learner, seed, fingerprint, selector))
+        cells.append(Cell(experiment, component, s, o, c, learner, seed, fingerprint, selector,
+                          tuple(sections["stopping"])))
     return Plan(experiment, cells, datasets, prepared)
 
 

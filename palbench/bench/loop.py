@@ -34,6 +34,7 @@ from palbench.graph import GraphView, RawAnswers, SimilarityGraph, pair_key
 from palbench.oracles.base import Truth
 from palbench.queries import ABSTAIN, AnswerRow, Answers, LabelQueries, PairQueries
 from palbench.results.schema import Checkpoint
+from palbench.stopping.watch import StopWatch
 from palbench.strategies.base import QueryContext, selection_problem
 from palbench.views import SequenceView, SetView, read_only
 
@@ -46,6 +47,7 @@ class CellResult:
     checkpoints: list[Checkpoint] = field(default_factory=list)
     wall_seconds: float = 0.0
     answers: list[tuple] = field(default_factory=list)  # the answer log (schema.ANSWER_FIELDS)
+    stops: dict | None = None  # per stopping criterion: where it would have stopped
 
 
 @contextmanager
@@ -300,8 +302,8 @@ class CellState:
         component refusing what it was given, such as a scikit-learn estimator at some
         checkpoint) stays bad input: one line, exit 2. Any other exception is a bug in the
         component: a ComponentError carrying the component's own traceback frames."""
-        label = {"learner": self.learner_label, "selection_learner": self.selector_label}.get(
-            field, self.label)
+        label = {"learner": self.learner_label, "selection_learner": self.selector_label,
+                 "stopping": "criteria"}.get(field, self.label)
         try:
             yield
         except MemoryError:
@@ -340,6 +342,8 @@ def run_cell(cell: Cell, data: Dataset,
     result = CellResult(cell, state.seeds, state.learner.device_name)
     price = strategy.query_price(state.prices)
     exhausted = False
+    watch = StopWatch(data, cell.seed, {s.label: s.obj for s in cell.stopping}) \
+        if cell.stopping else None
     with single_threaded():
         for budget in cell.experiment.budgets:
             state.select_seconds = state.pretrain_seconds = fit_s = 0.0
@@ -364,6 +368,8 @@ def run_cell(cell: Cell, data: Dataset,
                 predicted = proba.argmax(axis=1)
                 task_acc = float((predicted == data.y_test).mean())
                 probe_acc = probe_accuracy(model, data) if cell.experiment.probe else None
+                if watch is not None:
+                    watch.observe(budget, ledger.spent, ledger.n_queries, model, proba)
             stats = ledger.graph.stats()
             checkpoint = Checkpoint(
                 budget=float(budget), cost=ledger.spent, n_queries=ledger.n_queries,
@@ -376,6 +382,9 @@ def run_cell(cell: Cell, data: Dataset,
             result.checkpoints.append(checkpoint)
             if on_checkpoint is not None:
                 on_checkpoint(checkpoint)
+    if watch is not None:
+        with state.blame("stopping", "judging where to stop"):
+            result.stops = watch.verdicts([c.task_acc for c in result.checkpoints])
     result.wall_seconds = time.perf_counter() - started
     result.answers = ledger.log
     return result

@@ -19,10 +19,11 @@ import pandas as pd
 
 from palbench.errors import ConfigError, check
 from palbench.params import build, read_toml, unknown_key_error
-from palbench.reports.metrics import per_run
+from palbench.reports.metrics import per_run, stops_of
 from palbench.reports.stats import bootstrap_ci
 
-CLAIM_METRICS = ("cost_to_reach", "aulc", "final_acc")
+CLAIM_METRICS = ("cost_to_reach", "aulc", "final_acc", "stop_cost", "stop_loss")
+STOP_METRICS = {"stop_cost": "cost", "stop_loss": "loss"}  # -> stops_of() columns
 FILTERS = ("dataset", "strategy", "oracle", "learner", "costs", "experiment", "tag")
 
 
@@ -44,6 +45,7 @@ class Claim:
     ratio_at_most: float | None = None
     confidence: float = 0.95
     config: str | None = None
+    criterion: str | None = None  # the stopping criterion's label (stop_cost, stop_loss)
 
     def validate(self, where):
         for field in ("name", "dataset", "strategy"):
@@ -51,6 +53,9 @@ class Claim:
                   "is required")
         check(self.metric in CLAIM_METRICS, f"{where}.metric", self.metric,
               "must be one of " + ", ".join(CLAIM_METRICS))
+        check((self.metric in STOP_METRICS) == (self.criterion is not None),
+              f"{where}.criterion", self.criterion,
+              "stop_cost and stop_loss need the criterion's label, and only they take one")
         if self.metric == "cost_to_reach":
             check(self.target is not None and 0 < self.target <= 1, f"{where}.target",
                   self.target, "cost_to_reach needs a target accuracy in (0, 1]")
@@ -105,6 +110,11 @@ def load_claims(path: str | Path) -> list[Claim]:
 
 def per_run_values(frame: pd.DataFrame, claim: Claim) -> pd.Series:
     """The claim's metric for each run, indexed by seed (one run per cell and seed)."""
+    if claim.metric in STOP_METRICS:
+        stops = stops_of(frame)
+        stops = stops[stops["criterion"] == claim.criterion]
+        return pd.Series(stops[STOP_METRICS[claim.metric]].to_numpy(float),
+                         index=stops["seed"].to_numpy(), dtype=float)
     targets = {"cost_to_reach": claim.target} if claim.metric == "cost_to_reach" else None
     runs = per_run(frame, "task_acc", targets)
     column = {"final_acc": "final"}.get(claim.metric, claim.metric)
@@ -112,6 +122,8 @@ def per_run_values(frame: pd.DataFrame, claim: Claim) -> pd.Series:
 
 
 def describe_metric(claim: Claim) -> str:
+    if claim.metric in STOP_METRICS:
+        return f"{claim.metric}({claim.criterion})"
     return f"cost_to_reach({claim.target:g})" if claim.metric == "cost_to_reach" else claim.metric
 
 
@@ -126,6 +138,11 @@ def evaluate(claim: Claim, frame: pd.DataFrame, baseline: pd.DataFrame | None) -
         return Verdict(claim, False, f"FAIL  {claim.name}: no runs in the store match "
                                      f"{claim.filters()}")
     values = per_run_values(frame, claim)
+    if claim.metric in STOP_METRICS and values.empty:
+        known = sorted(set(stops_of(frame)["criterion"]))
+        return Verdict(claim, False, f"FAIL  {claim.name}: no run recorded the stopping "
+                                     f"criterion {claim.criterion!r}; recorded: "
+                                     f"{', '.join(known) or 'none'}")
     if claim.relative_to is not None:
         if baseline is None or baseline.empty:
             return Verdict(claim, False, f"FAIL  {claim.name}: no runs of "

@@ -4,6 +4,8 @@ cell and a panel, and the rule that one seed of a cell counts once."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 from scipy.integrate import trapezoid
@@ -27,6 +29,22 @@ def shown_keys(frame: pd.DataFrame, keys: list[str]) -> list[str]:
             and (frame["selection_learner"] == SELF).all():
         return [k for k in keys if k != "selection_learner"]
     return keys
+
+
+def stops_of(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per run (one per cell and seed) and stopping criterion, from the runs'
+    stops_json: the cell keys, seed, run_id, criterion, stopped, budget, cost, task_acc and
+    loss (final accuracy minus accuracy at the stop)."""
+    frame = one_run_per_seed(frame)
+    keys = CELL_KEYS + ["seed", "run_id"]
+    rows = []
+    if "stops_json" in frame:
+        for key, text in frame.drop_duplicates("run_id").set_index(keys)["stops_json"].items():
+            if isinstance(text, str):
+                for criterion, stop in json.loads(text).items():
+                    rows.append({**dict(zip(keys, key)), "criterion": criterion, **stop})
+    columns = keys + ["criterion", "stopped", "budget", "cost", "task_acc", "loss"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def aulc(budgets: np.ndarray, acc: np.ndarray) -> float:

@@ -15,7 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from palbench.reports.metrics import CELL_KEYS, one_run_per_seed, panel_title, per_run
+from palbench.reports.metrics import (
+    CELL_KEYS,
+    one_run_per_seed,
+    panel_title,
+    per_run,
+    stops_of,
+)
 from palbench.reports.stats import REPORT_RESAMPLES, bootstrap_ci, paired_against
 from palbench.reports.tables import Block, Heading, Paragraph, Table, to_markdown
 from palbench.results.schema import METRICS
@@ -207,7 +213,8 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
         plot_ranks(frame, ranks, metric, hue, rank_blocks)
         figures.append((ranks, "Mean rank across " + ("panels and seeds" if rank_blocks ==
                                                       "seed" else "panels")))
-    blocks = leaderboard_blocks(frame, metric, hue, keys, baseline) + rank_table
+    blocks = leaderboard_blocks(frame, metric, hue, keys, baseline) + rank_table + \
+        stopping_blocks(frame, hue, keys)
     if dropped:
         blocks.insert(2, Paragraph(
             f"{dropped} older run(s) of a cell and seed that the store also holds in a newer "
@@ -218,6 +225,34 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
         runs = runs[runs["run_id"].isin(frame["run_id"])]
         written.append(write_html(out_dir, blocks, figures, runs))
     return written
+
+
+def stopping_blocks(frame: pd.DataFrame, hue: str, keys: list[str]) -> list[Block]:
+    """Where each stopping criterion would have stopped, per panel and line: cost at the
+    stop, task accuracy there and the loss against the run's final accuracy (mean over seeds
+    with a 95% interval); empty when no run recorded a criterion."""
+    stops = stops_of(frame)
+    if stops.empty or hue not in stops:
+        return []
+    blocks: list[Block] = [Heading("Stopping criteria"), Paragraph(
+        "Where each criterion would have stopped the run (it observes, never changes it): "
+        "cost and test accuracy at the stop, and the loss against the run's final accuracy; "
+        "a criterion that never fired counts at the last checkpoint (stopped: seeds where "
+        "it fired).")]
+    for key, panel in stops.groupby(keys, sort=True):
+        rows = []
+        for (line, criterion), runs in panel.groupby([hue, "criterion"], sort=True):
+            rows.append((line, criterion, f"{int(runs['stopped'].sum())}/{len(runs)}",
+                         "{:g} [{:g}, {:g}]".format(*bootstrap_ci(runs["cost"],
+                                                                  n_boot=REPORT_RESAMPLES)),
+                         fmt(*bootstrap_ci(runs["task_acc"], n_boot=REPORT_RESAMPLES)),
+                         fmt(*bootstrap_ci(runs["loss"], n_boot=REPORT_RESAMPLES))))
+        table = pd.DataFrame(rows, columns=[hue, "criterion", "stopped", "cost at stop",
+                                            "accuracy at stop", "loss"])
+        blocks += [Heading(panel_title(keys, key), 3),
+                   Table(table, right=("stopped", "cost at stop", "accuracy at stop",
+                                       "loss"))]
+    return blocks
 
 
 def panels_with_pairs(frame: pd.DataFrame, keys: list[str], pair_runs: set | None):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from palbench.queries import AnswerRow
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # what names a cell (selection_learner: the learner whose models the strategy saw, SELF when
 # the evaluated learner selected for itself)
@@ -76,12 +76,13 @@ RUN_SCHEMA: list[tuple[str, str]] = [
     ("tag", "TEXT"),
     ("run_uid", "TEXT NOT NULL"),
     ("selection_learner", "TEXT"),  # schema 6; SELF when the learner selected for itself
+    ("stops_json", "TEXT"),  # schema 7; per stopping criterion, where it would have stopped
 ]
 RUN_COLUMNS = [name for name, _ in RUN_SCHEMA]
 # the run columns joined to every checkpoint row of to_frame()
 FRAME_RUN_COLUMNS = ["run_id", "experiment", "dataset", "strategy", "oracle", "costs", "learner",
                      "selection_learner", "seed", "spec_hash", "dataset_fingerprint",
-                     "palbench_version", "tag", "git_commit", "device"]
+                     "palbench_version", "tag", "git_commit", "device", "stops_json"]
 RUN_FILTERS = {"run_id", "experiment", "dataset", "strategy", "oracle", "costs", "learner",
                "selection_learner", "seed", "spec_hash", "palbench_version", "tag"}
 # What identifies a complete cell: one run per key, whatever process finishes it.

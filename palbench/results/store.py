@@ -98,8 +98,13 @@ def _migrate_5_to_6(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE runs SET selection_learner = ?", (SELF,))
 
 
+def _migrate_6_to_7(conn: sqlite3.Connection) -> None:
+    """Schema 7: where each stopping criterion would have stopped (none before)."""
+    conn.execute("ALTER TABLE runs ADD COLUMN stops_json TEXT")
+
+
 MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5,
-              5: _migrate_5_to_6}
+              5: _migrate_5_to_6, 6: _migrate_6_to_7}
 
 
 class StoreError(ConfigError):
@@ -286,7 +291,8 @@ class ResultsStore:
                    "library_versions_json": json.dumps(library_versions()),
                    "device": result.device,
                    "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                   "wall_seconds": result.wall_seconds, "tag": tag, "run_uid": uuid.uuid4().hex}
+                   "wall_seconds": result.wall_seconds, "tag": tag, "run_uid": uuid.uuid4().hex,
+                   "stops_json": json.dumps(result.stops) if result.stops else None}
             run_id = self._insert_run(conn, row, [dataclasses.astuple(c)
                                                   for c in result.checkpoints])
             self._insert_answers(conn, run_id, result.answers)
@@ -359,6 +365,13 @@ class ResultsStore:
         if run_id is not None:
             return self._read(query + " WHERE run_id = ? ORDER BY position, worker", (run_id,))
         return self._read(query + " ORDER BY run_id, position, worker")
+
+    def stops(self) -> pd.DataFrame:
+        """One row per run and stopping criterion: the run's cell keys and seed, the criterion,
+        whether it stopped, and the budget, cost, task accuracy and loss at its stop."""
+        from palbench.reports.metrics import stops_of
+
+        return stops_of(self.to_frame())
 
     def checkpoints(self) -> pd.DataFrame:
         return self._read("SELECT * FROM checkpoints ORDER BY run_id, budget")

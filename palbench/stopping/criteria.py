@@ -1,0 +1,120 @@
+"""The built-in stopping criteria (the families compared by Pullar-Strecker et al. 2024)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import cohen_kappa_score
+
+from palbench.errors import check
+from palbench.stopping.base import STOPPING, StoppingCriterion
+
+
+@dataclass(frozen=True, kw_only=True)
+class Windowed(StoppingCriterion):
+    """A criterion that must hold over `window` successive checkpoints."""
+
+    window: int = 3
+
+    def validate(self, where):
+        check(self.window >= 1, f"{where}.window", self.window, "must be >= 1")
+
+
+@STOPPING.register("stabilizing_predictions")
+@dataclass(frozen=True, kw_only=True)
+class StabilizingPredictions(Windowed):
+    """Bloodgood and Vijay-Shanker (2009): stop when successive models agree on the stop set,
+    Cohen's kappa >= `kappa` for `window` successive pairs of checkpoints."""
+
+    kappa: float = 0.99
+
+    def validate(self, where):
+        super().validate(where)
+        check(-1.0 <= self.kappa <= 1.0, f"{where}.kappa", self.kappa,
+              "must be between -1 and 1")
+
+    def should_stop(self, history):
+        if len(history) <= self.window:
+            return False
+        recent = history[-self.window - 1:]
+        return all(_kappa(a.stop_predictions, b.stop_predictions) >= self.kappa
+                   for a, b in zip(recent, recent[1:]))
+
+
+def _kappa(a: np.ndarray, b: np.ndarray) -> float:
+    if np.array_equal(a, b):
+        return 1.0  # sklearn gives NaN when both are one constant class
+    return float(cohen_kappa_score(a, b))
+
+
+@STOPPING.register("classification_change")
+@dataclass(frozen=True, kw_only=True)
+class ClassificationChange(Windowed):
+    """Zhu et al. (2008): stop when at most `max_change` of the stop set changes its predicted
+    class between successive checkpoints, `window` times in a row."""
+
+    window: int = 1
+    max_change: float = 0.0
+
+    def validate(self, where):
+        super().validate(where)
+        check(0.0 <= self.max_change < 1.0, f"{where}.max_change", self.max_change,
+              "must be in [0, 1)")
+
+    def should_stop(self, history):
+        if len(history) <= self.window:
+            return False
+        recent = history[-self.window - 1:]
+        return all(float(np.mean(a.stop_predictions != b.stop_predictions)) <= self.max_change
+                   for a, b in zip(recent, recent[1:]))
+
+
+@STOPPING.register("overall_uncertainty")
+@dataclass(frozen=True, kw_only=True)
+class OverallUncertainty(StoppingCriterion):
+    """Zhu et al. (2008): stop when the mean uncertainty (1 - max probability) over the stop
+    set falls below `threshold`."""
+
+    threshold: float = 0.1
+
+    def validate(self, where):
+        check(0.0 < self.threshold < 1.0, f"{where}.threshold", self.threshold,
+              "must be in (0, 1)")
+
+    def should_stop(self, history):
+        return history[-1].stop_uncertainty < self.threshold
+
+
+@STOPPING.register("performance_plateau")
+@dataclass(frozen=True, kw_only=True)
+class PerformancePlateau(StoppingCriterion):
+    """Stop when the validation accuracy has not risen by more than `epsilon` above its best
+    so far for `patience` checkpoints."""
+
+    patience: int = 2
+    epsilon: float = 0.005
+
+    def validate(self, where):
+        check(self.patience >= 1, f"{where}.patience", self.patience, "must be >= 1")
+        check(0.0 <= self.epsilon < 1.0, f"{where}.epsilon", self.epsilon, "must be in [0, 1)")
+
+    def should_stop(self, history):
+        if len(history) <= self.patience:
+            return False
+        best = max(o.validation_acc for o in history[: -self.patience])
+        return all(o.validation_acc <= best + self.epsilon for o in history[-self.patience:])
+
+
+@STOPPING.register("max_budget")
+@dataclass(frozen=True, kw_only=True)
+class MaxBudget(StoppingCriterion):
+    """Stop at the first checkpoint whose cost reaches `budget`."""
+
+    budget: float = 100.0
+
+    def validate(self, where):
+        check(self.budget > 0, f"{where}.budget", self.budget, "must be positive")
+
+    def should_stop(self, history):
+        return history[-1].cost >= self.budget - 1e-9
