@@ -23,6 +23,9 @@ class Component:
     kind: ClassVar[str] = "component"  # "strategy", "oracle", "learner", "dataset"
     registry_name: ClassVar[str] = ""  # set when registered; "" for a class given directly
     hidden_params: ClassVar[tuple[str, ...]] = ()  # fields that cannot change results (paths)
+    # fields added after runs were stored: in the spec only when set, so that the runs that
+    # do not use them keep their spec hashes
+    late_params: ClassVar[tuple[str, ...]] = ()
 
     def validate(self, where: str) -> None:
         """Check the parameters' values (their types are already checked); raise ConfigError

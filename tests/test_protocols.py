@@ -270,3 +270,49 @@ def test_the_shipped_protocol_configs_run(name, tmp_path):
             learner["epochs"] = 2
     with run(raw, tmp_path) as store:
         assert len(store.runs()) > 0
+
+
+def test_imbalance_is_a_seeded_long_tail_of_the_pool_with_the_test_set_left_as_is():
+    from palbench.datasets.sklearn_sets import Digits
+
+    balanced = Digits().prepare("digits", "dataset")
+    tail = Digits(imbalance=10).prepare("digits", "dataset")
+    counts = np.sort(np.bincount(tail.y))
+    assert counts[-1] / counts[0] == pytest.approx(10, rel=0.05)
+    assert np.all(np.diff(counts) > 0)  # a long tail: every class a different size
+    assert np.array_equal(tail.y_test, balanced.y_test)  # the test set is not cut
+    assert tail.fingerprint != balanced.fingerprint
+    assert Digits(imbalance=10).prepare("digits", "dataset").fingerprint == tail.fingerprint
+    assert Digits(imbalance=10, split_seed=1).prepare("digits", "dataset").fingerprint != \
+        tail.fingerprint
+    both = Digits(imbalance=10, imbalance_test=True).prepare("digits", "dataset")
+    test_counts = np.sort(np.bincount(both.y_test))
+    assert test_counts[-1] / test_counts[0] > 5
+
+
+def test_balanced_accuracy_and_macro_f1_are_recorded(tmp_path):
+    raw = grid()
+    raw["dataset"] = [{"name": "digits", "id": "balanced"},
+                      {"name": "digits", "imbalance": 10.0, "imbalance_test": True,
+                       "id": "long_tail"}]
+    with run(raw, tmp_path) as store:
+        frame = store.to_frame()
+    assert frame.balanced_acc.notna().all() and frame.macro_f1.notna().all()
+    tail = frame[frame.dataset == "long_tail"]
+    assert (tail.balanced_acc != tail.task_acc).any()  # what accuracy hides on a long tail
+    assert (frame.balanced_acc <= 1).all() and (frame.macro_f1 <= 1).all()
+
+
+@pytest.mark.parametrize("value, words", [
+    ("0.5", "must be >= 1"),
+    ("1000.0", "leaves class"),
+])
+def test_bad_imbalance_is_one_line(value, words, tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text(GRID.format(experiment="", dataset=f"imbalance = {value}", noise=0.0,
+                                  extra=""))
+    store = tmp_path / "s.sqlite"
+    assert main(["run", str(config), "--store", str(store), "--quiet"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("palbench: error: dataset.imbalance = ") and words in line, line
+    assert not store.exists()

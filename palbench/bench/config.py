@@ -107,8 +107,10 @@ class Entry:
         spec hash (file paths excluded: the data is fingerprinted instead)."""
         values = {"name": self.name}
         for f in dataclasses.fields(self.obj):
-            if f.init and f.name not in self.obj.hidden_params:
-                values[f.name] = jsonable(getattr(self.obj, f.name))
+            value = getattr(self.obj, f.name)
+            if f.init and f.name not in self.obj.hidden_params and not (
+                    f.name in self.obj.late_params and value == f.default):
+                values[f.name] = jsonable(value)
         return values
 
 

@@ -23,6 +23,7 @@ from functools import partial
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score, recall_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
@@ -102,6 +103,17 @@ def probe_accuracy(model, data: Dataset) -> float | None:
         warnings.simplefilter("ignore", ConvergenceWarning)
         probe = LogisticRegression(max_iter=300).fit(scaler.transform(Z), data.y[rows])
     return float((probe.predict(scaler.transform(model.embed(data.X_test))) == data.y_test).mean())
+
+
+def class_balanced_scores(y: np.ndarray, predicted: np.ndarray, n_classes: int):
+    """Balanced accuracy (mean recall over the test set's classes) and macro-F1 over every
+    class: what accuracy hides on imbalanced data."""
+    labels = np.arange(n_classes)
+    present = np.unique(y)
+    balanced = float(recall_score(y, predicted, labels=present, average="macro",
+                                  zero_division=0))
+    macro = float(f1_score(y, predicted, labels=labels, average="macro", zero_division=0))
+    return balanced, macro
 
 
 class Ledger:
@@ -367,6 +379,7 @@ def run_cell(cell: Cell, data: Dataset,
                                       "diverged: a smaller learning rate?)")
                 predicted = proba.argmax(axis=1)
                 task_acc = float((predicted == data.y_test).mean())
+                balanced, macro = class_balanced_scores(data.y_test, predicted, data.n_classes)
                 probe_acc = probe_accuracy(model, data) if cell.experiment.probe else None
                 if watch is not None:
                     watch.observe(budget, ledger.spent, ledger.n_queries, model, proba)
@@ -378,7 +391,8 @@ def run_cell(cell: Cell, data: Dataset,
                 n_components=stats.n_components, n_conflicts=stats.n_conflicts,
                 task_acc=task_acc, probe_acc=probe_acc, select_seconds=state.select_seconds,
                 fit_seconds=fit_s - state.pretrain_seconds,
-                eval_seconds=time.perf_counter() - t0, pretrain_seconds=state.pretrain_seconds)
+                eval_seconds=time.perf_counter() - t0, pretrain_seconds=state.pretrain_seconds,
+                balanced_acc=balanced, macro_f1=macro)
             result.checkpoints.append(checkpoint)
             if on_checkpoint is not None:
                 on_checkpoint(checkpoint)

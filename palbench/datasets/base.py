@@ -73,6 +73,7 @@ def check_seed(seed: int, field: str) -> None:
     check(0 <= seed < 2**32, field, seed, "must be between 0 and 2**32 - 1")
 
 
+IMBALANCE_STREAM = 0x1B  # the spawn key of the imbalance profile's draws from the split seed
 BYTES_PER_VALUE = 40  # a generated float64 value and its copies while the dataset is prepared
 
 
@@ -112,10 +113,15 @@ class DatasetSource(Component):
     subset, and scaling. `palbench.testing.check_dataset` checks a subclass."""
 
     kind: ClassVar[str] = "dataset"
+    late_params = ("imbalance", "imbalance_test")
     split_seed: int | str = 0  # "run": a split of its own for every run seed
     standardize: bool = True  # with the training part's statistics (each run's own split)
+    imbalance: float = 1.0  # largest / smallest class of the pool; 1: as the source is
+    imbalance_test: bool = False  # the same profile on the test set (default: left as is)
 
     def validate(self, where: str) -> None:
+        check(self.imbalance >= 1.0, f"{where}.imbalance", self.imbalance,
+              "is the ratio of the largest class to the smallest: must be >= 1")
         if isinstance(self.split_seed, str):
             check(self.split_seed == "run", f"{where}.split_seed", self.split_seed,
                   'must be an integer or "run" (a split of its own for every run seed)')
@@ -130,6 +136,35 @@ class DatasetSource(Component):
     def display_name(self) -> str:
         """The dataset's label in results (a file's stem, else the source's name)."""
         return name_of(type(self))
+
+    def imbalanced(self, X, y, X_test, y_test, where: str):
+        """The pool (and with imbalance_test the test set) cut to a long-tail profile: class
+        sizes fall geometrically from the largest to largest / imbalance, the class order and
+        the samples kept drawn from the split seed. A no-op at imbalance = 1."""
+        if self.imbalance == 1.0:
+            return X, y, X_test, y_test
+        rng = np.random.default_rng([int(self.split_seed), IMBALANCE_STREAM])
+        n_classes = int(max(y.max(), y_test.max())) + 1
+        order = rng.permutation(n_classes)  # which class gets the k-th largest share
+        shares = self.imbalance ** (-np.arange(n_classes) / max(1, n_classes - 1))
+        parts = []
+        for X_part, y_part, name in ((X, y, "pool"), (X_test, y_test, "test set")):
+            if name == "test set" and not self.imbalance_test:
+                parts += [X_part, y_part]
+                continue
+            counts = np.bincount(y_part, minlength=n_classes)
+            top = counts.min() if counts.min() > 0 else 0
+            keep = []
+            for rank, c in enumerate(order):
+                n = int(np.floor(top * shares[rank] + 1e-9))
+                check(n >= 1, f"{where}.imbalance", self.imbalance,
+                      f"leaves class {c} of the {name} empty (its smallest class has {top} "
+                      f"samples, the profile keeps {top * shares[rank]:.2f})")
+                keep.append(np.sort(rng.choice(np.flatnonzero(y_part == c), size=n,
+                                               replace=False)))
+            rows = np.sort(np.concatenate(keep))
+            parts += [X_part[rows], y_part[rows]]
+        return tuple(parts)
 
     def reseeded(self, seed: int) -> DatasetSource | None:
         """This source drawn anew from `seed` (data_seed = "run"), or None when it is not
@@ -185,6 +220,8 @@ class SplitSource(DatasetSource):
         if names is not found_names:  # numeric labels from a known source: keep the class order
             names = tuple(names[int(c)] for c in np.unique(y))
         X_train, X_test, y_train, y_test = self.split(X, codes, where)
+        X_train, y_train, X_test, y_test = self.imbalanced(X_train, y_train, X_test, y_test,
+                                                           where)
         return finish(name, X_train, y_train, X_test, y_test, names, self.standardize,
                       self.image_shape)
 

@@ -85,6 +85,7 @@ class FashionMnist(DatasetSource):
         y, y_test = arrays["y"].astype(np.int64), arrays["y_test"].astype(np.int64)
         X, y = _stratified_subset(X, y, self.n_train, self.split_seed)
         X_test, y_test = _stratified_subset(X_test, y_test, self.n_test, self.split_seed)
+        X, y, X_test, y_test = self.imbalanced(X, y, X_test, y_test, where)
         names = FASHION_MNIST_CLASSES if y.max() < 10 else tuple(map(str, range(y.max() + 1)))
         return finish(name, X / 255.0, y, X_test / 255.0, y_test, names, self.standardize,
                       image_shape=(1, 28, 28), flip_invariant=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from palbench.queries import AnswerRow
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # what names a cell (selection_learner: the learner whose models the strategy saw, SELF when
 # the evaluated learner selected for itself)
@@ -23,9 +23,10 @@ CELL_KEYS = ["dataset", "oracle", "costs", "learner", "selection_learner", "stra
 PANEL_KEYS = CELL_KEYS[:-1]  # a report's panel: a cell but for the strategy
 
 
-def metric(label: str) -> dataclasses.Field:
-    """A checkpoint field that reports can plot and rank (label: its axis title)."""
-    return field(metadata={"metric": label, "export": True})
+def metric(label: str, **default) -> dataclasses.Field:
+    """A checkpoint field that reports can plot and rank (label: its axis title); a metric
+    added after runs were stored takes `default=None` (NULL for those runs)."""
+    return field(metadata={"metric": label, "export": True}, **default)
 
 
 def exported() -> dataclasses.Field:
@@ -51,6 +52,9 @@ class Checkpoint:
     fit_seconds: float  # training at this checkpoint, pretraining excluded
     eval_seconds: float
     pretrain_seconds: float = 0.0  # self-supervised pretraining on the pool (once per run)
+    # schema 8: for imbalanced data (NULL for the runs before)
+    balanced_acc: float | None = metric("balanced test accuracy (balanced_acc)", default=None)
+    macro_f1: float | None = metric("macro-F1 on the test set (macro_f1)", default=None)
 
 
 # runs: (column, SQL type and constraint); run_id first
@@ -105,6 +109,10 @@ def _sql_type(tp) -> str:
     return sql if type(None) in hints else f"{sql} NOT NULL"
 
 
+def _nullable(name: str) -> bool:
+    return type(None) in typing.get_args(typing.get_type_hints(Checkpoint)[name])
+
+
 def checkpoint_columns() -> list[tuple[str, str]]:
     hints = typing.get_type_hints(Checkpoint)
     return [(name, _sql_type(hints[name])) for name in CHECKPOINT_FIELDS]
@@ -141,3 +149,6 @@ def create_statements() -> list[str]:
         f"ON DELETE CASCADE,\n    {checkpoints},\n    PRIMARY KEY (run_id, budget)\n)",
         *answers_statements(),
     ]
+
+
+NULLABLE_METRICS = [name for name in METRICS if _nullable(name)]  # NULL for some runs

@@ -36,6 +36,7 @@ from palbench.results.schema import (
     FRAME_RUN_COLUMNS,
     RUN_COLUMNS,
     RUN_FILTERS,
+    NULLABLE_METRICS,
     SCHEMA_VERSION,
     SELF,
     answers_statements,
@@ -103,8 +104,14 @@ def _migrate_6_to_7(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE runs ADD COLUMN stops_json TEXT")
 
 
+def _migrate_7_to_8(conn: sqlite3.Connection) -> None:
+    """Schema 8: balanced accuracy and macro-F1 at every checkpoint (NULL before)."""
+    conn.execute("ALTER TABLE checkpoints ADD COLUMN balanced_acc REAL")
+    conn.execute("ALTER TABLE checkpoints ADD COLUMN macro_f1 REAL")
+
+
 MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5,
-              5: _migrate_5_to_6, 6: _migrate_6_to_7}
+              5: _migrate_5_to_6, 6: _migrate_6_to_7, 7: _migrate_7_to_8}
 
 
 class StoreError(ConfigError):
@@ -342,7 +349,8 @@ class ResultsStore:
             query += " WHERE " + " AND ".join(clauses)
         query += " ORDER BY r.run_id, c.budget"
         frame = self._read(query, values)
-        frame["probe_acc"] = frame["probe_acc"].astype(float)
+        for name in NULLABLE_METRICS:  # NULL in SQL: NaN, not None, in the frame
+            frame[name] = frame[name].astype(float)
         return frame
 
     def runs(self) -> pd.DataFrame:
