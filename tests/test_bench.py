@@ -118,3 +118,27 @@ def test_learners_on_the_same_answers(capsys):
         assert re.search(rf"^{re.escape(name)}.*(\d\.\d{{3}} \[.*\].*){{2}}\s+\d+\.\d{{3}}$", out,
                          re.M), out
     assert re.search(r"fit time relative to mlp: mlp 1\.0x, pal:.* [\d.]+x", out)
+
+
+def test_overhead_against_a_hand_written_loop_times_both_whole_processes(capsys):
+    out = run(capsys, "overhead", "--versus-hand-loop", "--dataset", "iris", "--repeats", "1")
+    walls = dict(re.findall(r"^(palbench run|hand loop)\s+median\s+([\d.]+) s", out, re.M))
+    assert set(walls) == {"palbench run", "hand loop"}, out
+    ratio = float(re.search(r"palbench / hand loop: ([\d.]+)x", out)[1])
+    assert ratio == pytest.approx(float(walls["palbench run"]) / float(walls["hand loop"]),
+                                  abs=0.01)
+
+
+def test_the_hand_loop_ends_where_palbench_ends(tmp_path):
+    """The same work: at the whole pool both hold every label of the same split."""
+    from palbench.perf.hand_loop import hand_loop, palbench_config
+    from palbench.results.store import ResultsStore
+
+    config = tmp_path / "c.toml"
+    config.write_text(palbench_config("iris", 112))
+    assert main(["run", str(config), "--store", str(tmp_path / "s.sqlite"), "--quiet"]) == 0
+    with ResultsStore(tmp_path / "s.sqlite") as store:
+        frame = store.to_frame()
+    by_hand = hand_loop("iris")
+    assert len(by_hand) == len(frame)
+    assert frame.task_acc.iloc[-1] == pytest.approx(by_hand[-1])

@@ -316,3 +316,18 @@ def test_bad_imbalance_is_one_line(value, words, tmp_path, capsys):
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("palbench: error: dataset.imbalance = ") and words in line, line
     assert not store.exists()
+
+
+def test_balanced_scores_agree_with_scikit_learn():
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    from palbench.bench.loop import class_balanced_scores
+
+    rng = np.random.default_rng(0)
+    for n_classes in (2, 3, 7):
+        y = rng.integers(0, n_classes - 1 if n_classes > 2 else 2, size=200)  # a class absent
+        predicted = rng.integers(0, n_classes, size=200)
+        balanced, macro = class_balanced_scores(y, predicted, n_classes)
+        assert balanced == pytest.approx(balanced_accuracy_score(y, predicted))
+        assert macro == pytest.approx(f1_score(y, predicted, labels=np.arange(n_classes),
+                                               average="macro", zero_division=0))

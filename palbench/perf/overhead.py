@@ -38,7 +38,9 @@ def plan_for(dataset: str, n: int, strategies: list[str], budgets: list[int], ba
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="digits", choices=("digits", "fashion_mnist"))
+    parser.add_argument("--dataset", choices=("digits", "fashion_mnist", "breast_cancer",
+                                              "wine", "iris"),
+                        help="default digits; breast_cancer with --versus-hand-loop")
     parser.add_argument("--n", type=int, default=60000, help="pool size (fashion_mnist)")
     parser.add_argument("--strategies", default="random,margin")
     parser.add_argument("--budgets", default="100,200,400")
@@ -46,7 +48,18 @@ def main(argv=None):
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--no-probe", action="store_true",
                         help="evaluate task accuracy only (the linear probe is an extra metric)")
+    parser.add_argument("--versus-hand-loop", action="store_true",
+                        help="time a whole `palbench run` against a hand-written scikit-learn "
+                             "loop doing the same work (margin, logistic regression, batch 1, "
+                             "to the whole pool); --dataset breast_cancer, wine, iris or digits")
+    parser.add_argument("--repeats", type=int, default=3, help="with --versus-hand-loop")
     args = parser.parse_args(argv)
+    if args.versus_hand_loop:
+        from palbench.perf.hand_loop import compare
+
+        compare(args.dataset or "breast_cancer", args.repeats)
+        return
+    args.dataset = args.dataset or "digits"
     plan = plan_for(args.dataset, args.n, args.strategies.split(","),
                     [int(b) for b in args.budgets.split(",")], args.batch,
                     [int(s) for s in args.seeds.split(",")], probe=not args.no_probe)
