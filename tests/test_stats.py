@@ -134,3 +134,26 @@ def test_report_ranks_on_seed_blocks_with_the_critical_difference(tmp_path):
     board = (tmp_path / "r" / "leaderboard.md").read_text()
     assert "## Mean ranks by AULC of task_acc over 3 panel x seed blocks" in board
     assert "Friedman p = " in board and "| strategy | mean rank |" in board
+
+
+def test_the_share_of_random_s_cost_is_paired_per_seed():
+    """margin reaches random's final accuracy with half of random's labels on every seed."""
+    import pandas as pd
+
+    from palbench.reports.report import label_shares
+
+    rows, run_id = [], 0
+    for seed in range(4):
+        final = 0.8 + 0.01 * seed
+        for strategy, curve in (("random", [0.5, 0.6, 0.7, final]),
+                                ("margin", [0.6, final, final + 0.02, final + 0.03]),
+                                ("never", [0.1, 0.2, 0.3, 0.4])):
+            run_id += 1
+            for budget, acc in zip((25, 50, 75, 100), curve):
+                rows.append({"dataset": "d", "oracle": "o", "costs": "c", "learner": "l",
+                             "strategy": strategy, "seed": seed, "run_id": run_id,
+                             "budget": budget, "cost": budget, "n_free": 0, "task_acc": acc})
+    shares = label_shares(pd.DataFrame(rows), "task_acc", "random")
+    assert shares["margin"].startswith("0.50 [0.50, 0.50]")
+    assert shares["random"].startswith("1.00")
+    assert shares["never"] == "not reached in 4/4"

@@ -85,6 +85,10 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
             columns=[hue, "seeds", "final cost", "free", final_col, aulc_col,
                      f"cost to 80% of best ({targets['to80']:.3f})",
                      f"cost to 90% of best ({targets['to90']:.3f})"])
+        if hue == "strategy" and baseline in set(panel["strategy"]):
+            share = label_shares(_panel(frame, keys, key), metric, baseline)
+            table[f"share of {baseline}'s cost to its final"] = [share.get(r[0], "-")
+                                                                 for r in rows]
         bold = {(i, final_col) for i, r in enumerate(rows) if r[4][0] == best_final} | \
             {(i, aulc_col) for i, r in enumerate(rows) if r[5][0] == best_aulc}
         panel_rows = _panel(frame, keys, key)
@@ -120,6 +124,27 @@ def paired_blocks(panel: pd.DataFrame, baseline: str = "random") -> list[Block]:
                       "within this panel; a gain that is not significant at 0.05 is \"no "
                       "evidence\", not a win):"),
             Table(table, right=("seeds", "mean gain", "p", "p (Holm)"))]
+
+
+def label_shares(panel: pd.DataFrame, metric: str, baseline: str) -> dict[str, str]:
+    """Per strategy, the share of the baseline's cost it needs to reach the baseline's final
+    value on the same seed (Kath et al.'s speed-up, as a fraction: 0.5 = half the labels),
+    mean over the seeds both ran with a 95% interval, or how many runs never reached it."""
+    shares: dict[str, list[float]] = {}
+    for _, runs in panel.groupby("seed"):
+        base = per_run(runs[runs["strategy"] == baseline], metric)
+        if base.empty:
+            continue
+        reached = per_run(runs, metric, {"reach": float(base["final"].iloc[0])})
+        for name, cost in zip(reached["strategy"], reached["reach"]):
+            shares.setdefault(name, []).append(cost / float(base["final_cost"].iloc[0]))
+    found = {}
+    for name, values in shares.items():
+        values = np.asarray(values)
+        missed = int(np.isinf(values).sum())
+        found[name] = f"not reached in {missed}/{len(values)}" if missed else \
+            fmt(*bootstrap_ci(values, n_boot=REPORT_RESAMPLES), digits=2)
+    return found
 
 
 def reach_costs(panel: pd.DataFrame, hue: str, metric: str,
