@@ -63,7 +63,8 @@ def check_strategy(strategy, *, params: dict | None = None, data=None, learner=N
     """Check a strategy (class or instance) against the selection contract: new, distinct
     queries inside the pool, at most k (exactly min(k, unqueried) for label strategies); the
     same picks for the same rng; running out of queries cleanly; picks that do not depend on
-    the true labels; a read-only view of the run, never the truth."""
+    the true labels; a read-only view of the run, never the truth (a reference line that
+    declares `reads_truth` is handed it instead, and only it)."""
     from palbench.strategies.base import Strategy
 
     s = _instance(strategy, Strategy, params)
@@ -88,8 +89,12 @@ def check_strategy(strategy, *, params: dict | None = None, data=None, learner=N
     if not _same_queries(a, b):
         _fail(who, "gave different picks for the same rng (and the same answers): all its "
                    "randomness must come from the rng it is handed")
-    _check_never_handed_the_truth(who, _state(s, data, learner, rounds=3, with_model=True))
-    _check_truth_blind(who, s, data, learner)
+    if s.reads_truth:  # a reference line reads the truth by design: it must be handed it
+        if _state(s, data, learner, rounds=0).ctx.truth is None:
+            _fail(who, "declares reads_truth but the loop handed it no ctx.truth")
+    else:
+        _check_never_handed_the_truth(who, _state(s, data, learner, rounds=3, with_model=True))
+        _check_truth_blind(who, s, data, learner)
     _check_exhaustion(who, s, learner)
 
 

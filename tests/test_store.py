@@ -211,6 +211,8 @@ def _schema_2_store_with_duplicates(path, finished, copies: int) -> int:
     conn.execute("ALTER TABLE runs DROP COLUMN stops_json")  # added in schema 7
     conn.execute("ALTER TABLE checkpoints DROP COLUMN balanced_acc")  # added in schema 8
     conn.execute("ALTER TABLE checkpoints DROP COLUMN macro_f1")
+    conn.execute("ALTER TABLE runs DROP COLUMN reads_truth")  # added in schema 9
+    conn.execute("ALTER TABLE runs DROP COLUMN full_pool_acc")
     columns = [r[1] for r in conn.execute("PRAGMA table_info(runs)") if r[1] != "run_id"]
     for i in range(copies):
         select = ", ".join(f"'copy{i}'" if c == "run_uid" else c for c in columns)

@@ -43,7 +43,8 @@ REGISTRIES = {"dataset": DATASETS, "strategy": STRATEGIES, "oracle": ORACLES,
               "learner": LEARNERS, "selection_learner": LEARNERS, "stopping": STOPPING}
 # Protocol knobs added after 0.3's first runs: in the spec only when set, so that the cells
 # that do not use them keep their spec hashes (and stay complete in existing stores).
-PROTOCOL_DEFAULTS = {"initial": 0, "initial_by": "random", "initial_charged": True}
+PROTOCOL_DEFAULTS = {"initial": 0, "initial_by": "random", "initial_charged": True,
+                     "full_pool": False}
 DEFAULT_LEARNER = {"name": "mlp"}
 DEFAULT_ORACLE = {"name": "exact"}
 
@@ -63,6 +64,22 @@ class Experiment:
     initial: int = 0  # labels asked before the first round (Zhan et al., Lu et al.: 20)
     initial_by: str = "random"  # or "per_class": `initial` samples of every class
     initial_charged: bool = True  # false: the initial labels are free (counted in n_free)
+    full_pool: bool = False  # true: each run also records the full-pool bound (full_pool_acc)
+    # set by `budgets = { ..., stop = "pool" }` (never written as a key): the grid's step,
+    # its budgets then running on to labelling each dataset's whole pool (see for_dataset)
+    pool_step: float = 0.0
+
+    def for_dataset(self, payable: float) -> Experiment:
+        """This experiment with its budgets run on to `payable` (what labelling the whole
+        pool costs) when the grid stops at "pool"; else itself."""
+        if not self.pool_step:
+            return self
+        start, step = self.budgets[0], self.pool_step
+        count = int(np.floor((payable - start) / step + 1e-9)) + 1
+        grid = [start + i * step for i in range(max(count, 1))]
+        if grid[-1] < payable - 1e-9:
+            grid.append(payable)
+        return dataclasses.replace(self, budgets=tuple(grid))
 
     def validate(self, where):
         check(self.initial >= 0, f"{where}.initial", self.initial, "must be >= 0")
@@ -246,8 +263,17 @@ def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, 
     check(isinstance(raw.get("experiment", {}), dict), "experiment", raw.get("experiment"),
           "must be a single table [experiment]")
     table = dict(raw.get("experiment", {}))
+    if "pool_step" in table:
+        raise unknown_key_error("experiment.pool_step", "pool_step", table["pool_step"],
+                                [f.name for f in dataclasses.fields(Experiment)
+                                 if f.name != "pool_step"])
     if isinstance(table.get("budgets"), dict):
-        table["budgets"] = budget_grid(table["budgets"], "experiment.budgets")
+        grid = dict(table["budgets"])
+        if grid.get("stop") == "pool":
+            step = coerce(grid.get("step", 1), float, "experiment.budgets.step")
+            grid["stop"] = coerce(grid.get("start", step), float, "experiment.budgets.start")
+            table["pool_step"] = step
+        table["budgets"] = budget_grid(grid, "experiment.budgets")
     if isinstance(table.get("seeds"), dict):
         table["seeds"] = seed_range(table["seeds"], "experiment.seeds")
     experiment = build(Experiment, table, "experiment", reserved=())
@@ -292,9 +318,10 @@ BUDGET_GRID_KEYS = ("start", "stop", "step")
 
 
 def budget_grid(table: dict, where: str) -> list[float]:
-    """`budgets = { start = 21, stop = 426, step = 1 }`: every budget from start to stop (the
-    pool's size for a run to the whole pool, one sample at a time); start defaults to step.
-    The spec holds the list, so it hashes as the same list written out."""
+    """`budgets = { start = 21, stop = 426, step = 1 }`: every budget from start to stop;
+    start defaults to step. `stop = "pool"` runs on to labelling each dataset's whole pool
+    (one sample at a time to the end, as Zhan et al. and Lu et al. query). The spec holds the
+    list, so it hashes as the same list written out."""
     for key in table:
         if key not in BUDGET_GRID_KEYS:
             raise unknown_key_error(f"{where}.{key}", key, table[key], list(BUDGET_GRID_KEYS))
@@ -325,11 +352,19 @@ def seed_range(table: dict, where: str) -> list[int]:
     return list(range(start, stop + 1))
 
 
-def check_against_data(experiment: Experiment, sections: dict, datasets: dict) -> None:
+def pool_cost(sections: dict, data: Dataset) -> float:
+    """What labelling the whole pool costs under the cheapest of the price lists."""
+    n = len(sections["costs"])
+    return min(float(costs.obj.label_costs(data.class_names, where_of("costs", c, n))[
+        data.y].sum()) for c, costs in enumerate(sections["costs"]))
+
+
+def check_against_data(base: Experiment, sections: dict, datasets: dict) -> None:
     """The checks that need the data: matrix sizes, per-class costs, affordable budgets."""
     n_costs = len(sections["costs"])
     for dataset_component in sections["dataset"]:
         data = datasets[dataset_component.label]
+        experiment = base.for_dataset(pool_cost(sections, data))
         for section in ("oracle", "learner", "selection_learner", "strategy"):
             for i, entry in enumerate(sections[section]):
                 entry.obj.validate_data(data, where_of(section, i, len(sections[section])))
@@ -431,12 +466,14 @@ def plan_from_raw(raw: dict, base_dir: Path = Path(".")) -> Plan:
             prepared[data.fingerprint] = data
             runs[d.label, seed] = (component, data.fingerprint)
     cells = []
+    budgets = {d.label: experiment.for_dataset(pool_cost(sections, datasets[d.label]))
+               for d in sections["dataset"]}
     for d, s, o, c, learner, selector, seed in itertools.product(
             sections["dataset"], sections["strategy"], sections["oracle"], sections["costs"],
             sections["learner"], sections["selection_learner"] or [None], experiment.seeds):
         component, fingerprint = runs.get((d.label, seed), (d, datasets[d.label].fingerprint))
-        cells.append(Cell(experiment, component, s, o, c, learner, seed, fingerprint, selector,
-                          tuple(sections["stopping"])))
+        cells.append(Cell(budgets[d.label], component, s, o, c, learner, seed, fingerprint,
+                          selector, tuple(sections["stopping"])))
     return Plan(experiment, cells, datasets, prepared)
 
 

@@ -35,7 +35,7 @@ from palbench.oracles.base import Truth
 from palbench.queries import ABSTAIN, AnswerRow, Answers, LabelQueries, PairQueries
 from palbench.results.schema import Checkpoint
 from palbench.stopping.watch import StopWatch
-from palbench.strategies.base import QueryContext, selection_problem
+from palbench.strategies.base import QueryContext, TruthView, selection_problem
 from palbench.views import SequenceView, SetView, read_only
 
 
@@ -48,6 +48,7 @@ class CellResult:
     wall_seconds: float = 0.0
     answers: list[tuple] = field(default_factory=list)  # the answer log (schema.ANSWER_FIELDS)
     stops: dict | None = None  # per stopping criterion: where it would have stopped
+    full_pool_acc: float | None = None  # the task learner on every pool label (when asked)
 
 
 @contextmanager
@@ -243,6 +244,8 @@ class CellState:
         self.ctx = self.ledger.context(
             data, exemplars, learner=self.selector, seed=seeds["strategy"],
             pool=oracle.routing_pool(),
+            truth=TruthView(read_only(data.y), read_only(data.X_test), read_only(data.y_test))
+            if strategy.reads_truth else None,
             pool_embedding=partial(self.selector.pool_embedding, data, seed=seeds["learner"])
             if embeds_pool else None)
         self.model, self.fitted_on = None, -1  # the selection learner's model
@@ -306,6 +309,16 @@ class CellState:
             self.pretrain_seconds += self.task.pretrain_seconds
             self.task_fitted_on = self.ledger.n_queries
         return self.task
+
+    def full_pool_accuracy(self) -> float:
+        """The full-pool bound: the task learner trained on the true label of every pool
+        sample (the ceiling a strategy's curve runs up to), its test accuracy."""
+        graph = SimilarityGraph(self.data.n_pool, self.data.n_classes)
+        graph.add_labels(np.arange(self.data.n_pool), self.data.y)
+        with self.blame("learner", "fitting the learner on the whole pool"):
+            model = self.learner.fit(self.data, GraphView(graph), seed=self.seeds["learner"])
+            predicted = model.predict_proba(self.data.X_test).argmax(axis=1)
+        return float((predicted == self.data.y_test).mean())
 
     def where(self) -> str:
         return (f"on {self.data.name!r} (strategy {self.label!r}, seed "
@@ -402,6 +415,9 @@ def run_cell(cell: Cell, data: Dataset,
     if watch is not None:
         with state.blame("stopping", "judging where to stop"):
             result.stops = watch.verdicts([c.task_acc for c in result.checkpoints])
+    if cell.experiment.full_pool:
+        with single_threaded():
+            result.full_pool_acc = state.full_pool_accuracy()
     result.wall_seconds = time.perf_counter() - started
     result.answers = ledger.log
     return result

@@ -46,7 +46,7 @@ def run_plan(plan: Plan, store: ResultsStore, *, workers: int = 1, force: bool =
     if summary.skipped:
         print(f"palbench: {summary.skipped} of {summary.planned} runs already complete in "
               f"{store.path}; skipping them (--force re-runs)", file=sys.stderr)
-    bar = tqdm(total=len(todo) * len(plan.experiment.budgets), unit="ckpt",
+    bar = tqdm(total=sum(len(c.experiment.budgets) for c in todo), unit="ckpt",
                desc=f"{plan.experiment.name}: {len(todo)} runs", disable=not progress or None,
                file=sys.stderr)
 

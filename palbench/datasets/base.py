@@ -182,9 +182,12 @@ DATASETS = Registry("datasets", DatasetSource)
 
 @dataclass(frozen=True, kw_only=True)
 class SplitSource(DatasetSource):
-    """A source without an official test set: a seeded stratified split makes one."""
+    """A source without an official test set: a seeded split makes one, stratified unless
+    `stratify = false` (a plain permutation, as Zhan et al. and Lu et al. split)."""
 
+    late_params = DatasetSource.late_params + ("stratify",)
     test_fraction: float = 0.25
+    stratify: bool = True
 
     def validate(self, where: str) -> None:
         super().validate(where)
@@ -208,7 +211,8 @@ class SplitSource(DatasetSource):
         n_test = max(int(round(self.test_fraction * len(y))), len(counts))
         check(len(y) - n_test >= len(counts), f"{where}.test_fraction", self.test_fraction,
               f"leaves too few training samples ({len(y) - n_test}) for {len(counts)} classes")
-        return train_test_split(X, y, test_size=n_test, stratify=y, random_state=self.split_seed)
+        return train_test_split(X, y, test_size=n_test, stratify=y if self.stratify else None,
+                                random_state=self.split_seed)
 
     def prepare(self, name: str, where: str) -> Dataset:
         X, y, names = self.load_raw(where)

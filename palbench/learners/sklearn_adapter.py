@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from palbench.errors import ConfigError, first_line
+from palbench.errors import ConfigError, check, first_line
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner, Model
 
 
@@ -27,11 +27,23 @@ def import_path(path: str, field_name: str) -> object:
         raise ConfigError(field_name, path, f"cannot import it ({exc})") from None
 
 
-def import_class(path: str, field_name: str) -> type:
+def import_class(path: str, field_name: str, method: str = "predict_proba") -> type:
     cls = import_path(path, field_name)
-    if not (inspect.isclass(cls) and hasattr(cls, "fit") and hasattr(cls, "predict_proba")):
-        raise ConfigError(field_name, path, "must be a classifier class with predict_proba")
+    if not (inspect.isclass(cls) and hasattr(cls, "fit") and hasattr(cls, method)):
+        raise ConfigError(field_name, path, f"must be a classifier class with {method}")
     return cls
+
+
+def softmax_of_decision(scores: np.ndarray) -> np.ndarray:
+    """Class probabilities from decision_function scores: a logistic of the binary score,
+    a softmax of one-vs-rest scores. Monotone in the scores, so the most probable class is
+    the estimator's own prediction and margins order samples as |score| does."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim == 1:
+        scores = np.stack([-scores / 2, scores / 2], axis=1)
+    scores = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(scores)
+    return exp / exp.sum(axis=1, keepdims=True)
 
 
 class SklearnModel(Model):
@@ -39,13 +51,16 @@ class SklearnModel(Model):
 
     offers = frozenset({"last_layer"})
 
-    def __init__(self, estimator, n_classes: int):
+    def __init__(self, estimator, n_classes: int, from_decision: bool = False):
         self.estimator, self.n_classes = estimator, n_classes
+        self.from_decision = from_decision
 
     def predict_proba(self, X):
         proba = np.zeros((len(X), self.n_classes))
         with refusals(self.estimator):
-            proba[:, self.estimator.classes_] = self.estimator.predict_proba(X)
+            proba[:, self.estimator.classes_] = \
+                softmax_of_decision(self.estimator.decision_function(X)) \
+                if self.from_decision else self.estimator.predict_proba(X)
         return proba
 
     def last_layer(self, X):
@@ -61,13 +76,26 @@ def is_linear(cls: type) -> bool:
 @LEARNERS.register("sklearn")
 @dataclass(frozen=True)
 class Sklearn(LabelLearner):
-    """A scikit-learn classifier; `random_state` is set from the run's seed unless given."""
+    """A scikit-learn classifier; `random_state` is set from the run's seed unless given.
+    `probabilities_from = "decision_function"` reads class probabilities off the decision
+    scores (a softmax, a logistic for two classes) for estimators used without probability
+    calibration, such as the RBF SVC of Zhan et al. and Lu et al.: the predicted class is
+    then the estimator's own `predict`, and margins are its decision margins."""
 
     estimator: str = "sklearn.linear_model.LogisticRegression"
     params: dict = field(default_factory=dict)
+    probabilities_from: str = "predict_proba"
+    late_params = ("probabilities_from",)
+
+    @property
+    def _from_decision(self) -> bool:
+        return self.probabilities_from == "decision_function"
 
     def validate(self, where):
         """Construct it and let scikit-learn check the parameters (types, ranges, choices)."""
+        check(self.probabilities_from in ("predict_proba", "decision_function"),
+              f"{where}.probabilities_from", self.probabilities_from,
+              "must be 'predict_proba' or 'decision_function'")
         estimator = self._make(where, seed=0)
         check_params = getattr(estimator, "_validate_params", None)  # scikit-learn >= 1.2
         if check_params is not None:
@@ -81,30 +109,33 @@ class Sklearn(LabelLearner):
         only when fitting (a solver that does not support a penalty, no predict_proba with
         these parameters) is one line before anything runs."""
         estimator = self._make(where, seed=0)
+        method = self.probabilities_from
         try:
-            estimator.predict_proba  # noqa: B018  (available_if: absent for SVC without probability)
+            getattr(estimator, method)  # available_if: absent for SVC without probability
         except AttributeError:
-            hint = " (set probability = true)" if "probability" in inspect.signature(
-                type(estimator)).parameters else ""
+            hint = " (set probability = true, or probabilities_from = " \
+                "'decision_function')" if "probability" in inspect.signature(
+                    type(estimator)).parameters else ""
             raise ConfigError(f"{where}.estimator", self.estimator,
-                              f"has no predict_proba with these params{hint}; palbench needs "
+                              f"has no {method} with these params{hint}; palbench needs "
                               "class probabilities") from None
         rows = tiny_sample(data.y)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                estimator.fit(data.X[rows], data.y[rows]).predict_proba(data.X[rows])
+                getattr(estimator.fit(data.X[rows], data.y[rows]), method)(data.X[rows])
         except Exception as exc:  # noqa: BLE001  (any failure of a third-party fit is the config's)
             raise ConfigError(f"{where}.params", self.params,
                               f"{self.estimator} cannot fit with these params: "
                               f"{first_line(exc)}") from None
 
     def capabilities(self, data):
-        linear = is_linear(import_class(self.estimator, "learner.estimator"))
+        linear = is_linear(import_class(self.estimator, "learner.estimator",
+                                        self.probabilities_from))
         return super().capabilities(data) | ({"last_layer"} if linear else set())
 
     def _make(self, where: str, seed: int):
-        cls = import_class(self.estimator, f"{where}.estimator")
+        cls = import_class(self.estimator, f"{where}.estimator", self.probabilities_from)
         params = dict(self.params)
         if "random_state" in inspect.signature(cls).parameters:
             params.setdefault("random_state", seed)
@@ -119,7 +150,7 @@ class Sklearn(LabelLearner):
         estimator = self._make("learner", seed)
         with refusals(estimator):
             estimator.fit(X, labels)
-        return SklearnModel(estimator, n_classes)
+        return SklearnModel(estimator, n_classes, self._from_decision)
 
 
 @contextmanager

@@ -22,6 +22,32 @@ def panel_title(keys: list[str], values: tuple) -> str:
     return " | ".join(parts)
 
 
+ORACLE_MARK = " (oracle line)"  # how a reference line that reads the truth is labelled
+
+
+def oracle_lines(frame: pd.DataFrame) -> set[str]:
+    """The strategies whose runs read the truth by design (greedy_oracle): reference lines,
+    drawn and tabled as such, kept out of ranks and verdicts."""
+    if "reads_truth" not in frame:
+        return set()
+    return set(frame.loc[frame["reads_truth"].fillna(0).astype(int) == 1, "strategy"])
+
+
+def without_oracle_lines(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ordinary strategies: what ranks, paired verdicts and claims compare."""
+    lines = oracle_lines(frame)
+    return frame[~frame["strategy"].isin(lines)] if lines else frame
+
+
+def full_pool_bounds(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per panel, the full-pool bound of every seed that measured it (one value per seed: it
+    does not depend on the strategy): the panel keys, seed and full_pool_acc."""
+    if "full_pool_acc" not in frame or frame["full_pool_acc"].isna().all():
+        return pd.DataFrame(columns=[*keys, "seed", "full_pool_acc"])
+    rows = frame.dropna(subset=["full_pool_acc"])
+    return rows.groupby([*keys, "seed"], sort=True)["full_pool_acc"].first().reset_index()
+
+
 def shown_keys(frame: pd.DataFrame, keys: list[str]) -> list[str]:
     """The keys worth a column: selection_learner only where some learner did not select
     for itself."""

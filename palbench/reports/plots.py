@@ -12,7 +12,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from palbench.reports.metrics import panel_title  # noqa: E402
+from palbench.reports.metrics import (  # noqa: E402
+    ORACLE_MARK,
+    full_pool_bounds,
+    oracle_lines,
+    panel_title,
+)
 from palbench.reports.ranks import critical_difference, friedman, mean_ranks  # noqa: E402
 from palbench.results.schema import METRICS  # noqa: E402
 
@@ -48,12 +53,30 @@ def cost_axis(panel: pd.DataFrame) -> str:
 
 def plot_curves(frame: pd.DataFrame, path: Path, metric: str, hue: str,
                 keys: list[str]) -> None:
+    """Oracle lines (strategies that read the truth) dashed and marked in the legend; the
+    full-pool bound, when measured, a dotted horizontal line (it is test accuracy)."""
+    oracles = oracle_lines(frame) if hue == "strategy" else set()
+    if oracles:
+        frame = frame.assign(**{hue: frame[hue].where(~frame[hue].isin(oracles),
+                                                      frame[hue] + ORACLE_MARK)})
+    bounds = full_pool_bounds(frame, keys)
     panels = list(frame.groupby(keys, sort=True))
     extra = _legend_width(frame, hue)
     fig, axes, _ = _grid(len(panels), legend_width=extra)
     for ax, (key, panel) in zip(axes.flat, panels):
+        names = sorted(panel[hue].unique())
         sns.lineplot(data=panel, x="budget", y=metric, hue=hue, marker="o",
-                     errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
+                     errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax, hue_order=names,
+                     style=hue if oracles else None, style_order=names if oracles else None,
+                     dashes={n: (4, 2) if n.endswith(ORACLE_MARK) else "" for n in names}
+                     if oracles else True)
+        bound = bounds
+        for k, v in zip(keys, key if isinstance(key, tuple) else (key,)):
+            bound = bound[bound[k] == v]
+        if len(bound) and metric == "task_acc":
+            ax.axhline(float(bound["full_pool_acc"].mean()), color="0.3", linestyle=":",
+                       label="full-pool bound")
+            ax.legend(fontsize=8)
         _place_legend(ax, extra > 0)
         ax.set_title(panel_title(keys, key), fontsize=9)
         ax.set_xlabel(cost_axis(panel))

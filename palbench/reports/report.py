@@ -17,10 +17,14 @@ import pandas as pd
 
 from palbench.reports.metrics import (
     CELL_KEYS,
+    ORACLE_MARK,
+    full_pool_bounds,
     one_run_per_seed,
+    oracle_lines,
     panel_title,
     per_run,
     stops_of,
+    without_oracle_lines,
 )
 from palbench.reports.stats import REPORT_RESAMPLES, bootstrap_ci, paired_against
 from palbench.reports.tables import Block, Heading, Paragraph, Table, to_markdown
@@ -66,8 +70,18 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
                   "the metric-vs-cost curve between the first and last budget, divided by that "
                   "range. Best mean in bold. Free: labelled exemplars given for free (pair "
                   "strategies).")]
+    oracles = oracle_lines(frame) if hue == "strategy" else set()
+    bounds = full_pool_bounds(frame, keys)
+    if oracles:
+        blocks.append(Paragraph(
+            "Oracle lines (" + ", ".join(sorted(oracles)) + ") read the true labels by design: "
+            "reference lines above the strategies, kept out of bold, ranks and verdicts. Share "
+            "of the oracle's gain: a strategy's AULC gain over the baseline as a share of the "
+            "oracle line's, per seed pair, ratio of the mean gains with a 95% bootstrap "
+            "interval."))
     for key, panel in summary.groupby(keys, sort=True):
-        best = panel.groupby(hue)["final"].mean().max()
+        ordinary = panel[~panel[hue].isin(oracles)] if oracles else panel
+        best = ordinary.groupby(hue)["final"].mean().max()
         targets = {"to80": 0.8 * best, "to90": 0.9 * best}
         reach = reach_costs(_panel(frame, keys, key), hue, metric, targets)
         rows = []
@@ -75,12 +89,14 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
             rows.append((name, len(runs), runs["final_cost"].mean(), runs["n_free"].mean(),
                          bootstrap_ci(runs["final"], n_boot=REPORT_RESAMPLES),
                          bootstrap_ci(runs["aulc"], n_boot=REPORT_RESAMPLES)))
-        rows.sort(key=lambda r: -r[5][0])
-        best_final = max(r[4][0] for r in rows)
-        best_aulc = max(r[5][0] for r in rows)
+        rows.sort(key=lambda r: (r[0] in oracles, -r[5][0]))  # oracle lines last
+        mine = [r for r in rows if r[0] not in oracles]
+        best_final = max(r[4][0] for r in mine) if mine else None
+        best_aulc = max(r[5][0] for r in mine) if mine else None
         final_col, aulc_col = f"final {metric}", "AULC"
         table = pd.DataFrame(
-            [(name, n, f"{cost:g}", f"{free:g}", fmt(*final), fmt(*area), *reach[name])
+            [(name + (ORACLE_MARK if name in oracles else ""), n, f"{cost:g}", f"{free:g}",
+              fmt(*final), fmt(*area), *reach[name])
              for name, n, cost, free, final, area in rows],
             columns=[hue, "seeds", "final cost", "free", final_col, aulc_col,
                      f"cost to 80% of best ({targets['to80']:.3f})",
@@ -89,18 +105,30 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
             share = label_shares(_panel(frame, keys, key), metric, baseline)
             table[f"share of {baseline}'s cost to its final"] = [share.get(r[0], "-")
                                                                  for r in rows]
-        bold = {(i, final_col) for i, r in enumerate(rows) if r[4][0] == best_final} | \
-            {(i, aulc_col) for i, r in enumerate(rows) if r[5][0] == best_aulc}
+            for oracle in sorted(oracles & set(panel["strategy"])):
+                gains = oracle_gain_shares(panel, baseline, oracle)
+                table[f"share of {oracle}'s gain"] = [
+                    gains.get(r[0], "-") if r[0] not in oracles else "-" for r in rows]
+        bold = {(i, final_col) for i, r in enumerate(rows)
+                if r[4][0] == best_final and r[0] not in oracles} | \
+            {(i, aulc_col) for i, r in enumerate(rows)
+             if r[5][0] == best_aulc and r[0] not in oracles}
         panel_rows = _panel(frame, keys, key)
         units = sorted(set(panel_rows["cost_unit"])) if "cost_unit" in panel_rows else []
         blocks += [Heading(panel_title(keys, key))]
         if units == ["annotator seconds"]:
             blocks.append(Paragraph("Costs and budgets in annotator seconds."))
-        blocks += [Table(table, bold, right=("seeds", "final cost", "free")),
-                   Paragraph(f"{metric} at each budget:"),
+        blocks += [Table(table, bold, right=("seeds", "final cost", "free"))]
+        bound = _panel(bounds, keys, key)["full_pool_acc"] if len(bounds) else []
+        if len(bound):
+            blocks.append(Paragraph(
+                "Full-pool bound (the learner trained on the true label of every pool sample), "
+                f"test accuracy over {len(bound)} seed(s): "
+                f"{fmt(*bootstrap_ci(bound, n_boot=REPORT_RESAMPLES))}."))
+        blocks += [Paragraph(f"{metric} at each budget:"),
                    budget_table(_panel(frame, keys, key), metric, hue)]
         if hue == "strategy" and baseline in set(panel["strategy"]):
-            blocks += paired_blocks(panel, baseline)
+            blocks += paired_blocks(ordinary, baseline)
     return blocks
 
 
@@ -124,6 +152,38 @@ def paired_blocks(panel: pd.DataFrame, baseline: str = "random") -> list[Block]:
                       "within this panel; a gain that is not significant at 0.05 is \"no "
                       "evidence\", not a win):"),
             Table(table, right=("seeds", "mean gain", "p", "p (Holm)"))]
+
+
+def oracle_gain_shares(panel: pd.DataFrame, baseline: str, oracle: str) -> dict[str, str]:
+    """Per strategy, its AULC gain over the baseline as a share of the oracle line's gain,
+    over the seeds all three ran: the ratio of the mean gains, with a 95% bootstrap interval
+    over those seeds (1 = as good as the oracle, 0 = no better than the baseline)."""
+    wide = panel.pivot_table(index="seed", columns="strategy", values="aulc")
+    if baseline not in wide or oracle not in wide:
+        return {}
+    found = {}
+    rng = np.random.default_rng(0)
+    for name in wide.columns.drop([baseline, oracle]):
+        pair = wide[[name, baseline, oracle]].dropna()
+        if pair.empty:
+            continue
+        gain = (pair[name] - pair[baseline]).to_numpy()
+        ceiling = (pair[oracle] - pair[baseline]).to_numpy()
+        if ceiling.mean() <= 0:
+            found[name] = "oracle no better than " + baseline
+            continue
+        share = gain.mean() / ceiling.mean()
+        picks = rng.integers(0, len(gain), size=(REPORT_RESAMPLES, len(gain)))
+        tops = ceiling[picks].mean(axis=1)
+        if len(gain) < 2:
+            found[name] = fmt(share, float("nan"), float("nan"), digits=2)
+        elif (tops <= 0).mean() > 0.025:  # the ratio's interval has no upper end
+            found[name] = f"{share:.2f} (no interval: the oracle's gain over {baseline} is " \
+                          "not resolved in these seeds)"
+        else:
+            ratios = gain[picks].mean(axis=1)[tops > 0] / tops[tops > 0]
+            found[name] = fmt(share, *np.quantile(ratios, [0.025, 0.975]), digits=2)
+    return found
 
 
 def label_shares(panel: pd.DataFrame, metric: str, baseline: str) -> dict[str, str]:
@@ -233,9 +293,10 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
     if not with_pairs.empty:
         plot_graph(with_pairs, graph, hue, keys)
         figures.append((graph, "What the answers revealed (panels with pair questions)"))
-    rank_table = rank_blocks_of(frame, metric, hue, rank_blocks)
+    ranked = without_oracle_lines(frame) if hue == "strategy" else frame
+    rank_table = rank_blocks_of(ranked, metric, hue, rank_blocks)
     if rank_table:
-        plot_ranks(frame, ranks, metric, hue, rank_blocks)
+        plot_ranks(ranked, ranks, metric, hue, rank_blocks)
         figures.append((ranks, "Mean rank across " + ("panels and seeds" if rank_blocks ==
                                                       "seed" else "panels")))
     blocks = leaderboard_blocks(frame, metric, hue, keys, baseline) + rank_table + \

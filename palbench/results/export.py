@@ -27,6 +27,7 @@ from palbench.results.schema import (
     CHECKPOINT_FIELDS,
     EXPORT_COLUMNS,
     RUN_COLUMNS,
+    RUN_DEFAULTS,
     SCHEMA_VERSION,
     Checkpoint,
 )
@@ -114,9 +115,10 @@ def read_bundle(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | 
         answers = None if answers_text is None else _read_jsonl(answers_text)
     except ValueError as exc:
         raise ConfigError(field, str(path), f"not a palbench bundle ({exc})") from None
-    for column, default in CHECKPOINT_DEFAULTS.items():  # added after older bundles were made
-        if len(checkpoints) and column not in checkpoints.columns:
-            checkpoints[column] = default
+    for table, defaults in ((checkpoints, CHECKPOINT_DEFAULTS), (runs, RUN_DEFAULTS)):
+        for column, default in defaults.items():  # added after older bundles were made
+            if len(table) and column not in table.columns:
+                table[column] = default
     for name, table, columns in (("runs", runs, RUN_COLUMNS),
                                  ("checkpoints", checkpoints, ["run_id", *CHECKPOINT_FIELDS]),
                                  ("answers", answers, ["run_id", *ANSWER_FIELDS])):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from palbench.queries import AnswerRow
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # what names a cell (selection_learner: the learner whose models the strategy saw, SELF when
 # the evaluated learner selected for itself)
@@ -81,12 +81,21 @@ RUN_SCHEMA: list[tuple[str, str]] = [
     ("run_uid", "TEXT NOT NULL"),
     ("selection_learner", "TEXT"),  # schema 6; SELF when the learner selected for itself
     ("stops_json", "TEXT"),  # schema 7; per stopping criterion, where it would have stopped
+    # schema 9: 1 for a reference line that reads the truth by design (greedy_oracle), kept
+    # out of ranks and verdicts; the task learner's accuracy on every pool label (the
+    # full-pool bound, when [experiment] full_pool = true)
+    ("reads_truth", "INTEGER NOT NULL DEFAULT 0"),
+    ("full_pool_acc", "REAL"),
 ]
+# what a run row added after older bundles were written holds for those runs
+RUN_DEFAULTS = {"selection_learner": SELF, "stops_json": None, "reads_truth": 0,
+                "full_pool_acc": None}
 RUN_COLUMNS = [name for name, _ in RUN_SCHEMA]
 # the run columns joined to every checkpoint row of to_frame()
 FRAME_RUN_COLUMNS = ["run_id", "experiment", "dataset", "strategy", "oracle", "costs", "learner",
                      "selection_learner", "seed", "spec_hash", "dataset_fingerprint",
-                     "palbench_version", "tag", "git_commit", "device", "stops_json"]
+                     "palbench_version", "tag", "git_commit", "device", "stops_json",
+                     "reads_truth", "full_pool_acc"]
 RUN_FILTERS = {"run_id", "experiment", "dataset", "strategy", "oracle", "costs", "learner",
                "selection_learner", "seed", "spec_hash", "palbench_version", "tag"}
 # What identifies a complete cell: one run per key, whatever process finishes it.

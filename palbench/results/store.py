@@ -110,8 +110,15 @@ def _migrate_7_to_8(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE checkpoints ADD COLUMN macro_f1 REAL")
 
 
+def _migrate_8_to_9(conn: sqlite3.Connection) -> None:
+    """Schema 9: which runs are reference lines reading the truth (none before), and the
+    full-pool bound (not measured before)."""
+    conn.execute("ALTER TABLE runs ADD COLUMN reads_truth INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE runs ADD COLUMN full_pool_acc REAL")
+
+
 MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5,
-              5: _migrate_5_to_6, 6: _migrate_6_to_7, 7: _migrate_7_to_8}
+              5: _migrate_5_to_6, 6: _migrate_6_to_7, 7: _migrate_7_to_8, 8: _migrate_8_to_9}
 
 
 class StoreError(ConfigError):
@@ -299,7 +306,9 @@ class ResultsStore:
                    "device": result.device,
                    "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                    "wall_seconds": result.wall_seconds, "tag": tag, "run_uid": uuid.uuid4().hex,
-                   "stops_json": json.dumps(result.stops) if result.stops else None}
+                   "stops_json": json.dumps(result.stops) if result.stops else None,
+                   "reads_truth": int(cell.strategy.obj.reads_truth),
+                   "full_pool_acc": result.full_pool_acc}
             run_id = self._insert_run(conn, row, [dataclasses.astuple(c)
                                                   for c in result.checkpoints])
             self._insert_answers(conn, run_id, result.answers)

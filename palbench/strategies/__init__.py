@@ -17,6 +17,7 @@ for _module, _names in {
     "pairs": ("random_pairs", "pal_active", "pal_ordered", "pal_coverage", "pal_group"),
     "routed": ("routed",),
     "skactiveml_adapter": ("skactiveml",),
+    "greedy_oracle": ("greedy_oracle",),
 }.items():
     for _name in _names:
         STRATEGIES.lazy(_name, f"palbench.strategies.{_module}")

@@ -20,6 +20,17 @@ from palbench.queries import PriceList
 from palbench.registry import Registry
 
 
+@dataclass(frozen=True)
+class TruthView:
+    """What a reference line that reads the truth by design (Strategy.reads_truth, such as
+    greedy_oracle) is handed as `ctx.truth`: the pool's true labels and the test set, all
+    read-only. No other strategy is ever handed it (palbench.testing checks)."""
+
+    y: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+
 @dataclass
 class QueryContext:
     """What a strategy may see: the pool's features, what was asked and answered, the model.
@@ -48,6 +59,7 @@ class QueryContext:
     seed: int = 0  # a seed for the strategy's own randomness beyond rng (fixed per run)
     answer_log: Sequence = ()  # rows of results.schema.ANSWER_FIELDS, oldest first
     pool: tuple[int, int] | None = None  # (workers, redundancy) when the strategy routes
+    truth: TruthView | None = None  # only for a reference line with reads_truth (else None)
 
     @property
     def candidates(self) -> np.ndarray:
@@ -57,7 +69,8 @@ class QueryContext:
 class Strategy(Component):
     """Base of the strategies: a frozen dataclass of parameters with a `select` method.
 
-    A strategy sees a QueryContext (read-only) and a PriceList, never the true labels.
+    A strategy sees a QueryContext (read-only) and a PriceList, never the true labels (only a
+    reference line declaring `reads_truth` is handed them, as `ctx.truth`).
     `palbench.testing.check_strategy` checks a subclass against this contract.
     """
 
@@ -66,6 +79,9 @@ class Strategy(Component):
     needs_model: ClassVar[bool] = False  # True: the loop refits the learner before each round
     free_exemplars: ClassVar[int] = 0  # samples per class labelled for free at the start
     routes_workers: ClassVar[bool] = False  # True: select() also chooses who answers
+    # True: a reference line that reads the truth by design (ctx.truth), not a strategy one
+    # could deploy; reports keep it out of ranks and verdicts and label it as an oracle line
+    reads_truth: ClassVar[bool] = False
 
     def requires(self) -> frozenset[str]:
         """Learner capabilities (palbench.learners.base.CAPABILITIES) this strategy needs;
