@@ -179,7 +179,8 @@ def cmd_import(args) -> int:
 
 
 def write_report_files(store_arg, out, metric="task_acc", hue="strategy", experiment=None,
-                       panels=None, rank_blocks="panel", baseline="random") -> int:
+                       panels=None, rank_blocks="panel", baseline="random",
+                       published=None) -> int:
     from palbench.reports.report import write_report
 
     with open_store(store_arg, create=False) as store, store.snapshot():
@@ -197,15 +198,18 @@ def write_report_files(store_arg, out, metric="task_acc", hue="strategy", experi
     if baseline != "random" and baseline not in set(frame["strategy"]):
         raise ConfigError("--baseline", baseline, "is not a strategy in the store; known: " +
                           ", ".join(sorted(frame["strategy"].unique())))
+    if published is not None:
+        from palbench.reports.published import read_published
+        published = read_published(published)
     paths = write_report(frame, Path(out), metric, hue, panels, runs, rank_blocks, baseline,
-                         pair_runs)
+                         pair_runs, published)
     print("palbench: wrote " + ", ".join(str(p) for p in paths))
     return 0
 
 
 def cmd_report(args) -> int:
     return write_report_files(args.store, args.out, args.metric, args.hue, args.experiment,
-                              args.panels, args.rank_blocks, args.baseline)
+                              args.panels, args.rank_blocks, args.baseline, args.published)
 
 
 def cmd_bench(args) -> int:
@@ -349,6 +353,10 @@ def add_report(sub) -> None:
     p.add_argument("--rank-blocks", choices=("panel", "seed"), default="panel",
                    help="what the rank test blocks on: a panel (default), or each seed of a "
                         "panel (many seeds on few data sets)")
+    p.add_argument("--published", metavar="CSV",
+                   help="a published table to set beside the runs (columns dataset, strategy, "
+                        "source_name, statistic = aulc | mean_acc | final, mean, std, n; see "
+                        "configs/literature/)")
     p.set_defaults(handler=cmd_report)
 
 

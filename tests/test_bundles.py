@@ -4,6 +4,7 @@ every table (runs, checkpoints, answer logs, schema), whatever the run ids becam
 from __future__ import annotations
 
 import sqlite3
+import json
 import zipfile
 
 import pandas as pd
@@ -113,6 +114,31 @@ def test_a_bundle_without_answer_log_still_imports(two_stores, tmp_path, capsys)
     assert "4 runs imported" in capsys.readouterr().out
     with ResultsStore(store) as s:
         assert s.answers().empty and len(s.to_frame()) == 12 and s.pair_runs() is None
+
+
+def test_a_bundle_of_an_older_schema_imports_with_the_defaults_of_later_columns(
+        two_stores, tmp_path):
+    """Run columns added after a bundle was written (schema 7's stops, 9's reference-line
+    flag and full-pool bound) take the values those runs had: none, 0, none."""
+    full, old = tmp_path / "full.zip", tmp_path / "old.zip"
+    assert main(["export", "--store", str(two_stores[0]), "--format", "bundle", "--out",
+                 str(full)]) == 0
+    with zipfile.ZipFile(full) as source, zipfile.ZipFile(old, "w") as target:
+        for member in source.namelist():
+            text = source.read(member).decode()
+            if member == "runs.jsonl":
+                rows = [json.loads(line) for line in text.splitlines() if line]
+                for row in rows:
+                    for column in ("stops_json", "reads_truth", "full_pool_acc"):
+                        row.pop(column)
+                text = "".join(json.dumps(row) + "\n" for row in rows)
+            target.writestr(member, text)
+    store = tmp_path / "s.sqlite"
+    assert main(["import", str(old), "--store", str(store)]) == 0
+    with ResultsStore(store) as s:
+        runs = s.runs()
+    assert len(runs) == 4 and (runs["reads_truth"] == 0).all()
+    assert runs["full_pool_acc"].isna().all() and runs["stops_json"].isna().all()
 
 
 def test_a_bundle_with_a_run_but_no_checkpoints_is_refused(two_stores, tmp_path, capsys):

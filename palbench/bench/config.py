@@ -269,8 +269,8 @@ def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, 
                                  if f.name != "pool_step"])
     if isinstance(table.get("budgets"), dict):
         grid = dict(table["budgets"])
-        if grid.get("stop") == "pool":
-            step = coerce(grid.get("step", 1), float, "experiment.budgets.step")
+        if grid.get("stop") == "pool" and "step" in grid:
+            step = coerce(grid["step"], float, "experiment.budgets.step")
             grid["stop"] = coerce(grid.get("start", step), float, "experiment.budgets.start")
             table["pool_step"] = step
         table["budgets"] = budget_grid(grid, "experiment.budgets")

@@ -265,12 +265,14 @@ def rank_blocks_of(frame: pd.DataFrame, metric: str, hue: str, blocks: str) -> l
 def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
                  hue: str = "strategy", panels: list[str] | None = None,
                  runs: pd.DataFrame | None = None, rank_blocks: str = "panel",
-                 baseline: str = "random", pair_runs: set | None = None) -> list[Path]:
+                 baseline: str = "random", pair_runs: set | None = None,
+                 published: pd.DataFrame | None = None) -> list[Path]:
     """Write the report; `panels` (keys of CELL_KEYS) overrides `hue`: lines are then the
     combinations of the other keys. With `runs` (the store's run rows), also index.html.
     The paired tests compare every strategy with `baseline`. graph.png shows the panels with
     a run in `pair_runs` (run ids that asked pair questions; None: every panel), and
-    ranks.png appears only when there is something to rank."""
+    ranks.png appears only when there is something to rank. With `published` (rows of
+    palbench.reports.published.PUBLISHED_COLUMNS), a section sets them beside the runs."""
     from palbench.reports.html import write_html
     from palbench.reports.plots import plot_curves, plot_graph, plot_ranks
 
@@ -301,6 +303,9 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
                                                       "seed" else "panels")))
     blocks = leaderboard_blocks(frame, metric, hue, keys, baseline) + rank_table + \
         stopping_blocks(frame, hue, keys)
+    if published is not None:
+        from palbench.reports.published import published_blocks
+        blocks += published_blocks(kept, published)
     if dropped:
         blocks.insert(2, Paragraph(
             f"{dropped} older run(s) of a cell and seed that the store also holds in a newer "
