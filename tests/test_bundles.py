@@ -3,8 +3,8 @@ every table (runs, checkpoints, answer logs, schema), whatever the run ids becam
 
 from __future__ import annotations
 
-import sqlite3
 import json
+import sqlite3
 import zipfile
 
 import pandas as pd
