@@ -180,7 +180,7 @@ def cmd_import(args) -> int:
 
 def write_report_files(store_arg, out, metric="task_acc", hue="strategy", experiment=None,
                        panels=None, rank_blocks="panel", baseline="random",
-                       published=None) -> int:
+                       published=None, mistake_cost=None) -> int:
     from palbench.reports.report import write_report
 
     with open_store(store_arg, create=False) as store, store.snapshot():
@@ -201,15 +201,19 @@ def write_report_files(store_arg, out, metric="task_acc", hue="strategy", experi
     if published is not None:
         from palbench.reports.published import read_published
         published = read_published(published)
+    if mistake_cost is not None and not mistake_cost > 0:
+        raise ConfigError("--mistake-cost", mistake_cost, "must be > 0 (cost units per unit "
+                          "of test error over the model's life)")
     paths = write_report(frame, Path(out), metric, hue, panels, runs, rank_blocks, baseline,
-                         pair_runs, published)
+                         pair_runs, published, mistake_cost)
     print("palbench: wrote " + ", ".join(str(p) for p in paths))
     return 0
 
 
 def cmd_report(args) -> int:
     return write_report_files(args.store, args.out, args.metric, args.hue, args.experiment,
-                              args.panels, args.rank_blocks, args.baseline, args.published)
+                              args.panels, args.rank_blocks, args.baseline, args.published,
+                              args.mistake_cost)
 
 
 def cmd_bench(args) -> int:
@@ -357,6 +361,11 @@ def add_report(sub) -> None:
                    help="a published table to set beside the runs (columns dataset, strategy, "
                         "source_name, statistic = aulc | mean_acc | final, mean, std, n; see "
                         "configs/literature/)")
+    p.add_argument("--mistake-cost", type=float, metavar="C",
+                   help="price each stopping criterion's stop by Pullar-Strecker et al.'s cost "
+                        "model: cost spent + C x test error (C: a mistake's price times the "
+                        "predictions the model will make), beside the run's cost-optimal "
+                        "checkpoint")
     p.set_defaults(handler=cmd_report)
 
 

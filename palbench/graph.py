@@ -63,6 +63,12 @@ class GraphStats:
     n_answers: int
 
 
+def _frozen(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
 class SimilarityGraph:
     def __init__(self, n_samples: int, n_classes: int, rule: str = "majority"):
         if rule not in CONFLICT_RULES:
@@ -352,8 +358,11 @@ class SimilarityGraph:
         if not self._log_a:
             e = np.empty(0, np.int64)
             return e, e, np.empty(0, bool)
-        return (np.concatenate(self._log_a), np.concatenate(self._log_b),
-                np.concatenate(self._log_same))
+        if len(self._log_a) > 1:  # joined once: a run reads the log at every checkpoint
+            self._log_a = [np.concatenate(self._log_a)]
+            self._log_b = [np.concatenate(self._log_b)]
+            self._log_same = [np.concatenate(self._log_same)]
+        return tuple(_frozen(log[0]) for log in (self._log_a, self._log_b, self._log_same))
 
     def _overruled(self, a, b, same) -> np.ndarray:
         relation = self.relation(a, b)

@@ -144,6 +144,32 @@ def test_the_report_shows_where_each_criterion_stops(stores, tmp_path):
     assert "Stopping criteria" not in (tmp_path / "p" / "leaderboard.md").read_text()
 
 
+def test_the_cost_model_prices_each_stop_against_the_cheapest_checkpoint(stores, tmp_path,
+                                                                         capsys):
+    """Pullar-Strecker et al.'s total cost: labels paid plus C x test error; the excess is
+    measured against the run's own cost-optimal checkpoint, so it is never negative and is 0
+    where a criterion stopped at that checkpoint."""
+    from palbench.reports.metrics import total_costs
+
+    with ResultsStore(stores["watched"]) as store:
+        stops, frame = store.stops(), store.to_frame()
+    priced = total_costs(stops, frame, 100.0)
+    for row in priced.itertuples():
+        curve = frame[frame.run_id == row.run_id]
+        optimum = (curve.cost + 100.0 * (1 - curve.task_acc)).min()
+        assert row.total == pytest.approx(row.cost + 100.0 * (1 - row.task_acc))
+        assert row.excess == pytest.approx(row.total - optimum) and row.excess >= -1e-9
+    out = tmp_path / "r"
+    assert main(["report", "--store", str(stores["watched"]), "--out", str(out),
+                 "--mistake-cost", "100"]) == 0
+    board = (out / "leaderboard.md").read_text()
+    assert "Pullar-Strecker" in board and "over the optimum" in board
+    assert main(["report", "--store", str(stores["watched"]), "--out", str(out),
+                 "--mistake-cost", "0"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()[-1:]
+    assert line.startswith("palbench: error: --mistake-cost = 0.0: must be > 0")
+
+
 def test_claims_on_stop_cost_and_stop_loss(stores, tmp_path, capsys):
     claims = tmp_path / "claims.toml"
     claims.write_text("""

@@ -3,6 +3,7 @@ compared on identical learners."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import warnings
@@ -66,6 +67,13 @@ class SklearnModel(Model):
     def last_layer(self, X):
         """A linear model's last layer reads the input itself (BADGE on linear models)."""
         return X, self.predict_proba(X)
+
+
+@functools.lru_cache(maxsize=None)
+def takes_random_state(cls: type) -> bool:
+    """Whether the estimator takes a random_state (read once per class: inspect.signature
+    at every fit was 5% of a one-sample-a-round run)."""
+    return "random_state" in inspect.signature(cls).parameters
 
 
 def is_linear(cls: type) -> bool:
@@ -137,7 +145,7 @@ class Sklearn(LabelLearner):
     def _make(self, where: str, seed: int):
         cls = import_class(self.estimator, f"{where}.estimator", self.probabilities_from)
         params = dict(self.params)
-        if "random_state" in inspect.signature(cls).parameters:
+        if takes_random_state(cls):
             params.setdefault("random_state", seed)
         try:
             return cls(**params)

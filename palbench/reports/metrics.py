@@ -73,6 +73,19 @@ def stops_of(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def total_costs(stops: pd.DataFrame, frame: pd.DataFrame, mistake_cost: float) -> pd.DataFrame:
+    """Pullar-Strecker et al.'s cost model (2024): what a stop costs is the labels paid for
+    plus the mistakes the model then makes over its life, `cost + mistake_cost * (1 -
+    accuracy)`, with mistake_cost the price of a mistake times the predictions it will make.
+    Adds to each stop its `total` and its `excess` over the cheapest checkpoint of its run
+    (the cost-based optimum a criterion aims at)."""
+    curve = one_run_per_seed(frame)
+    optimum = (curve["cost"] + mistake_cost * (1 - curve["task_acc"])).groupby(
+        curve["run_id"]).min()
+    total = stops["cost"] + mistake_cost * (1 - stops["task_acc"])
+    return stops.assign(total=total, excess=total - stops["run_id"].map(optimum))
+
+
 def aulc(budgets: np.ndarray, acc: np.ndarray) -> float:
     """Normalised area under the accuracy-vs-cost curve over [first, last] checkpoint budget.
 

@@ -24,6 +24,7 @@ from palbench.reports.metrics import (
     panel_title,
     per_run,
     stops_of,
+    total_costs,
     without_oracle_lines,
 )
 from palbench.reports.stats import REPORT_RESAMPLES, bootstrap_ci, paired_against
@@ -266,13 +267,15 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
                  hue: str = "strategy", panels: list[str] | None = None,
                  runs: pd.DataFrame | None = None, rank_blocks: str = "panel",
                  baseline: str = "random", pair_runs: set | None = None,
-                 published: pd.DataFrame | None = None) -> list[Path]:
+                 published: pd.DataFrame | None = None,
+                 mistake_cost: float | None = None) -> list[Path]:
     """Write the report; `panels` (keys of CELL_KEYS) overrides `hue`: lines are then the
     combinations of the other keys. With `runs` (the store's run rows), also index.html.
     The paired tests compare every strategy with `baseline`. graph.png shows the panels with
     a run in `pair_runs` (run ids that asked pair questions; None: every panel), and
     ranks.png appears only when there is something to rank. With `published` (rows of
-    palbench.reports.published.PUBLISHED_COLUMNS), a section sets them beside the runs."""
+    palbench.reports.published.PUBLISHED_COLUMNS), a section sets them beside the runs; with
+    `mistake_cost`, the stopping table prices each stop by Pullar-Strecker et al.'s model."""
     from palbench.reports.html import write_html
     from palbench.reports.plots import plot_curves, plot_graph, plot_ranks
 
@@ -302,7 +305,7 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
         figures.append((ranks, "Mean rank across " + ("panels and seeds" if rank_blocks ==
                                                       "seed" else "panels")))
     blocks = leaderboard_blocks(frame, metric, hue, keys, baseline) + rank_table + \
-        stopping_blocks(frame, hue, keys)
+        stopping_blocks(frame, hue, keys, mistake_cost)
     if published is not None:
         from palbench.reports.published import published_blocks
         blocks += published_blocks(kept, published)
@@ -318,13 +321,18 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
     return written
 
 
-def stopping_blocks(frame: pd.DataFrame, hue: str, keys: list[str]) -> list[Block]:
+def stopping_blocks(frame: pd.DataFrame, hue: str, keys: list[str],
+                    mistake_cost: float | None = None) -> list[Block]:
     """Where each stopping criterion would have stopped, per panel and line: cost at the
     stop, task accuracy there and the loss against the run's final accuracy (mean over seeds
-    with a 95% interval); empty when no run recorded a criterion."""
+    with a 95% interval); with `mistake_cost`, also the total cost of Pullar-Strecker et
+    al.'s model and its excess over the run's cost-optimal checkpoint. Empty when no run
+    recorded a criterion."""
     stops = stops_of(frame)
     if stops.empty or hue not in stops:
         return []
+    if mistake_cost is not None:
+        stops = total_costs(stops, frame, mistake_cost)
     blocks: list[Block] = [Heading("Stopping criteria"), Paragraph(
         "Where each criterion would have stopped the run (it observes, never changes it): "
         "cost and test accuracy at the stop, and the loss against the run's final accuracy; "
@@ -333,16 +341,27 @@ def stopping_blocks(frame: pd.DataFrame, hue: str, keys: list[str]) -> list[Bloc
     for key, panel in stops.groupby(keys, sort=True):
         rows = []
         for (line, criterion), runs in panel.groupby([hue, "criterion"], sort=True):
-            rows.append((line, criterion, f"{int(runs['stopped'].sum())}/{len(runs)}",
-                         "{:g} [{:g}, {:g}]".format(*bootstrap_ci(runs["cost"],
-                                                                  n_boot=REPORT_RESAMPLES)),
-                         fmt(*bootstrap_ci(runs["task_acc"], n_boot=REPORT_RESAMPLES)),
-                         fmt(*bootstrap_ci(runs["loss"], n_boot=REPORT_RESAMPLES))))
-        table = pd.DataFrame(rows, columns=[hue, "criterion", "stopped", "cost at stop",
-                                            "accuracy at stop", "loss"])
+            row = [line, criterion, f"{int(runs['stopped'].sum())}/{len(runs)}",
+                   "{:g} [{:g}, {:g}]".format(*bootstrap_ci(runs["cost"],
+                                                            n_boot=REPORT_RESAMPLES)),
+                   fmt(*bootstrap_ci(runs["task_acc"], n_boot=REPORT_RESAMPLES)),
+                   fmt(*bootstrap_ci(runs["loss"], n_boot=REPORT_RESAMPLES))]
+            if mistake_cost is not None:
+                row += [fmt(*bootstrap_ci(runs[c], n_boot=REPORT_RESAMPLES), digits=1)
+                        for c in ("total", "excess")]
+            rows.append(row)
+        columns = [hue, "criterion", "stopped", "cost at stop", "accuracy at stop", "loss"]
+        if mistake_cost is not None:
+            columns += ["total cost", "over the optimum"]
+        table = pd.DataFrame(rows, columns=columns)
         blocks += [Heading(panel_title(keys, key), 3),
-                   Table(table, right=("stopped", "cost at stop", "accuracy at stop",
-                                       "loss"))]
+                   Table(table, right=tuple(columns[2:]))]
+    if mistake_cost is not None:
+        blocks.insert(2, Paragraph(
+            f"Total cost (Pullar-Strecker et al. 2024): the cost at the stop plus "
+            f"{mistake_cost:g} x the test error there (mistake_cost: the price of a mistake "
+            "times the predictions the model will make); \"over the optimum\": its excess "
+            "over the run's cheapest checkpoint by the same measure."))
     return blocks
 
 
