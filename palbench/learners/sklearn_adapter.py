@@ -69,7 +69,7 @@ class SklearnModel(Model):
         return X, self.predict_proba(X)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def takes_random_state(cls: type) -> bool:
     """Whether the estimator takes a random_state (read once per class: inspect.signature
     at every fit was 5% of a one-sample-a-round run)."""
