@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.integrate import trapezoid
 
 from palbench.errors import ConfigError
 from palbench.reports.metrics import one_run_per_seed, per_run
@@ -24,6 +25,10 @@ STATISTICS = {
     "aulc": "area under the task_acc-vs-cost curve over the budget range (AUBC)",
     "mean_acc": "mean task_acc over the checkpoints",
     "final": "task_acc at the last checkpoint",
+    # Zhan et al.'s and Lu et al.'s AUBC: trapezoids over the accuracies after each query at
+    # unit spacing (the initial model's accuracy left out), over the number of queries
+    "aubc_queries": "trapezoid area of task_acc after each query (the first checkpoint left "
+                    "out), divided by the number of those checkpoints (Zhan et al.'s AUBC)",
 }
 PUBLISHED_COLUMNS = ["dataset", "strategy", "source_name", "statistic", "mean", "std", "n"]
 
@@ -47,12 +52,23 @@ def read_published(path: str | Path) -> pd.DataFrame:
     return table
 
 
+def aubc_after_queries(acc: np.ndarray) -> float:
+    """Zhan et al.'s AUBC of one run's accuracies in budget order (np.trapz(acc[1:], dx=1) /
+    (len(acc) - 1) in their code): NaN for a run of a single checkpoint."""
+    if len(acc) < 2:
+        return float("nan")
+    return float(trapezoid(acc[1:], dx=1.0) / (len(acc) - 1))
+
+
 def run_statistics(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per run: dataset, strategy, seed and every statistic of STATISTICS."""
     runs = per_run(frame, "task_acc")
-    mean_acc = one_run_per_seed(frame).groupby("run_id")["task_acc"].mean()
-    return runs.assign(mean_acc=runs["run_id"].map(mean_acc))[
-        ["dataset", "strategy", "seed", "aulc", "mean_acc", "final"]]
+    curves = one_run_per_seed(frame).sort_values(["run_id", "budget"]).groupby("run_id")
+    mean_acc = curves["task_acc"].mean()
+    aubc = curves["task_acc"].apply(lambda acc: aubc_after_queries(acc.to_numpy(float)))
+    return runs.assign(mean_acc=runs["run_id"].map(mean_acc),
+                       aubc_queries=runs["run_id"].map(aubc))[
+        ["dataset", "strategy", "seed", "aulc", "mean_acc", "final", "aubc_queries"]]
 
 
 def t_interval(mean: float, std: float, n: int) -> tuple[float, float]:
