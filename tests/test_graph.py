@@ -157,3 +157,27 @@ def test_raw_answers_hold_only_what_was_answered():
     np.testing.assert_array_equal(np.diag(block), 1)
     ids = raw.component_ids()
     assert ids[0] == ids[1] == ids[2] and ids[3] != ids[4]
+
+
+def test_first_labels_take_a_shortcut_to_the_same_forest():
+    """Yes-answers on samples no answer named before skip the general merge; the forest,
+    the negatives and every query give what the general path gives (same roots too)."""
+    rng = np.random.default_rng(5)
+    for trial in range(30):
+        n, c = 40, 4
+        fast, slow = SimilarityGraph(n, c), SimilarityGraph(n, c)
+        slow._touched[:] = True  # every answer takes the general path
+        for _ in range(12):
+            if rng.random() < 0.6:
+                idx = rng.choice(n, size=rng.integers(1, 4), replace=False)
+                labels = rng.integers(0, c, len(idx))
+                got = [g.add_labels(idx, labels) for g in (fast, slow)]
+            else:
+                a, b = rng.choice(n, size=2, replace=False)
+                same = bool(rng.random() < 0.5)
+                got = [g.add_pairs([a], [b], [same]) for g in (fast, slow)]
+            assert got[0] == got[1]
+            assert np.array_equal(fast.roots(np.arange(n + c)), slow.roots(np.arange(n + c)))
+            assert np.array_equal(fast.known_labels(), slow.known_labels())
+            assert np.array_equal(fast._neg_keys, slow._neg_keys)
+            assert fast.stats() == slow.stats()

