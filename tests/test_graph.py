@@ -163,7 +163,7 @@ def test_first_labels_take_a_shortcut_to_the_same_forest():
     """Yes-answers on samples no answer named before skip the general merge; the forest,
     the negatives and every query give what the general path gives (same roots too)."""
     rng = np.random.default_rng(5)
-    for trial in range(30):
+    for _trial in range(30):
         n, c = 40, 4
         fast, slow = SimilarityGraph(n, c), SimilarityGraph(n, c)
         slow._touched[:] = True  # every answer takes the general path
