@@ -77,18 +77,25 @@ def cmd_run(args) -> int:
 
 def cmd_demo(args) -> int:
     from palbench.bench.config import read_toml
+    from palbench.reports.report import one_line_reading
 
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = Path(str(files("palbench.bench") / "demo.toml"))
-    print(f"palbench demo: digits, strategies random / margin / graph_coverage, noisy annotator "
-          f"(10%), mlp learner, 3 seeds, {args.workers} workers")
-    code = run_into_store((read_toml(config), config.parent), str(out_dir / "results.sqlite"),
-                          workers=args.workers, quiet=args.quiet)
+    print("palbench demo: digits; label questions (random, margin) and pair questions "
+          "(pal_ordered, pal_group M=4) on one axis of annotator seconds, an annotator with "
+          f"human confusions; mlp and the PAL learner on the same answers; 2 seeds, "
+          f"{args.workers} workers")
+    store = str(out_dir / "results.sqlite")
+    code = run_into_store((read_toml(config), config.parent), store, workers=args.workers,
+                          quiet=args.quiet)
     if code:
         return code
-    write_report_files(str(out_dir / "results.sqlite"), str(out_dir))
-    print((out_dir / "leaderboard.md").read_text(encoding="utf-8"))
+    write_report_files(store, str(out_dir))
+    with open_store(store, create=False) as opened:
+        reading = one_line_reading(opened.to_frame(), opened.pair_runs())
+    print(f"palbench demo: report in {out_dir / 'index.html'} (and leaderboard.md, "
+          f"curves.png)\n{reading}")
     return 0
 
 

@@ -105,9 +105,10 @@ def test_demo_config_is_valid():
     from palbench.bench.config import parse, read_toml
 
     experiment, sections = parse(read_toml(str(files("palbench.bench") / "demo.toml")))
-    assert [s.label for s in sections["strategy"]] == ["random", "margin", "graph_coverage"]
-    assert experiment.seeds == (0, 1, 2)
-    assert sections["oracle"][0].obj.noise == 0.1
+    kinds = {s.label: s.obj.query_kind for s in sections["strategy"]}
+    assert set(kinds.values()) == {"label", "pair"}  # both kinds of question, one cost axis
+    assert sections["costs"][0].obj.model == "seconds"
+    assert {learner.name for learner in sections["learner"]} == {"mlp", "pal"}
 
 
 PAIRS = """
@@ -166,11 +167,15 @@ def test_pair_queries_end_to_end_with_reports(write_config, tmp_path, capsys):
 def test_demo_writes_store_and_report(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--quiet", "--workers", "2"]) == 0
-    assert "| margin | 3 |" in capsys.readouterr().out
-    for name in ("results.sqlite", "curves.png", "leaderboard.md"):
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-2].startswith(f"palbench demo: report in {out / 'index.html'}")
+    assert printed[-1].startswith("Best by AULC of task_acc: ") and \
+        "best asking pair questions: pal_" in printed[-1]
+    for name in ("results.sqlite", "curves.png", "graph.png", "leaderboard.md", "index.html"):
         assert (out / name).stat().st_size > 0
     with ResultsStore(out / "results.sqlite") as store:
-        assert len(store.runs()) == 9
+        runs = store.runs()
+    assert len(runs) == 16 and set(runs["learner"].str.split("(").str[0]) == {"mlp", "pal"}
 
 
 HEAVY = ("torch", "matplotlib", "seaborn", "ray")

@@ -53,12 +53,13 @@ DEFAULT_ORACLE = {"name": "exact"}
 class Experiment:
     """The `[experiment]` table: seeds, cumulative cost budgets, queries per round."""
 
-    name: str = "palbench"
-    seeds: tuple[int, ...] = (0,)
+    name: str = "palbench"  # the experiment's name in results (runs.experiment)
+    seeds: tuple[int, ...] = (0,)  # one run per seed, or { start, stop } (both included)
+    # cumulative costs to evaluate at, or { start, stop, step } (stop = "pool": to the whole pool)
     budgets: tuple[float, ...] = (10.0, 20.0, 40.0)
-    batch_size: int = 10
-    probe: bool = True
-    conflict_rule: str = "majority"
+    batch_size: int = 10  # queries per round (fewer when the budget left cannot pay more)
+    probe: bool = True  # also fit a linear probe on the learner's embedding (probe_acc)
+    conflict_rule: str = "majority"  # how contradicting answers resolve: majority, first or drop
     closure: str = "transitive"  # what learners see: the closure of the answers, or raw ones
     data_seed: str = "fixed"  # "run": generated datasets are drawn anew for every run seed
     initial: int = 0  # labels asked before the first round (Zhan et al., Lu et al.: 20)

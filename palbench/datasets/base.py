@@ -186,8 +186,8 @@ class SplitSource(DatasetSource):
     `stratify = false` (a plain permutation, as Zhan et al. and Lu et al. split)."""
 
     late_params = DatasetSource.late_params + ("stratify",)
-    test_fraction: float = 0.25
-    stratify: bool = True
+    test_fraction: float = 0.25  # share of the data held out as the test set
+    stratify: bool = True  # split stratified by class; false: a plain permutation
 
     def validate(self, where: str) -> None:
         super().validate(where)

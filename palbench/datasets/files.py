@@ -17,8 +17,8 @@ from palbench.params import unknown_key_error
 class CsvFile(SplitSource):
     """A CSV file with a header row: numeric feature columns plus one label column."""
 
-    path: str = ""
-    label_column: str = ""
+    path: str = ""  # the file, relative to the config file
+    label_column: str = ""  # the column holding the labels (default: the last one)
     hidden_params = ("path",)
 
     def validate(self, where):
@@ -62,7 +62,7 @@ class CsvFile(SplitSource):
 class NpzFile(SplitSource):
     """A NumPy .npz archive with arrays X (samples x features) and y (labels); no pickles."""
 
-    path: str = ""
+    path: str = ""  # the file, relative to the config file
     hidden_params = ("path",)
 
     def validate(self, where):

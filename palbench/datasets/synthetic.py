@@ -15,9 +15,9 @@ class GeneratedSource(SplitSource):
     """What every generator shares: samples, classes and the seed that draws them, which
     `data_seed = "run"` redraws for every run seed."""
 
-    n_samples: int = 600
-    n_classes: int = 3
-    seed: int = 0
+    n_samples: int = 600  # samples generated (pool and test together)
+    n_classes: int = 3  # classes generated
+    seed: int = 0  # seed of the generator (data_seed = "run" replaces it per run)
 
     def validate(self, where):
         super().validate(where)
@@ -35,8 +35,8 @@ class GeneratedSource(SplitSource):
 class Blobs(GeneratedSource):
     """Isotropic Gaussian clusters, one class per cluster (scikit-learn's make_blobs)."""
 
-    n_features: int = 2
-    cluster_std: float = 1.0
+    n_features: int = 2  # features of each blob sample
+    cluster_std: float = 1.0  # standard deviation of each blob
 
     def validate(self, where):
         super().validate(where)
@@ -65,7 +65,7 @@ class Circles(GeneratedSource):
     standardised by default, so that kernel widths read as in the paper.
     """
 
-    n_classes: int = 4
+    n_classes: int = 4  # rings, one class each (radii 1..n_classes)
     noise: float = 0.1
     standardize: bool = False
 

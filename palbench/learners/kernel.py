@@ -43,11 +43,11 @@ class KernelModel(HeadModel):
 class KernelPAL(Learner):
     """Closed-form kernel spectral embedding of the known graph (the PAL paper's toy learner)."""
 
-    sigma: float = 0.2
-    lam: float = 1e-3
-    n_eigen: int = 5
-    signed: bool = True
-    kernel: str = "exponential"
+    sigma: float = 0.2  # kernel width
+    lam: float = 1e-3  # ridge regularisation of the spectral problem
+    n_eigen: int = 5  # eigenvectors kept (the embedding's dimension)
+    signed: bool = True  # use known negatives (-1 entries) as well as positives
+    kernel: str = "exponential"  # exponential or gaussian
 
     def validate(self, where):
         check(self.sigma > 0, f"{where}.sigma", self.sigma, "must be positive")

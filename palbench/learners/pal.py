@@ -154,25 +154,26 @@ def two_view_graph(m: int, device) -> torch.Tensor:
 class PAL(TorchLearner, Learner):
     """Encoder pretrained on the pool's augmentations, trained on every edge the answers give."""
 
+    # spectral_contrastive, vicreg or simclr, on the similarity graph
     loss: str = "spectral_contrastive"
-    signed: bool = True
-    encoder: str = "mlp"
+    signed: bool = True  # use known negatives as well as positives
+    encoder: str = "mlp"  # mlp, cnn (images) or auto
     hidden: tuple[int, ...] = (256,)
-    dim: int = 64
-    augment: str = "auto"
-    aug_noise: float = 0.1
-    pretrain: str = "auto"
-    pretrain_steps: int = 500
-    pretrain_batch: int = 256
-    epochs: int = 100
-    min_steps: int = 100
-    batch_size: int = 64
-    graph_weight: float = 0.0
-    graph_batch: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    temperature: float = 0.2
-    cache_dir: str = ""
+    dim: int = 64  # embedding dimension
+    augment: str = "auto"  # augmentations: auto, crop, crop_flip, noise or none
+    aug_noise: float = 0.1  # standard deviation of the noise augmentation
+    pretrain: str = "auto"  # self-supervised pretraining on the pool: auto, on or off
+    pretrain_steps: int = 500  # pretraining steps
+    pretrain_batch: int = 256  # pretraining batch size
+    epochs: int = 100  # epochs over the answered samples at each fit
+    min_steps: int = 100  # at least this many steps per fit
+    batch_size: int = 64  # minibatch size
+    graph_weight: float = 0.0  # weight of the loss on the pool's answer graph beside the label head
+    graph_batch: int = 128  # samples per minibatch of that graph loss
+    lr: float = 1e-3  # Adam learning rate
+    weight_decay: float = 1e-4  # Adam weight decay
+    temperature: float = 0.2  # temperature of the simclr loss
+    cache_dir: str = ""  # where pretrained encoders are cached ("": no cache)
     device: str = "auto"
     hidden_params = ("cache_dir",)  # where the cache lives does not change results
 

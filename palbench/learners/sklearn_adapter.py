@@ -93,8 +93,10 @@ class Sklearn(LabelLearner):
     calibration, such as the RBF SVC of Zhan et al. and Lu et al.: the predicted class is
     then the estimator's own `predict`, and margins are its decision margins."""
 
+    # import path of a scikit-learn classifier
     estimator: str = "sklearn.linear_model.LogisticRegression"
-    params: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)  # its constructor's parameters
+    # predict_proba, or decision_function (a softmax of the scores)
     probabilities_from: str = "predict_proba"
     late_params = ("probabilities_from",)
 

@@ -82,10 +82,10 @@ class MLP(TorchLearner, LabelLearner):
     hidden: tuple[int, ...] = (128,)
     epochs: int = 100
     min_steps: int = 100
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    dropout: float = 0.0
+    batch_size: int = 64  # minibatch size
+    lr: float = 1e-3  # Adam learning rate
+    weight_decay: float = 1e-4  # Adam weight decay
+    dropout: float = 0.0  # dropout rate (> 0 for BALD's MC dropout)
     device: str = "auto"
 
     def validate(self, where):

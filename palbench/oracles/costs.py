@@ -37,13 +37,14 @@ class Costs(Component):
     (M - 1). With `model = "seconds"` every price is in annotator seconds from SECONDS
     (entries overridable in `seconds`), the label's from the number of classes."""
 
+    # price of a label answer, or per class { name = price, default = ... }
     label: float | dict[str, float] = 1.0
-    pair: float = 1.0
-    captcha_base: float = 1.0
-    captcha_item: float = 0.25
-    group_base: float = 0.0
-    group_item: float = 1.0
-    model: str = "units"
+    pair: float = 1.0  # price of a pair answer
+    captcha_base: float = 1.0  # a captcha of M candidates costs captcha_base + M x captcha_item
+    captcha_item: float = 0.25  # price per candidate shown in a captcha
+    group_base: float = 0.0  # a group question of M images costs group_base + group_item x (M - 1)
+    group_item: float = 1.0  # price per further image of a group question
+    model: str = "units"  # "units" (these prices) or "seconds" (annotator seconds, ANNOTATORS.md)
     seconds: dict = field(default_factory=dict)
     kind = "costs"
     registry_name = "costs"  # the [costs] section is one class, not a registry

@@ -44,8 +44,8 @@ class AsymmetricPair(Oracle):
     """Says "same" to a same-class pair with probability p_yes_same and "different" to a
     different-class pair with p_no_different; each may be a table by images shown."""
 
-    p_yes_same: float | dict = 0.9
-    p_no_different: float | dict = 0.9
+    p_yes_same: float | dict = 0.9  # P("same" | same class): a number, or a table by images shown
+    p_no_different: float | dict = 0.9  # P("different" | different classes), likewise
     query_kinds = ("pair",)
 
     def validate(self, where):
@@ -75,7 +75,9 @@ class FineGrainedPairs(AsymmetricPair):
     Drag-and-drop rows of birds and dogs, averaged: P(yes | same) 0.51 / 0.61 / 0.63 and
     P(no | different) 0.89 / 0.89 / 0.84 at 2 / 4 / 8 images a question."""
 
+    # P("same" | same class) by images shown (WWW 2025)
     p_yes_same: float | dict = field(default_factory=lambda: dict(FINE_GRAINED_YES_SAME))
+    # P("different" | different classes) by images shown
     p_no_different: float | dict = field(
         default_factory=lambda: dict(FINE_GRAINED_NO_DIFFERENT))
 

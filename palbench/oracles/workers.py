@@ -33,14 +33,16 @@ AGGREGATE = ("majority", "dawid_skene")
 class Workers(Oracle):
     """A pool of workers who differ: own noise each, own price, redundancy and aggregation."""
 
+    # each worker's oracle table
     base: dict = field(default_factory=lambda: {"name": "asymmetric_pair"})
-    n_workers: int = 10
+    n_workers: int = 10  # workers in the pool
+    # { parameter = [low, high] } drawn per worker once per run
     spread: dict[str, tuple[float, ...]] = field(default_factory=dict)
-    workers: tuple[dict, ...] | None = None
-    price: float | tuple[float, ...] = 1.0
-    assign: str = "random"
-    redundancy: int = 1
-    aggregate: str = "majority"
+    workers: tuple[dict, ...] | None = None  # or one oracle table per worker
+    price: float | tuple[float, ...] = 1.0  # price multiplier: one, or one per worker
+    assign: str = "random"  # who answers: random, round_robin or strategy (a routed strategy)
+    redundancy: int = 1  # workers asked per question (charged that many times)
+    aggregate: str = "majority"  # majority (a tie gives no verdict) or dawid_skene (crowd-kit)
 
     def validate(self, where):
         check(self.base.get("name") != "workers", f"{where}.base.name", "workers",

@@ -187,6 +187,30 @@ def oracle_gain_shares(panel: pd.DataFrame, baseline: str, oracle: str) -> dict[
     return found
 
 
+def one_line_reading(frame: pd.DataFrame, pair_runs: set | None,
+                     metric: str = "task_acc") -> str:
+    """The report in one sentence: the best line by AULC, the best line asking pair
+    questions when some did, and the verdict of the first against random."""
+    runs = per_run(frame, metric)
+    lines = runs.groupby(["strategy", "learner"])["aulc"].mean().sort_values(ascending=False)
+    (strategy, learner), best = lines.index[0], lines.iloc[0]
+    text = f"best by AULC of {metric}: {strategy} with {learner} ({best:.3f})"
+    if pair_runs:
+        asked = runs[runs["run_id"].isin(pair_runs)]
+        if not asked.empty:
+            pairs = asked.groupby(["strategy", "learner"])["aulc"].mean().sort_values(
+                ascending=False)
+            (p_strategy, p_learner), p_best = pairs.index[0], pairs.iloc[0]
+            text += f"; best asking pair questions: {p_strategy} with {p_learner} " \
+                    f"({p_best:.3f})"
+    verdicts = paired_against(runs[runs["learner"] == learner], "aulc", "random")
+    row = verdicts[verdicts["strategy"] == strategy]
+    if not row.empty:
+        text += f"; {strategy} against random: {row['gain'].iloc[0]:+.3f}, " \
+                f"{row['verdict'].iloc[0]} over {int(row['seeds'].iloc[0])} seeds"
+    return text[0].upper() + text[1:] + "."
+
+
 def label_shares(panel: pd.DataFrame, metric: str, baseline: str) -> dict[str, str]:
     """Per strategy, the share of the baseline's cost it needs to reach the baseline's final
     value on the same seed (Kath et al.'s speed-up, as a fraction: 0.5 = half the labels),

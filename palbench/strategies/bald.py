@@ -132,7 +132,7 @@ class MCDropoutStrategy(Strategy):
 class BALD(MCDropoutStrategy):
     """Top-k mutual information of label and weights, by MC dropout (mlp with dropout > 0)."""
 
-    n_samples: int = 20
+    n_samples: int = 20  # MC-dropout predictions sampled per round
 
     def select(self, ctx, k, rng):
         candidates = ctx.candidates
@@ -147,9 +147,9 @@ class BALD(MCDropoutStrategy):
 class BatchBALD(MCDropoutStrategy):
     """Greedy joint mutual information of the batch (MC dropout)."""
 
-    n_samples: int = 20
-    n_configs: int = 500
-    max_candidates: int = 1000
+    n_samples: int = 20  # MC-dropout predictions sampled per round
+    n_configs: int = 500  # joint label configurations sampled to estimate the batch's entropy
+    max_candidates: int = 1000  # most uncertain samples considered per round (by BALD score)
 
     def validate(self, where):
         super().validate(where)

@@ -122,10 +122,10 @@ def coverage_select(graph: sp.csr_matrix, queried: np.ndarray, k: int,
 class CoverageParams(Strategy):
     """The parameters of a delta-ball cover, shared by graph_coverage and pal_coverage."""
 
-    delta: float | str = "auto"
-    purity: float = 0.95
-    max_dims: int = 64
-    max_cover: int = 10000
+    delta: float | str = "auto"  # ball radius, or "auto": the largest keeping balls `purity` pure
+    purity: float = 0.95  # with delta = "auto": the share of pure balls required
+    max_dims: int = 64  # wider data is projected on its leading principal components (0: never)
+    max_cover: int = 10000  # larger pools count coverage on a seeded sample of this many points
 
     def validate(self, where):
         super().validate(where)

@@ -33,7 +33,7 @@ class GreedyOracle(Strategy):
     reads_truth: ClassVar[bool] = True
     candidates: int = 20
     validation: float = 0.5  # the share of the pool scored on, with score_on = "validation"
-    score_on: str = "validation"
+    score_on: str = "validation"  # what a candidate is judged by: "validation" or "test"
 
     def validate(self, where):
         check(self.candidates >= 1, f"{where}.candidates", self.candidates, "must be >= 1")

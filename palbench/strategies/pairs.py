@@ -243,7 +243,7 @@ class PalGroup(ExemplarComparison):
     one answer gives every pair among them (pairs asked before, and exemplar pairs, which are
     known different, are left out). Priced group_base + group_item * (M - 1)."""
 
-    images: int = 4
+    images: int = 4  # images M per group question (every pair among them answered)
 
     def validate(self, where):
         super().validate(where)

@@ -42,7 +42,7 @@ class Routed(Strategy):
     """Asks what `inner` asks, and chooses the workers of each question by their agreement."""
 
     inner: dict = field(default_factory=lambda: {"name": "random"})
-    rule: str = "thompson"
+    rule: str = "thompson"  # how workers are chosen: thompson (sampled) or greedy
     routes_workers = True
 
     def validate(self, where):

@@ -99,10 +99,12 @@ def query_arguments(cls: type) -> set[str]:
 class SkactivemlStrategy(Strategy):
     """Any scikit-activeml pool strategy (query_strategy by import path)."""
 
+    # import path of a scikit-activeml pool strategy
     query_strategy: str = "skactiveml.pool.RandomSampling"
-    params: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)  # its constructor's parameters
+    # "auto": the run's learner wrapped; or a scikit-activeml classifier's import path
     classifier: str = "auto"
-    classifier_params: dict = field(default_factory=dict)
+    classifier_params: dict = field(default_factory=dict)  # that classifier's parameters
 
     def validate(self, where):
         try:

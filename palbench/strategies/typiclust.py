@@ -71,9 +71,9 @@ class TypiClust(SpaceStrategy):
     """Typical samples of the largest uncovered k-means clusters (low budgets)."""
 
     space: str = "features"
-    neighbours: int = 20
-    max_clusters: int = 500
-    min_cluster_size: int = 5
+    neighbours: int = 20  # nearest neighbours of the typicality estimate
+    max_clusters: int = 500  # most k-means clusters
+    min_cluster_size: int = 5  # smallest cluster a pick is drawn from
 
     def validate(self, where):
         super().validate(where)

@@ -25,8 +25,8 @@ def density(X: np.ndarray, gamma: float, sample: int = 1000) -> np.ndarray:
 class DensityMargin(Strategy):
     """Margin sampling weighted by pool density (beta: the density's exponent)."""
 
-    beta: float = 1.0
-    gamma: float = 0.1
+    beta: float = 1.0  # weight of the density term against the margin
+    gamma: float = 0.1  # RBF kernel width of the density estimate
     needs_model = True
 
     def validate(self, where):
