@@ -17,6 +17,8 @@ _PUBLIC = {
     "Dataset": "palbench.datasets.base", "LabelQueries": "palbench.queries",
     "PairQueries": "palbench.queries", "PriceList": "palbench.queries",
     "ConfigError": "palbench.errors", "ComponentError": "palbench.errors",
+    "ResultsStore": "palbench.results.store", "StoppingCriterion": "palbench.stopping.base",
+    "LabelLearner": "palbench.learners.base", "SplitSource": "palbench.datasets.base",
 }
 __all__ = sorted(_PUBLIC) + ["__version__"]
 

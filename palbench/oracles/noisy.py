@@ -30,7 +30,7 @@ class NoisyLabel(Oracle):
 @ORACLES.register("confusion")
 @dataclass(frozen=True)
 class Confusion(Oracle):
-    """Answers class j for a sample of true class i with probability matrix[i][j]."""
+    """Answers class j for a sample of true class i with probability `matrix[i][j]`."""
 
     # row i: the distribution of answers for true class i
     matrix: tuple[tuple[float, ...], ...] = ()
