@@ -45,8 +45,11 @@ def test_index_html_renders_tables_and_images_in_chromium(report, tmp_path):
     probe = tmp_path / "probe.html"
     probe.write_text(report.read_text().replace("</body>", PROBE))
     done = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                           "--dump-dom", probe.as_uri()], capture_output=True, text=True,
-                          timeout=120)
+                           "--enable-logging=stderr", "--v=0", "--dump-dom", probe.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    console = [line for line in done.stderr.splitlines() if "CONSOLE" in line and
+               re.search(r"Uncaught|Error|Failed", line)]
+    assert not console, console
     match = re.search(r'<body data-images="(\d+)" data-rows="(\d+)"', done.stdout)
     assert match, done.stderr[-2000:]
     images, rows = map(int, match.groups())
@@ -56,4 +59,4 @@ def test_index_html_renders_tables_and_images_in_chromium(report, tmp_path):
     subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile2'}",
                     "--window-size=1200,1600", f"--screenshot={shot}", report.as_uri()],
                    capture_output=True, timeout=120)
-    assert shot.read_bytes()[:4] == b"\x89PNG"
+    assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 20_000
