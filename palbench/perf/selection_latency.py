@@ -36,7 +36,7 @@ from palbench.oracles.exact import Exact
 from palbench.oracles.pairs import ExactPair
 from palbench.perf import dataset_table
 from palbench.queries import LabelQueries, PairQueries
-from palbench.strategies.base import STRATEGIES, QueryContext, random_choice
+from palbench.strategies.base import STRATEGIES, QueryContext, TruthView, random_choice
 
 
 def load(dataset: str, n: int, dims: int = 0):
@@ -79,6 +79,9 @@ def prepared_context(data, strategy, answered: int, seed: int = 0):
                        pool=(20, 3) if getattr(strategy, "routes_workers", False) else None)
     if strategy.needs_model:
         ctx.model, ctx.model_version = model_for(strategy).fit(data, ledger.graph, seed=seed), 1
+    if strategy.reads_truth:  # a reference line: the truth and a learner to train, as the loop
+        ctx.truth = TruthView(data.y, data.X_test, data.y_test)
+        ctx.learner = model_for(strategy)
     return ctx
 
 
