@@ -226,6 +226,9 @@ def test_budget_and_seed_grids_are_the_lists_written_out():
     ("{ start = 40, stop = 30, step = 1 }", "experiment.budgets.stop", "at least start"),
     ("{ stop = 30, step = 0 }", "experiment.budgets.step", "positive"),
     ("{ stop = 1000, step = 1 }", "experiment.budgets", "whole pool"),
+    ('{ stop = "pool" }', "experiment.budgets", "needs stop and step"),
+    ('{ stop = "pools", step = 1 }', "experiment.budgets.stop", "must be a number"),
+    ('{ start = 500, stop = "pool", step = 1 }', "experiment.budgets", "whole pool"),
 ])
 def test_bad_budget_grids_are_one_line(value, field, words, tmp_path, capsys):
     config = tmp_path / "c.toml"
