@@ -72,8 +72,9 @@ def run_statistics(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def t_interval(mean: float, std: float, n: int) -> tuple[float, float]:
-    half = stats.t.ppf(0.975, n - 1) * std / np.sqrt(n)
-    return mean - half, mean + half
+    """The 95% t interval of a mean from its summary (what a published table gives)."""
+    low, high = stats.t.interval(0.95, n - 1, loc=mean, scale=std / np.sqrt(n))
+    return float(low), float(high)
 
 
 def welch_interval(a: tuple[float, float, int], b: tuple[float, float, int]):
