@@ -74,7 +74,7 @@ class Results:
         run's cell, seed and spec hash, the checkpoint's budget, cost, counts and metrics."""
         from palbench.results.store import ResultsStore
 
-        with ResultsStore(self.store, create=False) as store:
+        with ResultsStore(self.store, mode="read") as store:
             return self._mine(store.to_frame())
 
     def _mine(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -106,7 +106,7 @@ class Results:
         from palbench.reports.report import write_report
         from palbench.results.store import ResultsStore
 
-        with ResultsStore(self.store, create=False) as store, store.snapshot():
+        with ResultsStore(self.store, mode="read") as store, store.snapshot():
             frame, runs, pair_runs = self._mine(store.to_frame()), store.runs(), \
                 store.pair_runs()
         check_baseline(frame, baseline, "baseline")

@@ -40,10 +40,12 @@ def positive_workers(n: int) -> int:
     return n
 
 
-def open_store(store_arg, create: bool = True):
+def open_store(store_arg, mode: str = "write"):
+    """The store to write into (run, import) or to read (every other command: never written,
+    read-only media included)."""
     from palbench.results.store import ResultsStore, store_path
 
-    return ResultsStore(store_path(store_arg), create=create)
+    return ResultsStore(store_path(store_arg), mode=mode)
 
 
 def run_into_store(config, store_arg, *, workers=1, force=False, quiet=False, tag=None,
@@ -92,7 +94,7 @@ def cmd_demo(args) -> int:
     if code:
         return code
     write_report_files(store, str(out_dir))
-    with open_store(store, create=False) as opened:
+    with open_store(store, mode="read") as opened:
         reading = one_line_reading(opened.to_frame(), opened.pair_runs())
     print(f"palbench demo: report in {out_dir / 'index.html'} (and leaderboard.md, "
           f"curves.png)\n{reading}")
@@ -114,8 +116,9 @@ def cmd_check(args) -> int:
     workers = positive_workers(args.workers)
     if args.junit and not Path(args.junit).resolve().parent.is_dir():
         raise ConfigError("--junit", args.junit, "its folder does not exist")
-    with open_store(args.store, create=not args.no_run) as store:
-        verdicts = check_claims(claims, store, None if args.no_run else
+    runs_missing = not args.no_run and any(c.config for c in claims)
+    with open_store(args.store, "write" if runs_missing else "read") as store:
+        verdicts = check_claims(claims, store, None if not runs_missing else
                                 partial(run_missing_cells, store=store, workers=workers))
     for verdict in verdicts:
         print(verdict.line)
@@ -131,7 +134,7 @@ def cmd_compare(args) -> int:
 
     if not 0 < args.target <= 1:
         raise ConfigError("--target", args.target, "must be an accuracy in (0, 1]")
-    with open_store(args.store, create=False) as store:
+    with open_store(args.store, mode="read") as store:
         frame = store.to_frame()
     table = compare(frame, args.baseline, args.candidate, args.target)
     if table.empty:
@@ -165,7 +168,7 @@ def cmd_list(args) -> int:
 def cmd_export(args) -> int:
     from palbench.results.export import export_bundle, export_rows
 
-    with open_store(args.store, create=False) as store:
+    with open_store(args.store, mode="read") as store:
         if args.format == "bundle":
             n = export_bundle(store, Path(args.out))
             print(f"palbench: {n} runs written to {args.out}")
@@ -190,7 +193,7 @@ def write_report_files(store_arg, out, metric="task_acc", hue="strategy", experi
                        published=None, mistake_cost=None) -> int:
     from palbench.reports.report import write_report
 
-    with open_store(store_arg, create=False) as store, store.snapshot():
+    with open_store(store_arg, mode="read") as store, store.snapshot():
         frame = store.to_frame(**({"experiment": experiment} if experiment else {}))
         runs = store.runs()
         pair_runs = store.pair_runs()

@@ -97,7 +97,7 @@ def test_other_files_are_refused(tmp_path):
     with pytest.raises(StoreError, match="does not exist"):
         ResultsStore(tmp_path / "missing" / "s.sqlite")
     with pytest.raises(StoreError, match="no such store"):
-        ResultsStore(tmp_path / "absent.sqlite", create=False)
+        ResultsStore(tmp_path / "absent.sqlite", mode="read")
 
 
 def test_schema_1_store_is_migrated_in_place(tmp_path):

@@ -1,14 +1,23 @@
 """Annotation-cost claims: a TOML file of claims -> PASS/FAIL per claim, checked against the store.
 
-A claim names its runs (dataset, strategy, and optionally oracle, learner, costs, experiment),
-a metric per run (cost_to_reach a target accuracy, aulc, final_acc), and a bound that the far end
-of a bootstrap interval over seeds must meet (at_most, at_least, or ratio_at_most against the
-runs of another strategy on the same seeds). Runs missing from the store are produced from the
-claim's `config` unless told not to.
+A claim names one cell (dataset, strategy, and as many of oracle, costs, learner,
+selection_learner, experiment and tag as the store needs to tell its cells apart), a metric per
+run (cost_to_reach a target accuracy, aulc, final_acc, a stopping criterion's stop), and a bound
+that the far end of a bootstrap interval over that cell's seeds must meet (at_most, at_least, or
+ratio_at_most against the cell of another strategy in the same setting, paired on seeds).
+
+A claim measures exactly one cell per side, or it is refused (bad input, exit 2) with the
+values that tell the cells apart and the key to add: pooling cells would count their seeds
+together and overstate the evidence. A name that no run in the store has is refused with "did
+you mean"; a name the store has but with no run matching the other keys is a FAIL that says
+which key left no run. Runs missing from the store are produced from the claim's `config`
+unless told not to.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
 import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -24,7 +33,9 @@ from palbench.reports.stats import bootstrap_ci
 
 CLAIM_METRICS = ("cost_to_reach", "aulc", "final_acc", "stop_cost", "stop_loss")
 STOP_METRICS = {"stop_cost": "cost", "stop_loss": "loss"}  # -> stops_of() columns
-FILTERS = ("dataset", "strategy", "oracle", "learner", "costs", "experiment", "tag")
+# the run columns a claim's keys select on, in the order a missing key is suggested
+FILTERS = ("strategy", "dataset", "experiment", "oracle", "costs", "learner",
+           "selection_learner", "tag")
 
 
 @dataclass(frozen=True)
@@ -35,8 +46,9 @@ class Claim:
     oracle: str | None = None
     learner: str | None = None
     costs: str | None = None
+    selection_learner: str | None = None  # "self": the learner selected for itself
     experiment: str | None = None
-    tag: str | None = None
+    tag: str | None = None  # "" selects the untagged runs
     metric: str = "cost_to_reach"
     target: float | None = None
     at_most: float | None = None
@@ -70,6 +82,7 @@ class Claim:
               "must be between 0 and 1")
 
     def filters(self, strategy: str | None = None) -> dict:
+        """The claim's keys that are set, in FILTERS order (`strategy` replaces its own)."""
         found = {k: getattr(self, k) for k in FILTERS if getattr(self, k) is not None}
         if strategy is not None:
             found["strategy"] = strategy
@@ -132,11 +145,9 @@ def fmt(value: float) -> str:
 
 
 def evaluate(claim: Claim, frame: pd.DataFrame, baseline: pd.DataFrame | None) -> Verdict:
-    """PASS when the far end of the bootstrap interval meets the bound."""
+    """PASS when the far end of the bootstrap interval meets the bound. `frame` holds the
+    runs of one cell, one run per seed (`baseline`: those of the relative_to cell)."""
     label = describe_metric(claim)
-    if frame.empty:
-        return Verdict(claim, False, f"FAIL  {claim.name}: no runs in the store match "
-                                     f"{claim.filters()}")
     values = per_run_values(frame, claim)
     if claim.metric in STOP_METRICS and values.empty:
         known = sorted(set(stops_of(frame)["criterion"]))
@@ -144,9 +155,6 @@ def evaluate(claim: Claim, frame: pd.DataFrame, baseline: pd.DataFrame | None) -
                                      f"criterion {claim.criterion!r}; recorded: "
                                      f"{', '.join(known) or 'none'}")
     if claim.relative_to is not None:
-        if baseline is None or baseline.empty:
-            return Verdict(claim, False, f"FAIL  {claim.name}: no runs of "
-                                         f"{claim.relative_to!r} to compare with")
         base = per_run_values(baseline, claim)
         censored = int(np.isinf(base).sum())
         if censored:  # counted at its last cost: can only overstate the ratio (conservative)
@@ -213,18 +221,135 @@ def write_junit(verdicts: list[Verdict], path: Path) -> None:
 def check_claims(claims: list[Claim], store, run_missing=None) -> list[Verdict]:
     """Evaluate every claim; with `run_missing` (the caller's runner: config path -> None,
     for instance bench.session.run_config into this store), first run each claim's config's
-    cells that the store lacks. Reports never import bench/: the caller passes the runner."""
+    cells that the store lacks. Reports never import bench/: the caller passes the runner.
+    A claim that cannot name one cell per side is a ConfigError (see `one_cell`)."""
     if run_missing is not None:
         for config in dict.fromkeys(c.config for c in claims if c.config):
             run_missing(config)
-    verdicts = []
     with store.snapshot():  # every claim judged on one state of the store
-        for claim in claims:
-            frame = store.to_frame(**claim.filters())
-            baseline = store.to_frame(**claim.filters(claim.relative_to)) \
-                if claim.relative_to else None
-            verdicts.append(evaluate(claim, frame, baseline))
+        frame, runs = store.to_frame(), store.runs()
+    if frame.empty:
+        raise ConfigError("store", str(store.path), "holds no runs: nothing to check a claim "
+                          "against (run the claims' configs first, or drop --no-run)")
+    keys = cell_keys(runs)
+    tag = frame["tag"].fillna("")  # a tag tells a cell's runs apart as its spec does
+    frame = frame.assign(cell=frame["run_id"].map(keys["cell"]) + "|" + tag,
+                         setting=frame["run_id"].map(keys["setting"]) + "|" + tag, tag=tag)
+    verdicts = []
+    for i, claim in enumerate(claims):
+        where = f"claim[{i}]"
+        check_names(claim, frame, where)
+        runs_of = one_cell(claim, frame, where, claim.strategy)
+        if isinstance(runs_of, Verdict):
+            verdicts.append(runs_of)
+            continue
+        baseline = None
+        if claim.relative_to is not None:
+            baseline = baseline_cell(claim, frame, runs_of, where)
+            if isinstance(baseline, Verdict):
+                verdicts.append(baseline)
+                continue
+        verdicts.append(evaluate(claim, runs_of, baseline))
     return verdicts
+
+
+def cell_keys(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per run_id: `cell`, what makes a run one of its cell's seeds (its spec without the
+    seed and, for data drawn or split per seed, without that seed's data fingerprint); and
+    `setting`, the same without the strategy (the cell a relative_to baseline must share)."""
+    cells, settings = {}, {}
+    for run_id, spec_json in zip(runs["run_id"], runs["spec_json"]):
+        spec = json.loads(spec_json)
+        spec.pop("seed", None)
+        dataset = spec.get("dataset", {})
+        if spec.get("experiment", {}).get("data_seed") == "run" or \
+                dataset.get("split_seed") == "run":
+            dataset.pop("fingerprint", None)
+        cells[run_id] = json.dumps(spec, sort_keys=True)
+        spec.pop("strategy", None)
+        settings[run_id] = json.dumps(spec, sort_keys=True)
+    return pd.DataFrame({"cell": cells, "setting": settings})
+
+
+def check_names(claim: Claim, frame: pd.DataFrame, where: str) -> None:
+    """Every name the claim gives is one the store holds (else: bad input, "did you mean")."""
+    for key, value in [*claim.filters().items(), ("relative_to", claim.relative_to)]:
+        if value is None:
+            continue
+        column = "strategy" if key == "relative_to" else key
+        held = sorted(str(v) for v in frame[column].unique())
+        if value not in held:
+            close = difflib.get_close_matches(str(value), held, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            shown = [v if v else '"" (untagged)' for v in held] if key == "tag" else held
+            raise ConfigError(f"{where}.{key}", value, f"no run in the store has this "
+                              f"{column}{hint}; the store holds: {', '.join(shown[:12])}"
+                              + (f" and {len(held) - 12} more" if len(held) > 12 else ""))
+
+
+def one_cell(claim: Claim, frame: pd.DataFrame, where: str,
+             strategy: str) -> pd.DataFrame | Verdict:
+    """The runs of the one cell the claim names for `strategy`, newest run per seed; a FAIL
+    verdict when the keys leave no run (naming the key that emptied it); a ConfigError when
+    they leave several cells (naming the values that tell them apart and the key to add)."""
+    rows = frame
+    for key, value in claim.filters(strategy).items():
+        kept = rows[rows[key] == value]
+        if kept.empty:
+            return Verdict(claim, False, emptied(claim, rows, key, value, strategy))
+        rows = kept
+    if rows["cell"].nunique() > 1:
+        raise ConfigError(where, claim.name, several_cells(rows, strategy))
+    newest = rows.groupby("seed")["run_id"].transform("max")  # versions repeating a seed
+    return rows[rows["run_id"] == newest]
+
+
+def baseline_cell(claim: Claim, frame: pd.DataFrame, runs_of: pd.DataFrame,
+                  where: str) -> pd.DataFrame | Verdict:
+    """The relative_to strategy's cell in the setting of the claim's cell: the same spec but
+    for the strategy (dataset, annotator, prices, learners, [experiment] protocol)."""
+    setting = runs_of["setting"].iloc[0]
+    found = one_cell(claim, frame[frame["setting"] == setting], where, claim.relative_to)
+    if not isinstance(found, Verdict):
+        return found
+    elsewhere = one_cell(claim, frame, where, claim.relative_to)
+    if isinstance(elsewhere, Verdict):
+        return elsewhere
+    mine, theirs = (json.loads(k.rpartition("|")[0]) for k in (setting,
+                                                                elsewhere["setting"].iloc[0]))
+    tables = sorted(t for t in {*mine, *theirs} if mine.get(t) != theirs.get(t))
+    return Verdict(claim, False, f"FAIL  {claim.name}: the runs of {claim.relative_to!r} "
+                                 f"that the keys name are not in the setting of "
+                                 f"{claim.strategy!r}'s: they differ in "
+                                 f"{', '.join(f'[{t}]' for t in tables)}")
+
+
+def emptied(claim: Claim, rows: pd.DataFrame, key: str, value, strategy: str) -> str:
+    """A FAIL line: which key left no run, and what the runs before it held instead."""
+    held = sorted(str(v) for v in rows[key].unique())
+    shown = ", ".join(repr(v) for v in held[:6]) + (" ..." if len(held) > 6 else "")
+    return (f"FAIL  {claim.name}: no run of {strategy!r} has {key} = {value!r} among the "
+            f"runs the keys before it select; those have {key} {shown}")
+
+
+def several_cells(rows: pd.DataFrame, strategy: str) -> str:
+    """Why a claim's keys name more than one cell, and what to add."""
+    n = rows["cell"].nunique()
+    differing = [k for k in FILTERS if k != "strategy" and rows[k].nunique() > 1]
+    if differing:
+        parts = [f"{k} ({', '.join(repr(v) for v in sorted(map(str, rows[k].unique())))})"
+                 for k in differing]
+        key = differing[0]
+        choices = " or ".join(f'{key} = "{v}"' for v in sorted(map(str, rows[key].unique())))
+        return (f"its keys match {n} cells of strategy {strategy!r}, which differ in "
+                f"{' and '.join(parts)}: add {choices}")
+    specs = [json.loads(c.rpartition("|")[0]) for c in rows["cell"].unique()]
+    tables = sorted({t for spec in specs for t in spec
+                     if any(spec.get(t) != other.get(t) for other in specs)})
+    return (f"its keys match {n} cells of strategy {strategy!r} with the same names that "
+            f"differ in their {', '.join(f'[{t}]' for t in tables)} tables; run them under "
+            "different [experiment] names or --tag values and add experiment = ... or "
+            "tag = ...")
 
 
 __all__ = ["Claim", "ConfigError", "Verdict", "check_claims", "load_claims", "write_junit"]

@@ -1,8 +1,11 @@
 """Exports of the store's checkpoint rows (csv, parquet) and shareable bundles.
 
 A bundle is a zip archive with manifest.json, runs.jsonl, checkpoints.jsonl and answers.jsonl
-(each run's answer log; bundles written before it have none): plain JSON, no pickles. A store
-rebuilt from bundles holds what the stores they came from held, table for table. Importing
+(each run's answer log; bundles written before it have none): plain JSON, no pickles. Values
+go from SQLite's rows to JSON and back as Python values, never through pandas' float
+formatting: floats are written as `repr` writes them (the shortest text that reads back to
+the same double; infinities as `Infinity`), so a store rebuilt from bundles holds what the
+stores they came from held, value for value and type for type. Importing
 reads the members by name in memory and never writes files, so a crafted member name cannot
 reach outside the store; runs already in the store (same run_uid) are
 skipped, so importing twice adds nothing twice.
@@ -11,7 +14,6 @@ skipped, so importing twice adds nothing twice.
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import os
 import tempfile
@@ -66,9 +68,8 @@ def export_bundle(store: ResultsStore, out: Path) -> int:
     """Every run with its metadata, checkpoints and answer log, for `palbench import`; read in
     one snapshot, so a bundle taken while others write holds whole runs only."""
     with store.snapshot():
-        runs = store.runs()
-        checkpoints = store.checkpoints()
-        answers = store.answers()
+        runs, checkpoints, answers = (store.records(t) for t in ("runs", "checkpoints",
+                                                                 "answers"))
     manifest = {"format": BUNDLE_FORMAT, "schema_version": SCHEMA_VERSION,
                 "palbench_version": palbench.__version__, "runs": len(runs),
                 "checkpoints": len(checkpoints), "answers": len(answers)}
@@ -76,10 +77,9 @@ def export_bundle(store: ResultsStore, out: Path) -> int:
     def write(path: Path) -> None:
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("manifest.json", json.dumps(manifest, indent=2))
-            archive.writestr("runs.jsonl", runs.to_json(orient="records", lines=True))
-            archive.writestr("checkpoints.jsonl",
-                             checkpoints.to_json(orient="records", lines=True))
-            archive.writestr("answers.jsonl", answers.to_json(orient="records", lines=True))
+            for name, records in (("runs", runs), ("checkpoints", checkpoints),
+                                  ("answers", answers)):
+                archive.writestr(f"{name}.jsonl", _jsonl(records))
 
     _atomic_write(out, write)
     return len(runs)
@@ -134,7 +134,23 @@ def read_bundle(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | 
     return runs, checkpoints, answers
 
 
+def _jsonl(records: list[dict]) -> str:
+    """One JSON object a line; floats in `repr` precision (json's own), exact."""
+    return "".join(json.dumps(r, allow_nan=True, separators=(",", ":")) + "\n"
+                   for r in records)
+
+
 def _read_jsonl(text: str) -> pd.DataFrame:
-    if not text.strip():
+    """The rows as Python values (object columns: an integer stays an integer beside a
+    null, a float keeps every bit)."""
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        if not isinstance(record, dict):
+            raise ValueError(f"line {number} is not a JSON object")
+        records.append(record)
+    if not records:
         return pd.DataFrame()
-    return pd.read_json(io.StringIO(text), lines=True, dtype=False)
+    return pd.DataFrame(records, dtype=object)
