@@ -49,7 +49,7 @@ def open_store(store_arg, mode: str = "write"):
 
 
 def run_into_store(config, store_arg, *, workers=1, force=False, quiet=False, tag=None,
-                   executor="local", address=None) -> int:
+                   executor="local", address=None, verbose=False) -> int:
     """Run a config (a path, or a (raw table, base folder) pair) into the store; print the
     summary line. Exit status 130 when interrupted."""
     from palbench.bench.config import load_plan, plan_from_raw
@@ -59,7 +59,8 @@ def run_into_store(config, store_arg, *, workers=1, force=False, quiet=False, ta
     plan = plan_from_raw(*config) if isinstance(config, tuple) else load_plan(config)
     with open_store(store_arg) as store:
         summary = run_plan(plan, store, workers=workers, force=force, tag=tag,
-                           executor=executor, address=address, progress=not quiet)
+                           executor=executor, address=address, progress=not quiet,
+                           verbose=verbose)
         path = store.path
     if summary.interrupted:
         print(f"palbench: interrupted; {summary.written} finished runs are in {path}. Run the "
@@ -74,7 +75,7 @@ def cmd_run(args) -> int:
         raise ConfigError("--address", args.address, "only with --executor ray")
     return run_into_store(args.config, args.store, workers=args.workers, force=args.force,
                           quiet=args.quiet, tag=args.tag, executor=args.executor,
-                          address=args.address)
+                          address=args.address, verbose=args.verbose)
 
 
 def cmd_demo(args) -> int:
@@ -258,7 +259,12 @@ def add_run(sub) -> None:
                    help="local: this machine's process pool; ray: one Ray task per cell "
                         "(pip install 'palbench[ray]')")
     p.add_argument("--address", metavar="ADDR",
-                   help="Ray cluster to join (default: start a local one on 127.0.0.1)")
+                   help="Ray cluster to join: auto, HOST:PORT (the head's GCS port) or "
+                        "ray://HOST:PORT (Ray Client); a cluster started by `ray start` needs "
+                        "RAY_AUTH_MODE=token and its token here (default: start a local one "
+                        "on 127.0.0.1)")
+    p.add_argument("--verbose", action="store_true",
+                   help="show Ray's own log lines (kept out of the terminal by default)")
     p.add_argument("--force", action="store_true",
                    help="re-run cells that are already complete, replacing their rows")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -157,3 +157,6 @@ def read_toml(path: str | Path) -> dict:
         raise ConfigError("config", str(path), f"not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError("config", str(path), "not a UTF-8 text file") from None
+    except RecursionError:
+        raise ConfigError("config", str(path), "nested too deeply to read (tables or arrays "
+                          "inside each other hundreds of levels deep)") from None

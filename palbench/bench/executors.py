@@ -6,6 +6,7 @@ Workers only compute; results come back to the caller, which alone writes the st
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -19,6 +20,36 @@ from palbench.datasets import Dataset
 from palbench.errors import ComponentError, ConfigError, WorkerDied
 
 _WORKER_DATASETS: dict[str, Dataset] = {}
+PARENT_POLL_SECONDS = 0.25
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+
+
+def end_with_parent(parent: int) -> None:
+    """A worker's initializer: the worker ends when the process that started it dies, however
+    it dies (SIGKILL included), so that no worker outlives its run or holds the caller's
+    pipes open. Linux signals the worker at once (PR_SET_PDEATHSIG); everywhere, a daemon
+    thread checks every quarter second that the worker's parent is still `parent`."""
+    import signal
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass  # the thread below still watches
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="palbench-parent-watch", daemon=True).start()
+
 
 
 def _run_in_worker(cell: Cell) -> CellResult:
@@ -118,7 +149,8 @@ def run_cells(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], worker
         return
     check_workers_can_start(cells)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=end_with_parent, initargs=(os.getpid(),)) as pool:
         pending = {pool.submit(_run_in_worker, cell) for cell in cells}
         try:
             while pending:
@@ -145,14 +177,101 @@ def _ray_gpu_request(cell: Cell, cluster_gpus: float) -> float:
     return 1.0 if cluster_gpus > 0 and (device == "auto" or device.startswith("cuda")) else 0.0
 
 
+RAY_CONNECT_SECONDS = 5.0
+
+
+def ray_target(address: str) -> tuple[str, int] | None:
+    """(host, port) of an address as Ray users write it: "host:port" or "ray://host:port"
+    (Ray Client); None for "auto" (Ray finds the cluster this machine belongs to)."""
+    if address == "auto":
+        return None
+    rest = address.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError("--address", address, "must be auto, HOST:PORT or ray://HOST:PORT "
+                          "(the head node's GCS port, 6379 unless `ray start --port` said "
+                          "otherwise; Ray Client: 10001)")
+    return host.strip("[]"), int(port)
+
+
+def check_reachable(address: str) -> None:
+    """One line, at once, when nothing listens at the address (Ray itself retries for
+    minutes, printing a warning every few seconds)."""
+    import socket
+
+    target = ray_target(address)
+    if target is None:
+        return
+    try:
+        socket.create_connection(target, timeout=RAY_CONNECT_SECONDS).close()
+    except OSError as exc:
+        cause = exc.strerror or type(exc).__name__
+        raise ConfigError("--address", address, f"no Ray cluster answers there ({cause}); "
+                          "start one with `ray start --head`, or check the host and port") \
+            from None
+
+
+def join_ray(ray, address: str, verbose: bool) -> None:
+    """ray.init against a running cluster, failing in one line that names the address, the
+    cause and the fix (token authentication, which `ray start` turns on by default)."""
+    import logging
+
+    check_reachable(address)
+    try:
+        with contextlib.nullcontext() if verbose else descriptor_2_aside():
+            ray.init(address=address, log_to_driver=verbose,
+                     logging_level=logging.INFO if verbose else logging.ERROR)
+    except Exception as exc:  # noqa: BLE001  (Ray raises ConnectionError, RuntimeError, ...)
+        from palbench.errors import first_line
+
+        if os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
+            fix = ("a cluster started by `ray start` requires token authentication: set "
+                   "RAY_AUTH_MODE=token here and give this machine the cluster's token "
+                   "(~/.ray/auth_token, or RAY_AUTH_TOKEN)")
+        else:
+            fix = ("check that this machine's token (~/.ray/auth_token, or RAY_AUTH_TOKEN) "
+                   f"is the cluster's, and that the cluster runs Ray {ray.__version__} too")
+        raise ConfigError("--address", address, f"cannot join the Ray cluster there "
+                          f"({first_line(exc)}); {fix}") from None
+
+
+@contextlib.contextmanager
+def descriptor_2_aside():
+    """File descriptor 2 into a temporary file for the block: Ray's C++ core writes its
+    connection warnings there (one every second while it retries), whatever its log level."""
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as aside:
+        os.dup2(aside.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def quiet_ray(verbose: bool) -> None:
+    """Ray's own log lines (its C++ core's warnings included) stay out of the terminal unless
+    --verbose; read before Ray is imported."""
+    if not verbose:
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+        os.environ.setdefault("RAY_LOG_TO_STDERR", "0")
+
+
 def run_cells_ray(cells: Iterable[Cell], workers: int, on_result: Callable[[CellResult], None],
                   on_checkpoint: Callable[[], None] | None = None,
-                  address: str | None = None) -> None:
+                  address: str | None = None, verbose: bool = False) -> None:
     """One Ray task per cell; results stream back to this process, which alone writes the
     store. Without `address`, a local Ray instance on loopback with `workers` CPUs, no
     dashboard, no usage stats."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    if address:
+        ray_target(address)  # a malformed address is one line before Ray is imported
+    quiet_ray(verbose)
     try:
         import ray
     except ImportError:
@@ -160,7 +279,7 @@ def run_cells_ray(cells: Iterable[Cell], workers: int, on_result: Callable[[Cell
     started = False
     if not ray.is_initialized():
         if address:
-            ray.init(address=address, log_to_driver=False)
+            join_ray(ray, address, verbose)
         else:
             ray.init(num_cpus=workers, include_dashboard=False, _node_ip_address="127.0.0.1",
                      log_to_driver=False)

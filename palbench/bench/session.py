@@ -33,9 +33,10 @@ class RunSummary:
 
 def run_plan(plan: Plan, store: ResultsStore, *, workers: int = 1, force: bool = False,
              tag: str | None = None, executor: str = "local", address: str | None = None,
-             progress: bool = True) -> RunSummary:
+             progress: bool = True, verbose: bool = False) -> RunSummary:
     """Run every cell of `plan` that `store` lacks (all of them with `force`); a Ctrl-C stops
-    the run and returns what was written so far (interrupted=True)."""
+    the run and returns what was written so far (interrupted=True). `verbose`: Ray's own
+    log lines too."""
     from tqdm import tqdm
 
     from palbench.bench.executors import run_cells, run_cells_ray
@@ -64,7 +65,8 @@ def run_plan(plan: Plan, store: ResultsStore, *, workers: int = 1, force: bool =
 
     try:
         if executor == "ray":
-            run_cells_ray(todo, workers, on_result, lambda: bar.update(), address)
+            run_cells_ray(todo, workers, on_result, lambda: bar.update(), address,
+                          verbose)
         else:
             run_cells(todo, plan.data, workers, on_result, on_checkpoint=lambda: bar.update())
     except KeyboardInterrupt:
