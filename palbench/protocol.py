@@ -1,8 +1,9 @@
 """The component protocol: what every kind of component (dataset source, strategy, oracle,
 learner) is, and the checks a class passes before the harness uses it.
 
-A component is a frozen dataclass: its fields are its parameters (the TOML keys, and what the
-spec hash covers); facts about the class are `ClassVar`, never fields. Each kind's base class
+A component is a frozen dataclass: its fields are its parameters (the TOML keys), declared
+with what the spec hash needs to know (`palbench.fields`); facts about the class are
+`ClassVar`, never fields. Each kind's base class
 derives from `Component` and declares every hook the harness calls on it, with a default, so
 the harness never probes with `hasattr` and a class can be checked against its base.
 """
@@ -22,10 +23,6 @@ class Component:
 
     kind: ClassVar[str] = "component"  # "strategy", "oracle", "learner", "dataset"
     registry_name: ClassVar[str] = ""  # set when registered; "" for a class given directly
-    hidden_params: ClassVar[tuple[str, ...]] = ()  # fields that cannot change results (paths)
-    # fields added after runs were stored: in the spec only when set, so that the runs that
-    # do not use them keep their spec hashes
-    late_params: ClassVar[tuple[str, ...]] = ()
 
     def validate(self, where: str) -> None:
         """Check the parameters' values (their types are already checked); raise ConfigError
@@ -35,10 +32,49 @@ class Component:
         """Checks that need the dataset (a matrix's size, the pool's size); none by default."""
 
     def display_name(self) -> str:
-        """The component's label in results: its name plus every non-default parameter."""
+        """The component's label in results: its name plus every non-default parameter that
+        can change results."""
+        from palbench.fields import without_results
         from palbench.params import describe
 
-        return describe(name_of(type(self)), self, hidden=self.hidden_params)
+        return describe(name_of(type(self)), self, hidden=without_results(self))
+
+    def nested_components(self) -> dict[str, Any]:
+        """Each parameter declared `component=KIND` (the table of another component: a
+        wrapped oracle, an inner strategy), built as that kind's component, by field name;
+        the spec hash holds their identities. Override where tables combine (a pool of
+        workers over one base table)."""
+        from palbench.fields import nested_kind, parameters
+
+        return {f.name: build_nested(nested_kind(f), getattr(self, f.name),
+                                     f"{self.kind}.{f.name}")
+                for f in parameters(self) if nested_kind(f)}
+
+
+def build_nested(kind: str, table: dict, where: str) -> Component:
+    """A component of `kind` from its table (`name` plus parameters), checked as a config's."""
+    from palbench.params import build
+
+    name = table.get("name")
+    if name is None:
+        raise ConfigError(f"{where}.name", None, f"the nested {kind} needs a name")
+    return build(registry_of(kind).get(name, f"{where}.name"), table, where)
+
+
+def registry_of(kind: str):
+    """The registry of a kind (imported when first needed: registries import this module)."""
+    import importlib
+
+    module, name = KIND_REGISTRIES[kind]
+    return getattr(importlib.import_module(module), name)
+
+
+# each kind's registry, as (module, name): a nested component names one of these kinds
+KIND_REGISTRIES = {"dataset": ("palbench.datasets", "DATASETS"),
+                   "strategy": ("palbench.strategies", "STRATEGIES"),
+                   "oracle": ("palbench.oracles", "ORACLES"),
+                   "learner": ("palbench.learners", "LEARNERS"),
+                   "stopping": ("palbench.stopping", "STOPPING")}
 
 
 def name_of(cls: type) -> str:
@@ -97,9 +133,13 @@ def protocol_problems(cls: type, base: type) -> list[str]:
     for name in sorted(fields & hooks(base)):
         problems.append(f"{cls.__qualname__}.{name} is a hook of {base.__name__}, not a "
                         "parameter")
-    for name in sorted(set(cls.hidden_params) - fields):
-        problems.append(f"{cls.__qualname__}.hidden_params names {name!r}, which is not one "
-                        "of its parameters")
+    from palbench.fields import nested_kind
+
+    for f in dataclasses.fields(cls):
+        kind = nested_kind(f)
+        if kind is not None and kind not in KIND_REGISTRIES:
+            problems.append(f"{cls.__qualname__}.{f.name} is declared a nested {kind!r}, "
+                            "which is no kind of component")
     declared = hooks(base) | class_vars(base)
     for name, value in vars(cls).items():
         if name.startswith("_") or name in declared or not callable(value):

@@ -1,8 +1,10 @@
 """The config reference, generated from the components themselves.
 
-A component's parameters are its dataclass fields; each one's description is the comment on
-its line (`noise: float = 0.1  # probability of a wrong answer`) or in the comment lines right
-above it, or, failing that, a mention in its class docstring as `` `noise` ``. The reference
+A component's parameters are its dataclass fields, declared once (`palbench.fields`): each
+one's description is its `doc=` declaration, else the comment on its line (`noise: float =
+0.1  # probability of a wrong answer`) or in the comment lines right above it, or, failing
+that, a mention in its class docstring as `` `noise` ``; whether it enters the spec hash
+comes from the same declaration. The reference
 page of the documentation is built from this module at every docs build, and a test fails
 when a parameter has no description, so a parameter cannot be undocumented.
 """
@@ -15,6 +17,8 @@ import json
 import re
 import typing
 
+from palbench.fields import DOC, changes_results, is_late
+
 FIELD_COMMENT = re.compile(r"^\s+(\w+)\s*:\s*[^#]*?#\s*(.+?)\s*$")
 FIELD_LINE = re.compile(r"^\s+(\w+)\s*:\s*\S")
 
@@ -25,6 +29,7 @@ class Parameter:
     type: str
     default: str
     doc: str
+    identity: str = "yes"  # in the spec hash: yes; "when set" (added late); "no"
 
 
 def _comments(cls: type) -> dict[str, str]:
@@ -99,10 +104,11 @@ def parameters(cls: type) -> list[Parameter]:
     for f in dataclasses.fields(cls):
         if not f.init:
             continue
-        doc = comments.get(f.name, "")
+        doc = f.metadata.get(DOC) or comments.get(f.name, "")
         if not doc and f"`{f.name}`" in docs:
             doc = "see the description above"
-        found.append(Parameter(f.name, _type(cls, f), _default(f), doc))
+        hashed = "no" if not changes_results(f) else "when set" if is_late(f) else "yes"
+        found.append(Parameter(f.name, _type(cls, f), _default(f), doc, hashed))
     return found
 
 
@@ -151,10 +157,12 @@ def _summary(cls: type) -> str:
 def _table(params: list[Parameter]) -> list[str]:
     if not params:
         return ["No parameters.", ""]
-    rows = ["| parameter | type | default | what it is |", "|:--|:--|:--|:--|"]
+    rows = ["| parameter | type | default | in the spec hash | what it is |",
+            "|:--|:--|:--|:--|:--|"]
     for p in params:
         doc = p.doc.replace("|", "\\|")
-        rows.append(f"| `{p.name}` | {_code(p.type)} | {_code(p.default)} | {doc} |")
+        rows.append(f"| `{p.name}` | {_code(p.type)} | {_code(p.default)} | {p.identity} "
+                    f"| {doc} |")
     return rows + [""]
 
 

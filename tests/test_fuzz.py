@@ -59,9 +59,22 @@ def toml_value(value) -> str:
 
 
 words = st.text(alphabet=string.ascii_lowercase + "_", min_size=1, max_size=12)
+unicode = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=0,
+                  max_size=8)
+huge = st.sampled_from([10**18, -10**18, 2**63, -(2**63) - 1, 10**300, 1e308, -1e308, 5e-324])
 scalars = st.one_of(st.integers(-5, 400), st.floats(allow_nan=True, allow_infinity=True),
-                    st.booleans(), words)
-values = st.one_of(scalars, st.lists(scalars, max_size=4))
+                    st.booleans(), words, unicode, huge)
+
+
+def deep(depth: int, inner):
+    """A value nested `depth` levels deep, tables and arrays alternating."""
+    for level in range(depth):
+        inner = {"k": inner} if level % 2 else [inner]
+    return inner
+
+
+nested = st.builds(deep, st.integers(2, 300), scalars)
+values = st.one_of(scalars, st.lists(scalars, max_size=4), st.just([]), st.just({}), nested)
 
 
 def section(name: str, fixed: dict, optional: dict):
@@ -96,11 +109,16 @@ BASE = {
 VALID_STRATEGIES = ["random", "margin", "entropy", "least_confident", "graph_coverage"]
 
 
+def toml_key(key: str) -> str:
+    return key if key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key) \
+        else toml_value(key)
+
+
 def render(config: dict) -> str:
     lines = []
     for name, table in config.items():
-        lines.append(f"[{name}]")
-        lines += [f"{key} = {toml_value(value)}" for key, value in table.items()]
+        lines.append(f"[{toml_key(name)}]")
+        lines += [f"{toml_key(key)} = {toml_value(value)}" for key, value in table.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -121,24 +139,36 @@ def configs(draw) -> str:
         elif kind == 2 and name in NAMES:
             config[name]["name"] = draw(st.sampled_from(NAMES[name]))
         elif kind == 3:
-            config[draw(words)] = config.pop(name)
+            config[draw(st.one_of(words, unicode))] = config.pop(name)
         else:
-            config[name][draw(words)] = draw(values)
+            config[name][draw(st.one_of(words, unicode))] = draw(values)
     if isinstance(config.get("dataset", {}).get("n_samples"), int):
         config["dataset"]["n_samples"] = min(config["dataset"]["n_samples"], 150)
     return render(config)
 
 
-@CASES
-@given(text=configs())
-def test_generated_configs(text):
+def run_generated_config(text: str) -> None:
+    """Exit 0, or one error line and exit 2 with no store created."""
     with tempfile.TemporaryDirectory() as folder:
         path, store = Path(folder) / "c.toml", Path(folder) / "s.sqlite"
-        path.write_text(text)
+        path.write_text(text, encoding="utf-8")
         code, err = run_cli(["run", str(path), "--store", str(store), "--quiet"])
         assert_clean(code, err)
         if code == 2:
             assert not store.exists()
+
+
+@CASES
+@given(text=configs())
+def test_generated_configs(text):
+    run_generated_config(text)
+
+
+@pytest.mark.slow
+@settings(CASES, max_examples=3000)
+@given(text=configs())
+def test_generated_configs_at_length(text):
+    run_generated_config(text)
 
 
 cells = st.one_of(st.integers(-3, 3), st.floats(allow_nan=True, allow_infinity=True,
@@ -148,12 +178,21 @@ cells = st.one_of(st.integers(-3, 3), st.floats(allow_nan=True, allow_infinity=T
 
 @st.composite
 def csv_files(draw) -> str:
-    """Mostly well-formed numeric tables with a label column, then damaged cells and headers."""
+    """Mostly well-formed numeric tables with a label column (one class, one row, a constant
+    or a text column among them), then damaged cells and headers."""
     n_cols = draw(st.integers(0, 3))
     n_rows = draw(st.integers(0, 16))
     header = [f"f{i}" for i in range(n_cols)] + ["label"]
+    classes = draw(st.sampled_from([["a", "b", "c"], ["a"], ["ü", "名"]]))
+    constant = draw(st.one_of(st.none(), st.integers(0, max(n_cols - 1, 0))))
+    text_column = draw(st.one_of(st.none(), st.integers(0, max(n_cols - 1, 0))))
     rows = [[str(draw(st.integers(-9, 9))) for _ in range(n_cols)] +
-            [draw(st.sampled_from(["a", "b", "c"]))] for _ in range(n_rows)]
+            [draw(st.sampled_from(classes))] for _ in range(n_rows)]
+    for row in rows:
+        if constant is not None and n_cols:
+            row[constant] = "7"
+        if text_column is not None and n_cols and draw(st.booleans()):
+            row[text_column] = draw(st.sampled_from(["x", "1,5", "ünï", " ", "inf", "-1e400"]))
     for _ in range(draw(st.integers(0, 3))):
         if rows and draw(st.booleans()):
             r, c = draw(st.integers(0, len(rows) - 1)), draw(st.integers(0, n_cols))
@@ -185,12 +224,14 @@ name = "sklearn"
 def test_generated_csv_files(text):
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        (folder / "data.csv").write_text(text)
+        (folder / "data.csv").write_text(text, encoding="utf-8")
         (folder / "c.toml").write_text(DATA_CONFIG.format(kind="csv",
                                                           extra='label_column = "label"'))
         code, err = run_cli(["run", str(folder / "c.toml"), "--store",
                              str(folder / "s.sqlite"), "--quiet"])
         assert_clean(code, err)
+        if code == 2:
+            assert not (folder / "s.sqlite").exists()
 
 
 @st.composite
@@ -246,8 +287,8 @@ def claim_files(draw) -> str:
     for i in range(draw(st.integers(0, 2))):
         lines.append("[[claim]]" if draw(st.integers(0, 5)) else "[claim]")
         lines.append(f'name = "c{i}"')
-        lines.append(f'dataset = {toml_value(draw(st.sampled_from(["blobs", "x", 3])))}')
-        lines.append(f'strategy = {toml_value(draw(st.sampled_from(["random", "y"])))}')
+        lines.append(f'dataset = {toml_value(draw(st.sampled_from(["blobs", "blobz", 3])))}')
+        lines.append(f'strategy = {toml_value(draw(st.sampled_from(["random", "randon"])))}')
         metric = draw(st.sampled_from(["cost_to_reach", "aulc", "final_acc", "speed"]))
         lines.append(f"metric = {toml_value(metric)}")
         for key in draw(st.lists(st.sampled_from(CLAIM_KEYS[4:] + ["junk"]), max_size=3,
@@ -261,11 +302,14 @@ def claim_files(draw) -> str:
 @CASES
 @given(text=claim_files())
 def test_generated_claim_files(text, small_store):
+    """Whatever a claims file holds, checking it never changes the store."""
+    before = small_store.read_bytes()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "claims.toml"
-        path.write_text(text)
+        path.write_text(text, encoding="utf-8")
         code, err = run_cli(["check", str(path), "--store", str(small_store), "--no-run"])
         assert_clean(code, err, allowed=(0, 1, 2))
+    assert small_store.read_bytes() == before
 
 
 damage = dict(cuts=st.lists(st.tuples(st.integers(0, 40_000), st.binary(min_size=1, max_size=64)),

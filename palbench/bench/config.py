@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import itertools
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import numpy as np
 
 from palbench.datasets import DATASETS, Dataset
 from palbench.errors import ConfigError, check
+from palbench.fields import identity, param
 from palbench.graph import CLOSURES, CONFLICT_RULES
 from palbench.learners import LEARNERS
 from palbench.oracles import ORACLES
@@ -30,21 +30,12 @@ from palbench.protocol import path_of
 from palbench.stopping import STOPPING
 from palbench.strategies import STRATEGIES
 
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover
-    pass
-
 DATA_SEEDS = ("fixed", "run")
 INITIAL_BY = ("random", "per_class")
 SECTIONS = ("experiment", "dataset", "strategy", "oracle", "costs", "learner",
             "selection_learner", "stopping")
 REGISTRIES = {"dataset": DATASETS, "strategy": STRATEGIES, "oracle": ORACLES,
               "learner": LEARNERS, "selection_learner": LEARNERS, "stopping": STOPPING}
-# Protocol knobs added after 0.3's first runs: in the spec only when set, so that the cells
-# that do not use them keep their spec hashes (and stay complete in existing stores).
-PROTOCOL_DEFAULTS = {"initial": 0, "initial_by": "random", "initial_charged": True,
-                     "full_pool": False}
 DEFAULT_LEARNER = {"name": "mlp"}
 DEFAULT_ORACLE = {"name": "exact"}
 
@@ -53,8 +44,10 @@ DEFAULT_ORACLE = {"name": "exact"}
 class Experiment:
     """The `[experiment]` table: seeds, cumulative cost budgets, queries per round."""
 
-    name: str = "palbench"  # the experiment's name in results (runs.experiment)
-    seeds: tuple[int, ...] = (0,)  # one run per seed, or { start, stop } (both included)
+    # the experiment's name in results (runs.experiment)
+    name: str = param("palbench", results=False)
+    # one run per seed, or { start, stop } (both included); each cell's own seed is its spec's
+    seeds: tuple[int, ...] = param((0,), results=False)
     # cumulative costs to evaluate at, or { start, stop, step } (stop = "pool": to the whole pool)
     budgets: tuple[float, ...] = (10.0, 20.0, 40.0)
     batch_size: int = 10  # queries per round (fewer when the budget left cannot pay more)
@@ -62,13 +55,18 @@ class Experiment:
     conflict_rule: str = "majority"  # how contradicting answers resolve: majority, first or drop
     closure: str = "transitive"  # what learners see: the closure of the answers, or raw ones
     data_seed: str = "fixed"  # "run": generated datasets are drawn anew for every run seed
-    initial: int = 0  # labels asked before the first round (Zhan et al., Lu et al.: 20)
-    initial_by: str = "random"  # or "per_class": `initial` samples of every class
-    initial_charged: bool = True  # false: the initial labels are free (counted in n_free)
-    full_pool: bool = False  # true: each run also records the full-pool bound (full_pool_acc)
+    # labels asked before the first round (Zhan et al., Lu et al.: 20)
+    initial: int = param(0, late=True)
+    # or "per_class": `initial` samples of every class
+    initial_by: str = param("random", late=True)
+    # false: the initial labels are free (counted in n_free)
+    initial_charged: bool = param(True, late=True)
+    # true: each run also records the full-pool bound (full_pool_acc)
+    full_pool: bool = param(False, late=True)
     # set by `budgets = { ..., stop = "pool" }` (never written as a key): the grid's step,
-    # its budgets then running on to labelling each dataset's whole pool (see for_dataset)
-    pool_step: float = 0.0
+    # its budgets then running on to labelling each dataset's whole pool (see for_dataset,
+    # which writes them into `budgets`, the field the spec holds)
+    pool_step: float = param(0.0, results=False)
 
     def for_dataset(self, payable: float) -> Experiment:
         """This experiment with its budgets run on to `payable` (what labelling the whole
@@ -121,23 +119,9 @@ class Entry:
     obj: Any
 
     def public_table(self) -> dict:
-        """Every parameter's value, defaults included, so that a changed default changes the
-        spec hash (file paths excluded: the data is fingerprinted instead)."""
-        values = {"name": self.name}
-        for f in dataclasses.fields(self.obj):
-            value = getattr(self.obj, f.name)
-            if f.init and f.name not in self.obj.hidden_params and not (
-                    f.name in self.obj.late_params and value == f.default):
-                values[f.name] = jsonable(value)
-        return values
-
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in sorted(value.items())}
-    return value
+        """Its name and its identity (palbench.fields.identity: every parameter that can
+        change results, defaults included, nested components built)."""
+        return {"name": self.name, **identity(self.obj)}
 
 
 @dataclass(frozen=True)
@@ -161,19 +145,14 @@ class Cell:
         return self.selection_learner or self.learner
 
     def spec(self) -> dict:
-        knobs = {k: getattr(self.experiment, k) for k, default in PROTOCOL_DEFAULTS.items()
-                 if getattr(self.experiment, k) != default}
+        """What identifies the run: each table's identity (one rule, palbench.fields), the
+        dataset's label and data fingerprint, and the seed."""
         selection = {"selection_learner": self.selection_learner.public_table()} \
             if self.selection_learner else {}
         if self.stopping:
             selection["stopping"] = [s.public_table() for s in self.stopping]
         return {
-            "experiment": {"budgets": list(self.experiment.budgets),
-                           "batch_size": self.experiment.batch_size,
-                           "probe": self.experiment.probe,
-                           "conflict_rule": self.experiment.conflict_rule,
-                           "closure": self.experiment.closure,
-                           "data_seed": self.experiment.data_seed, **knobs},
+            "experiment": identity(self.experiment),
             "dataset": {**self.dataset.public_table(), "label": self.dataset.label,
                         "fingerprint": self.dataset_fingerprint},
             "strategy": self.strategy.public_table(),

@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from palbench.errors import ConfigError, check
+from palbench.fields import param
 from palbench.protocol import Component, name_of
 from palbench.registry import Registry
 
@@ -113,11 +114,12 @@ class DatasetSource(Component):
     subset, and scaling. `palbench.testing.check_dataset` checks a subclass."""
 
     kind: ClassVar[str] = "dataset"
-    late_params = ("imbalance", "imbalance_test")
     split_seed: int | str = 0  # "run": a split of its own for every run seed
     standardize: bool = True  # with the training part's statistics (each run's own split)
-    imbalance: float = 1.0  # largest / smallest class of the pool; 1: as the source is
-    imbalance_test: bool = False  # the same profile on the test set (default: left as is)
+    # largest / smallest class of the pool; 1: as the source is
+    imbalance: float = param(1.0, late=True)
+    # the same profile on the test set (default: left as is)
+    imbalance_test: bool = param(False, late=True)
 
     def validate(self, where: str) -> None:
         check(self.imbalance >= 1.0, f"{where}.imbalance", self.imbalance,
@@ -185,9 +187,9 @@ class SplitSource(DatasetSource):
     """A source without an official test set: a seeded split makes one, stratified unless
     `stratify = false` (a plain permutation, as Zhan et al. and Lu et al. split)."""
 
-    late_params = DatasetSource.late_params + ("stratify",)
     test_fraction: float = 0.25  # share of the data held out as the test set
-    stratify: bool = True  # split stratified by class; false: a plain permutation
+    # split stratified by class; false: a plain permutation
+    stratify: bool = param(True, late=True)
 
     def validate(self, where: str) -> None:
         super().validate(where)

@@ -12,6 +12,7 @@ from sklearn.model_selection import train_test_split
 
 from palbench.datasets.base import DATASETS, Dataset, DatasetSource, finish
 from palbench.errors import ConfigError, check
+from palbench.fields import param
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 FASHION_MNIST_CLASSES = (
@@ -44,10 +45,10 @@ class FashionMnist(DatasetSource):
     official train/test split; `n_train` / `n_test` take stratified subsets for faster runs.
     """
 
-    data_dir: str = FASHION_MNIST_DIR
+    # the folder of the IDX files (the data are fingerprinted, not the path)
+    data_dir: str = param(FASHION_MNIST_DIR, results=False)
     n_train: int = 60000
     n_test: int = 10000
-    hidden_params = ("data_dir",)
 
     FILES = {
         "X": "train-images-idx3-ubyte", "y": "train-labels-idx1-ubyte",

@@ -9,6 +9,7 @@ import numpy as np
 
 from palbench.datasets.base import DATASETS, SplitSource
 from palbench.errors import ConfigError, check
+from palbench.fields import param
 from palbench.params import unknown_key_error
 
 
@@ -17,9 +18,9 @@ from palbench.params import unknown_key_error
 class CsvFile(SplitSource):
     """A CSV file with a header row: numeric feature columns plus one label column."""
 
-    path: str = ""  # the file, relative to the config file
+    # the file, relative to the config file (its data are fingerprinted, not its path)
+    path: str = param("", results=False)
     label_column: str = ""  # the column holding the labels (default: the last one)
-    hidden_params = ("path",)
 
     def validate(self, where):
         super().validate(where)
@@ -62,8 +63,8 @@ class CsvFile(SplitSource):
 class NpzFile(SplitSource):
     """A NumPy .npz archive with arrays X (samples x features) and y (labels); no pickles."""
 
-    path: str = ""  # the file, relative to the config file
-    hidden_params = ("path",)
+    # the file, relative to the config file (its data are fingerprinted, not its path)
+    path: str = param("", results=False)
 
     def validate(self, where):
         super().validate(where)

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from palbench.errors import ConfigError, check
+from palbench.fields import param
 from palbench.learners.augment import Augmenter, check_for, resolve
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, Learner, Model
 from palbench.learners.losses import LOSSES
@@ -173,9 +174,9 @@ class PAL(TorchLearner, Learner):
     lr: float = 1e-3  # Adam learning rate
     weight_decay: float = 1e-4  # Adam weight decay
     temperature: float = 0.2  # temperature of the simclr loss
-    cache_dir: str = ""  # where pretrained encoders are cached ("": no cache)
+    # where pretrained encoders are cached ("": no cache); where it lives changes no result
+    cache_dir: str = param("", results=False)
     device: str = "auto"
-    hidden_params = ("cache_dir",)  # where the cache lives does not change results
 
     def validate(self, where):
         check(self.loss in LOSSES, f"{where}.loss", self.loss,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from palbench.errors import ConfigError, check, first_line
+from palbench.fields import param
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner, Model
 
 
@@ -97,8 +98,7 @@ class Sklearn(LabelLearner):
     estimator: str = "sklearn.linear_model.LogisticRegression"
     params: dict = field(default_factory=dict)  # its constructor's parameters
     # predict_proba, or decision_function (a softmax of the scores)
-    probabilities_from: str = "predict_proba"
-    late_params = ("probabilities_from",)
+    probabilities_from: str = param("predict_proba", late=True)
 
     @property
     def _from_decision(self) -> bool:

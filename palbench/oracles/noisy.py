@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from palbench.errors import ConfigError, check
+from palbench.errors import check
+from palbench.fields import param
 from palbench.oracles.base import ABSTAIN, ORACLES, Oracle
+from palbench.protocol import build_nested
 
 
 @ORACLES.register("noisy_label")
@@ -65,8 +67,9 @@ class Confusion(Oracle):
 class Abstain(Oracle):
     """Wraps another oracle (`base`, label or pair); abstains with probability `rate`, charged."""
 
-    rate: float = 0.1
-    base: dict = field(default_factory=lambda: {"name": "exact"})
+    rate: float = 0.1  # probability of abstaining on a query (the query is still charged)
+    # the wrapped oracle's table (its name and parameters)
+    base: dict = param(default_factory=lambda: {"name": "exact"}, component="oracle")
 
     def validate(self, where):
         check(0.0 <= self.rate < 1.0, f"{where}.rate", self.rate, "must be within [0, 1)")
@@ -75,12 +78,7 @@ class Abstain(Oracle):
               "an abstain oracle cannot wrap another abstain oracle")
 
     def inner(self, where: str = "oracle") -> Oracle:
-        from palbench.params import build
-
-        name = self.base.get("name")
-        if name is None:
-            raise ConfigError(f"{where}.base.name", None, "the wrapped oracle needs a name")
-        return build(ORACLES.get(name, f"{where}.base.name"), self.base, f"{where}.base")
+        return build_nested("oracle", self.base, f"{where}.base")
 
     def validate_data(self, data, where):
         self.inner(where).validate_data(data, f"{where}.base")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from palbench.errors import ConfigError, check
+from palbench.fields import param
 from palbench.oracles.base import ABSTAIN, ORACLES, Oracle
 from palbench.queries import Answers, LabelQueries, PairQueries
 
@@ -34,11 +35,12 @@ class Workers(Oracle):
     """A pool of workers who differ: own noise each, own price, redundancy and aggregation."""
 
     # each worker's oracle table
-    base: dict = field(default_factory=lambda: {"name": "asymmetric_pair"})
+    base: dict = param(default_factory=lambda: {"name": "asymmetric_pair"}, component="oracle")
     n_workers: int = 10  # workers in the pool
     # { parameter = [low, high] } drawn per worker once per run
     spread: dict[str, tuple[float, ...]] = field(default_factory=dict)
-    workers: tuple[dict, ...] | None = None  # or one oracle table per worker
+    # or one oracle table per worker (over `base`)
+    workers: tuple[dict, ...] | None = param(None, component="oracle")
     price: float | tuple[float, ...] = 1.0  # price multiplier: one, or one per worker
     assign: str = "random"  # who answers: random, round_robin or strategy (a routed strategy)
     redundancy: int = 1  # workers asked per question (charged that many times)
@@ -78,6 +80,12 @@ class Workers(Oracle):
                 except ConfigError as exc:
                     raise ConfigError(f"{where}.spread.{name}", list(bounds),
                                       f"{exc.why} (at {end:g})") from None
+
+    def nested_components(self) -> dict:
+        """The base oracle, and each listed worker's table over it."""
+        return {"base": self.member(self.base, "oracle.base"),
+                "workers": None if self.workers is None else tuple(
+                    self.member(t, f"oracle.workers[{i}]") for i, t in enumerate(self.workers))}
 
     def routing_pool(self) -> tuple[int, int] | None:
         """(workers, redundancy) for a strategy that chooses the workers, else None."""

@@ -21,6 +21,8 @@ BENCHMARKS = {
     "memory": ("palbench.perf.memory_soak", "resident memory over 200 checkpoints"),
     "answers": ("palbench.perf.same_answers",
                 "learners fitted on the very same frozen answers: accuracy and fit time"),
+    "store_open": ("palbench.perf.store_open",
+                   "what checking a store at every open costs (integrity_check, 10,000 runs)"),
     "gpu": ("palbench.perf.gpu_training",
             "PAL against cross-entropy training time on one GPU (Fashion-MNIST)"),
 }

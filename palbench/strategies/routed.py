@@ -9,12 +9,14 @@ workers: with redundancy 1 every worker agrees with itself and the routing is un
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
 
 from palbench.errors import check
+from palbench.fields import param
+from palbench.protocol import build_nested
 from palbench.queries import ABSTAIN, LabelQueries, PairQueries
 from palbench.strategies.base import STRATEGIES, Strategy
 
@@ -41,7 +43,8 @@ def agreement(answer_log, n_workers: int) -> tuple[np.ndarray, np.ndarray]:
 class Routed(Strategy):
     """Asks what `inner` asks, and chooses the workers of each question by their agreement."""
 
-    inner: dict = field(default_factory=lambda: {"name": "random"})
+    # the wrapped strategy's table (its name and parameters)
+    inner: dict = param(default_factory=lambda: {"name": "random"}, component="strategy")
     rule: str = "thompson"  # how workers are chosen: thompson (sampled) or greedy
     routes_workers = True
 
@@ -58,10 +61,7 @@ class Routed(Strategy):
         return self.build_inner("strategy")
 
     def build_inner(self, where: str) -> Strategy:
-        from palbench.params import build
-        name = self.inner.get("name")
-        check(name is not None, f"{where}.inner.name", None, "the inner strategy needs a name")
-        return build(STRATEGIES.get(name, f"{where}.inner.name"), self.inner, f"{where}.inner")
+        return build_nested("strategy", self.inner, f"{where}.inner")
 
     @property
     def query_kind(self):
