@@ -46,7 +46,7 @@ def test_local_ray_cluster_stays_on_loopback(monkeypatch):
                                          "probe": False},
                           "dataset": {"name": "blobs", "n_samples": 60},
                           "strategy": {"name": "random"}, "learner": {"name": "sklearn"}})
-    run_cells_ray(plan.cells, 1, record)
+    run_cells_ray(plan.cells, plan.data, 1, record)
     assert seen["nodes"] == ["127.0.0.1"]
 
 
@@ -56,3 +56,24 @@ def test_address_without_ray_executor_is_refused(write_config, tmp_path, capsys)
     assert main(["run", str(write_config(SMALL_CONFIG)), "--store", str(tmp_path / "s.sqlite"),
                  "--address", "127.0.0.1:6379"]) == 2
     assert "--address" in capsys.readouterr().err
+
+
+def test_each_dataset_goes_into_the_object_store_once(write_config, tmp_path, monkeypatch):
+    """4 cells on one dataset: one ray.put of the prepared pool, and each task carries only its
+    cell (a few KiB), not the pool's arrays."""
+    import pickle
+
+    from palbench.bench.config import load_plan
+    from tests.conftest import SMALL_CONFIG
+
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    put, real_put = [], ray.put
+    monkeypatch.setattr(ray, "put", lambda value, **k: put.append(value) or real_put(value, **k))
+    plan = load_plan(write_config(SMALL_CONFIG))
+    assert len(plan.cells) >= 4
+    assert main(["run", str(write_config(SMALL_CONFIG)), "--store",
+                 str(tmp_path / "ray.sqlite"), "--quiet", "--executor", "ray",
+                 "--workers", "2"]) == 0
+    assert len(put) == 1 and put[0].fingerprint == plan.cells[0].dataset_fingerprint
+    task = pickle.dumps(plan.cells[0])
+    assert len(task) < 8192 and put[0].X.tobytes()[:256] not in task

@@ -80,46 +80,116 @@ export RAY_USAGE_STATS_ENABLED=0 RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1 HOME={home}
 trap '{bin}/ray stop --force > /dev/null 2>&1' EXIT
 cd {folder}
 {bin}/ray get-auth-token --generate > /dev/null 2>&1 || exit 89
-RAY_AUTH_MODE=token {bin}/ray start --head --node-ip-address=127.0.0.1 --port={port} --num-cpus=1 \\
-    --include-dashboard=false --disable-usage-stats > head.log 2>&1 || exit 90
-RAY_AUTH_MODE=token {bin}/ray start --address=127.0.0.1:{port} --node-ip-address=127.0.0.1 \\
-    --num-cpus=1 --disable-usage-stats > node.log 2>&1 || exit 91
+# a head that runs no task and two worker nodes of one CPU each, token authentication on
+RAY_AUTH_MODE=token {bin}/ray start --head --node-ip-address=127.0.0.1 --port={port} \\
+    --num-cpus=0 --include-dashboard=false --disable-usage-stats > head.log 2>&1 || exit 90
+for node in 1 2; do
+    RAY_AUTH_MODE=token {bin}/ray start --address=127.0.0.1:{port} \\
+        --node-ip-address=127.0.0.1 --num-cpus=1 --disable-usage-stats > node$node.log 2>&1 \\
+        || exit 91
+done
+{body}
+"""
+JOIN_WITHOUT_TOKEN = """
 mkdir -p elsewhere
 env -u RAY_AUTH_MODE HOME={folder}/elsewhere {bin}/palbench run grid.toml \\
-    --store no_token.sqlite --executor ray \\
-    --address 127.0.0.1:{port} --quiet > no_token.out 2> no_token.err
+    --store no_token.sqlite --executor ray --address 127.0.0.1:{port} --quiet \\
+    > no_token.out 2> no_token.err
 echo $? > no_token.code
 RAY_AUTH_MODE=token {bin}/palbench run grid.toml --store cluster.sqlite --executor ray \\
     --address 127.0.0.1:{port} --quiet > cluster.out 2> cluster.err
 echo $? > cluster.code
 """
+# kill one worker node's raylet once the first run is stored, then let the grid finish (Ray
+# retries the cells that node held) and run it again (nothing left, or the rest)
+KILL_A_NODE = """
+RAY_AUTH_MODE=token {bin}/palbench run grid.toml --store killed.sqlite --executor ray \\
+    --address 127.0.0.1:{port} --quiet > killed.out 2> killed.err &
+driver=$!
+for i in $(seq 600); do
+    runs=$({python} -c "import sqlite3, sys
+try: print(sqlite3.connect('file:killed.sqlite?mode=ro', uri=True).execute(
+    'SELECT COUNT(*) FROM runs').fetchone()[0])
+except Exception: print(0)")
+    [ "$runs" -ge 1 ] && break
+    sleep 0.2
+done
+victim=$(pgrep -f 'raylet/raylet' | while read pid; do
+    tr '\\0' ' ' < /proc/$pid/cmdline | grep -q -- ' --head' || echo $pid; done | head -n 1)
+kill -9 "$victim"
+echo "$runs" > killed.at
+wait $driver
+echo $? > killed.code
+RAY_AUTH_MODE=token {bin}/palbench run grid.toml --store killed.sqlite --executor ray \\
+    --address 127.0.0.1:{port} --quiet > rerun.out 2> rerun.err
+echo $? > rerun.code
+"""
 
 
-@pytest.mark.skipif(not can_unshare(), reason="needs root and unshare -n (a network "
-                    "namespace with only loopback)")
-def test_a_real_cluster_in_a_loopback_namespace(tmp_path):
-    (tmp_path / "grid.toml").write_text(GRID)
+def in_a_cluster(tmp_path: Path, body: str, grid: str = GRID) -> Path:
+    """Run `body` (shell) beside a 3-node cluster in a fresh loopback-only namespace."""
+    (tmp_path / "grid.toml").write_text(grid)
     home = tmp_path / "home"
     home.mkdir()
-    script = textwrap.dedent(CLUSTER).format(home=home, folder=tmp_path, bin=BIN, port=6379)
+    fill = dict(home=home, folder=tmp_path, bin=BIN, port=6379, python=sys.executable)
+    script = textwrap.dedent(CLUSTER).format(**fill, body=textwrap.dedent(body).format(**fill))
     done = subprocess.run(["unshare", "-n", "bash", "-c", script], capture_output=True,
-                          text=True, timeout=240)
-    assert done.returncode == 0, (done.returncode, (tmp_path / "head.log").read_text()
-                                  if (tmp_path / "head.log").exists() else done.stderr)
+                          text=True, timeout=400)
+    logs = {p.name: p.read_text()[-2000:] for p in tmp_path.glob("*.log")}
+    assert done.returncode == 0, (done.returncode, done.stderr, logs)
+    return tmp_path
+
+
+def rows(store: Path):
+    from tests.test_ray import frame_of
+
+    return frame_of(store)
+
+
+needs_namespace = pytest.mark.skipif(not can_unshare(), reason="needs root and unshare -n "
+                                     "(a network namespace with only loopback)")
+
+
+@needs_namespace
+def test_a_real_cluster_in_a_loopback_namespace(tmp_path):
+    import pandas as pd
+
+    folder = in_a_cluster(tmp_path, JOIN_WITHOUT_TOKEN)
     # no token: one line naming the address, the cause and the fix; nothing of Ray's log
-    assert (tmp_path / "no_token.code").read_text().strip() == "2"
-    err = (tmp_path / "no_token.err").read_text()
+    assert (folder / "no_token.code").read_text().strip() == "2"
+    err = (folder / "no_token.err").read_text()
     assert err.count("\n") == 1, err
     assert err.startswith("palbench: error: --address = '127.0.0.1:6379': cannot join the "
                           "Ray cluster there") and "RAY_AUTH_MODE=token" in err
-    # with the token: the rows of a local two-worker run, bit for bit
-    assert (tmp_path / "cluster.code").read_text().strip() == "0", \
-        (tmp_path / "cluster.err").read_text()
-    assert main(["run", str(tmp_path / "grid.toml"), "--store", str(tmp_path / "local.sqlite"),
+    # with the token: a local run's rows, bit for bit
+    assert (folder / "cluster.code").read_text().strip() == "0", \
+        (folder / "cluster.err").read_text()
+    assert main(["run", str(folder / "grid.toml"), "--store", str(folder / "local.sqlite"),
                  "--workers", "2", "--quiet"]) == 0
+    pd.testing.assert_frame_equal(rows(folder / "local.sqlite"), rows(folder / "cluster.sqlite"),
+                                  check_exact=True)
+
+
+KILL_GRID = GRID.replace("seeds = [0, 1]", "seeds = [0, 1, 2, 3, 4, 5]").replace(
+    'name = "sklearn"', 'name = "mlp"\nepochs = 40\nhidden = [32]\ndevice = "cpu"')
+
+
+@needs_namespace
+def test_a_node_killed_mid_grid_leaves_no_cell_missing_or_twice(tmp_path):
+    import sqlite3
+
     import pandas as pd
 
-    from tests.test_ray import frame_of
-
-    pd.testing.assert_frame_equal(frame_of(tmp_path / "local.sqlite"),
-                                  frame_of(tmp_path / "cluster.sqlite"), check_exact=True)
+    folder = in_a_cluster(tmp_path, KILL_A_NODE, KILL_GRID)
+    assert int((folder / "killed.at").read_text()) >= 1
+    codes = ((folder / "killed.code").read_text().strip(),
+             (folder / "rerun.code").read_text().strip())
+    assert codes[1] == "0", (folder / "rerun.err").read_text()
+    assert codes[0] in ("0", "1"), (folder / "killed.err").read_text()
+    with sqlite3.connect(folder / "killed.sqlite") as conn:
+        cells = conn.execute("SELECT spec_hash, COUNT(*) FROM runs GROUP BY spec_hash").fetchall()
+    assert len(cells) == 12 and all(n == 1 for _, n in cells)  # 2 strategies x 6 seeds, once
+    assert main(["run", str(folder / "grid.toml"), "--store", str(folder / "local.sqlite"),
+                 "--workers", "2", "--quiet"]) == 0
+    pd.testing.assert_frame_equal(rows(folder / "local.sqlite"), rows(folder / "killed.sqlite"),
+                                  check_exact=True)

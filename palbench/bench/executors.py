@@ -224,6 +224,9 @@ def join_ray(ray, address: str, verbose: bool) -> None:
     except Exception as exc:  # noqa: BLE001  (Ray raises ConnectionError, RuntimeError, ...)
         from palbench.errors import first_line
 
+        if "ray[client]" in str(exc):
+            raise ConfigError("--address", address, "a ray:// address needs Ray Client: pip "
+                              "install 'ray[client]' (or give the head's HOST:PORT)") from None
         if os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
             fix = ("a cluster started by `ray start` requires token authentication: set "
                    "RAY_AUTH_MODE=token here and give this machine the cluster's token "
@@ -261,12 +264,18 @@ def quiet_ray(verbose: bool) -> None:
         os.environ.setdefault("RAY_LOG_TO_STDERR", "0")
 
 
-def run_cells_ray(cells: Iterable[Cell], workers: int, on_result: Callable[[CellResult], None],
+RAY_TASK_RETRIES = 3  # a cell whose worker or node dies runs again elsewhere, this often
+
+
+def run_cells_ray(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], workers: int,
+                  on_result: Callable[[CellResult], None],
                   on_checkpoint: Callable[[], None] | None = None,
                   address: str | None = None, verbose: bool = False) -> None:
     """One Ray task per cell; results stream back to this process, which alone writes the
-    store. Without `address`, a local Ray instance on loopback with `workers` CPUs, no
-    dashboard, no usage stats."""
+    store. Each dataset goes into Ray's object store once (`ray.put`): a node fetches it once
+    for all the cells it runs, and a task carries only its cell (a few KiB). A cell whose
+    worker or node dies is retried (RAY_TASK_RETRIES). Without `address`, a local Ray
+    instance on loopback with `workers` CPUs, no dashboard, no usage stats."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     if address:
@@ -295,19 +304,32 @@ def run_cells_ray(cells: Iterable[Cell], workers: int, on_result: Callable[[Cell
     check_workers_can_start(cells)
     try:
         gpus = ray.cluster_resources().get("GPU", 0)
-        task = ray.remote(_run_in_worker)
+        task = ray.remote(run_cell)
+        pools: dict[str, object] = {}  # one object per dataset: each node fetches it once
+
+        def pool_of(cell: Cell):
+            if cell.dataset_fingerprint not in pools:
+                pools[cell.dataset_fingerprint] = ray.put(datasets(cell))
+            return pools[cell.dataset_fingerprint]
+
         pending = {task.options(num_cpus=1, num_gpus=_ray_gpu_request(cell, gpus),
-                                max_retries=1).remote(cell): cell for cell in cells}
+                                max_retries=RAY_TASK_RETRIES).remote(cell, pool_of(cell)): cell
+                   for cell in cells}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
-                pending.pop(ref)
+                cell = pending.pop(ref)
                 try:
                     result = ray.get(ref)
                 except ray.exceptions.RayTaskError as exc:  # a bad-input line, not a traceback
                     if isinstance(exc.cause, (ConfigError, ComponentError)):
                         raise exc.cause from None
                     raise
+                except ray.exceptions.RayError as exc:  # a node or worker died, retries spent
+                    raise WorkerDied(f"cell {cell.strategy.label!r} on {cell.dataset.label!r} "
+                                     f"(seed {cell.seed}) was lost on the cluster after "
+                                     f"{RAY_TASK_RETRIES} retries ({type(exc).__name__}); "
+                                     "finished runs are stored: run again to resume") from None
                 if on_checkpoint:
                     for _ in result.checkpoints:
                         on_checkpoint()

@@ -65,8 +65,8 @@ def run_plan(plan: Plan, store: ResultsStore, *, workers: int = 1, force: bool =
 
     try:
         if executor == "ray":
-            run_cells_ray(todo, workers, on_result, lambda: bar.update(), address,
-                          verbose)
+            run_cells_ray(todo, plan.data, workers, on_result, lambda: bar.update(),
+                          address, verbose)
         else:
             run_cells(todo, plan.data, workers, on_result, on_checkpoint=lambda: bar.update())
     except KeyboardInterrupt:
