@@ -78,17 +78,38 @@ def cmd_run(args) -> int:
                           address=args.address, verbose=args.verbose)
 
 
+def demo_config() -> Path:
+    return Path(str(files("palbench.bench") / "demo.toml"))
+
+
+def demo_summary() -> str:
+    """What the demo runs, read from demo.toml itself (so --help cannot go stale)."""
+    from palbench.params import read_toml
+
+    raw = read_toml(demo_config())
+
+    def labels(section: str) -> str:
+        tables = raw.get(section, [])
+        tables = tables if isinstance(tables, list) else [tables]
+        return ", ".join(t.get("id", t.get("name", "?")) for t in tables)
+
+    experiment = raw["experiment"]
+    unit = "annotator seconds" if raw.get("costs", {}).get("model") == "seconds" else \
+        "cost units"
+    return (f"dataset {labels('dataset')}; strategies {labels('strategy')}; annotator "
+            f"{labels('oracle')}; learners {labels('learner')}; budgets "
+            f"{', '.join(f'{b:g}' for b in experiment['budgets'])} {unit}; seeds "
+            f"{', '.join(map(str, experiment['seeds']))}")
+
+
 def cmd_demo(args) -> int:
     from palbench.bench.config import read_toml
     from palbench.reports.report import one_line_reading
 
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    config = Path(str(files("palbench.bench") / "demo.toml"))
-    print("palbench demo: digits; label questions (random, margin) and pair questions "
-          "(pal_ordered, pal_group M=4) on one axis of annotator seconds, an annotator with "
-          f"human confusions; mlp and the PAL learner on the same answers; 2 seeds, "
-          f"{args.workers} workers")
+    config = demo_config()
+    print(f"palbench demo: {demo_summary()}; {args.workers} workers")
     store = str(out_dir / "results.sqlite")
     code = run_into_store((read_toml(config), config.parent), store, workers=args.workers,
                           quiet=args.quiet)
@@ -250,7 +271,8 @@ def add_run(sub) -> None:
                                    "seed of a TOML config. Cells already complete in the store "
                                    "are skipped, so an interrupted run resumes; a cell that an "
                                    "overlapping run finished first is not stored twice.")
-    p.add_argument("config", help="TOML config file (see README: Config format)")
+    p.add_argument("config", help="TOML config file (docs/guide/config.md; 'palbench list "
+                                  "KIND' shows each component's parameters)")
     _store_arg(p)
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="parallel worker processes (or local Ray CPUs), one cell each "
@@ -275,9 +297,10 @@ def add_run(sub) -> None:
 
 def add_demo(sub) -> None:
     p = sub.add_parser("demo", help="the built-in benchmark on digits, with a report",
-                       description="Run random, margin and graph_coverage on scikit-learn's "
-                                   "digits with a 10%-noise annotator and the mlp learner, "
-                                   "3 seeds; write the store and the report to --out.")
+                       description="Label questions and pair questions on one axis of "
+                                   f"annotator seconds: {demo_summary()}. Writes the store "
+                                   "and the report (index.html, leaderboard.md, curves.png) "
+                                   "to --out and prints the report's one-line reading.")
     p.add_argument("--out", default="palbench-demo", metavar="DIR",
                    help="folder for results.sqlite, curves.png, leaderboard.md "
                         "(default ./palbench-demo)")
@@ -295,7 +318,7 @@ def add_check(sub) -> None:
                     "and the bound. Cells missing from the store are run from each claim's "
                     "config first (--no-run: never). Exit 0: all pass; 1: a claim fails; "
                     "2: a bad file.")
-    p.add_argument("claims", help="TOML file of [[claim]] tables (see README: Claims)")
+    p.add_argument("claims", help="TOML file of [[claim]] tables (docs/guide/claims-in-ci.md)")
     _store_arg(p)
     p.add_argument("--no-run", action="store_true", help="never run missing cells")
     p.add_argument("--junit", metavar="FILE", help="also write JUnit XML to FILE")

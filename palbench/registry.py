@@ -33,6 +33,8 @@ class Registry:
 
     @property
     def singular(self) -> str:
+        if self.kind.endswith("ies"):  # strategies -> strategy
+            return self.kind[:-3] + "y"
         return self.kind[:-1] if self.kind.endswith("s") else self.kind
 
     def register(self, name: str) -> Callable[[type], type]:

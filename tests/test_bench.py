@@ -142,3 +142,18 @@ def test_the_hand_loop_ends_where_palbench_ends(tmp_path):
     by_hand = hand_loop("iris")
     assert len(by_hand) == len(frame)
     assert frame.task_acc.iloc[-1] == pytest.approx(by_hand[-1])
+
+
+def test_scale_reports_each_strategy_with_its_goal(capsys):
+    out = run(capsys, "scale", "--n", "4000", "--dim", "8", "--k", "20", "--strategies",
+              "margin,coreset")
+    assert "memory goal" in out
+    for name in ("margin", "coreset"):
+        assert re.search(rf"^{name}\s+[\d.]+\s+[\d.]+\s+\d+\s+[\d.]+\s+[\d.]+ GB", out, re.M), out
+
+
+def test_scale_prices_the_candidate_sample(capsys):
+    """A sample as large as the pool is the exact greedy: 100% of its gain."""
+    out = run(capsys, "scale", "--coverage", "--n", "3000", "--dim", "8", "--k", "20",
+              "--max-candidates", "5000")
+    assert re.search(r"graph_coverage on 3,000 x 8: .* 100% of the exact greedy's gain", out), out

@@ -48,3 +48,42 @@ def test_was_asked_matches_set_membership(rng):
     asked = {int(k) for k in keys[::3]}
     np.testing.assert_array_equal(was_asked(keys, asked), [int(k) in asked for k in keys])
     assert not was_asked(keys, set()).any()
+
+
+def test_top_one_without_a_tie_is_the_general_paths_pick_and_leaves_the_stream_alike():
+    """top_k(.., 1, rng) skips drawing tiebreaks when the maximum is unique: the same pick,
+    and the generator ends in the same state as if it had drawn them."""
+    import numpy as np
+
+    from palbench.strategies.base import top_k
+
+    data = np.random.default_rng(7)
+    for trial in range(300):
+        n = int(data.integers(1, 400))
+        scores = data.integers(0, 5 if trial % 2 else 10**6, n).astype(float)
+        if trial % 7 == 0:
+            scores[data.integers(n)] = np.nan
+        candidates = data.permutation(10_000)[:n]
+        fast, general = np.random.default_rng(trial), np.random.default_rng(trial)
+        picked = top_k(scores, candidates, 1, fast)
+        order = np.lexsort((general.random(n), -scores))  # what the general path does
+        assert picked.tolist() == [candidates[order[0]]], trial
+        assert fast.random() == general.random(), trial
+
+
+def test_badges_draw_is_numpys_choice_with_p():
+    import numpy as np
+
+    from palbench.strategies.badge import draw_proportional
+
+    data = np.random.default_rng(5)
+    for trial in range(500):
+        n = int(data.integers(1, 3000))
+        weight = data.random(n) ** 3
+        weight[data.random(n) < 0.3] = 0
+        if weight.sum() == 0:
+            continue
+        theirs, ours = np.random.default_rng(trial), np.random.default_rng(trial)
+        total = weight.sum()
+        assert draw_proportional(weight, total, ours) == theirs.choice(n, p=weight / total)
+        assert ours.random() == theirs.random()

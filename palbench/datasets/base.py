@@ -46,27 +46,88 @@ class Dataset:
 
 
 def fingerprint_arrays(*arrays: np.ndarray) -> str:
+    """sha256 of the arrays' dtypes, shapes and bytes (hashed in place, never copied)."""
     digest = hashlib.sha256()
     for a in arrays:
         a = np.ascontiguousarray(a)
         digest.update(f"{a.dtype.str}{a.shape}".encode())
-        digest.update(a.tobytes())
+        digest.update(memoryview(a).cast("B"))
     return digest.hexdigest()
 
 
+ROWS_PER_BLOCK = 65536  # rows a dataset is checked and standardised at a time
+
+
 def check_features(X: np.ndarray, field: str) -> np.ndarray:
+    """X itself once its values are real, finite and below 1e30 (checked a block of rows at a
+    time: no whole copy of the pool)."""
     check(X.ndim == 2 and X.shape[0] > 0 and X.shape[1] > 0, field, X.shape,
           "features must be a non-empty 2-D array (samples x features)")
     if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
         raise ConfigError(field, str(X.dtype), "features must be real numbers")
-    X = X.astype(np.float64)
-    bad = ~np.isfinite(X)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        raise ConfigError(field, float(X[row, col]),
-                          f"features must be finite (first bad entry: row {row}, column {col})")
-    check(np.abs(X).max() < 1e30, field, float(np.abs(X).max()), "features too large (>= 1e30)")
+    for start in range(0, len(X), ROWS_PER_BLOCK):
+        block = X[start:start + ROWS_PER_BLOCK].astype(np.float64)
+        bad = ~np.isfinite(block)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise ConfigError(field, float(block[row, col]), f"features must be finite "
+                              f"(first bad entry: row {start + row}, column {col})")
+        largest = float(np.abs(block).max())
+        check(largest < 1e30, field, largest, "features too large (>= 1e30)")
     return X
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Some rows of a feature array (all of them when `index` is None), read a block at a
+    time as float64: a pool is split, standardised and cast without whole copies."""
+
+    source: np.ndarray
+    index: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.source) if self.index is None else len(self.index)
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        rows = self.source[start:stop] if self.index is None else \
+            self.source[self.index[start:stop]]
+        return rows.astype(np.float64)
+
+    def moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each column's mean and standard deviation, bit for bit what numpy's `mean(axis=0)`
+        and `std(axis=0)` give on the whole float64 array: a column sum accumulates row after
+        row, so carrying the running sum into the next block keeps numpy's order (one column
+        is summed pairwise by numpy: it is read whole, 8 bytes a sample). Pinned by
+        tests/datasets/test_standardise.py."""
+        n = len(self)
+        if self.source.shape[1] == 1 or n <= ROWS_PER_BLOCK:
+            whole = self.block(0, n)
+            return whole.mean(axis=0), whole.std(axis=0)
+        mean = self._column_sum(lambda b: b) / n
+        return mean, np.sqrt(self._column_sum(lambda b: np.square(np.subtract(b, mean, out=b),
+                                                                    out=b)) / n)
+
+    def _column_sum(self, of) -> np.ndarray:
+        """Column sums of of(block) in numpy's order: the running sum goes into each block's
+        first row, which the block's own row-after-row sum then carries on."""
+        total = None
+        for start in range(0, len(self), ROWS_PER_BLOCK):
+            values = of(self.block(start, start + ROWS_PER_BLOCK))
+            if total is not None:
+                values[0] = total + values[0]
+            total = np.add.reduce(values, axis=0)
+        return total
+
+    def float32(self, mean: np.ndarray | None, std: np.ndarray | None) -> np.ndarray:
+        """The rows as float32, standardised in float64 first when mean and std are given."""
+        out = np.empty((len(self), self.source.shape[1]), dtype=np.float32)
+        for start in range(0, len(self), ROWS_PER_BLOCK):
+            block = self.block(start, start + ROWS_PER_BLOCK)  # a float64 copy: ours
+            if mean is not None:
+                block -= mean
+                block /= std
+            out[start:start + len(block)] = block
+        return out
 
 
 def check_seed(seed: int, field: str) -> None:
@@ -225,24 +286,23 @@ class SplitSource(DatasetSource):
         names = names if names is not None else found_names
         if names is not found_names:  # numeric labels from a known source: keep the class order
             names = tuple(names[int(c)] for c in np.unique(y))
-        X_train, X_test, y_train, y_test = self.split(X, codes, where)
-        X_train, y_train, X_test, y_test = self.imbalanced(X_train, y_train, X_test, y_test,
-                                                           where)
-        return finish(name, X_train, y_train, X_test, y_test, names, self.standardize,
-                      self.image_shape)
+        # split and cut the row numbers; the rows are read once, by finish
+        train, test, y_train, y_test = self.split(np.arange(len(codes)), codes, where)
+        train, y_train, test, y_test = self.imbalanced(train, y_train, test, y_test, where)
+        return finish(name, Rows(X, train), y_train, Rows(X, test), y_test, names,
+                      self.standardize, self.image_shape)
 
 
 def finish(name, X_train, y_train, X_test, y_test, class_names, standardize, image_shape=None,
            flip_invariant=False):
-    X_train = X_train.astype(np.float64)
-    X_test = X_test.astype(np.float64)
+    """The Dataset record: features as float32, standardised in float64 with the training
+    part's statistics (X_train, X_test: arrays or Rows, read a block at a time)."""
+    train, test = (x if isinstance(x, Rows) else Rows(np.asarray(x)) for x in (X_train, X_test))
+    mean = std = None
     if standardize:
-        mean = X_train.mean(axis=0)
-        std = X_train.std(axis=0)
+        mean, std = train.moments()
         std[std == 0] = 1.0
-        X_train = (X_train - mean) / std
-        X_test = (X_test - mean) / std
-    arrays = [X_train.astype(np.float32), y_train.astype(np.int64),
-              X_test.astype(np.float32), y_test.astype(np.int64)]
+    arrays = [train.float32(mean, std), np.asarray(y_train).astype(np.int64),
+              test.float32(mean, std), np.asarray(y_test).astype(np.int64)]
     return Dataset(name, *arrays, class_names=tuple(class_names), image_shape=image_shape,
                    fingerprint=fingerprint_arrays(*arrays), flip_invariant=flip_invariant)

@@ -48,6 +48,9 @@ def softmax_of_decision(scores: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+PREDICT_ROWS = 65536  # rows predicted at a time
+
+
 class SklearnModel(Model):
     """A fitted estimator whose probabilities are laid out over all n_classes columns. It
     fits and predicts in float64 (palbench holds features as float32 for torch): what
@@ -60,12 +63,16 @@ class SklearnModel(Model):
         self.from_decision = from_decision
 
     def predict_proba(self, X):
-        X = np.asarray(X, dtype=np.float64)
+        """Rows are predicted a block at a time, each block cast to float64: the same numbers
+        as one call on the whole float64 array (rows are independent), without a float64 copy
+        of a large pool."""
         proba = np.zeros((len(X), self.n_classes))
         with refusals(self.estimator):
-            proba[:, self.estimator.classes_] = \
-                softmax_of_decision(self.estimator.decision_function(X)) \
-                if self.from_decision else self.estimator.predict_proba(X)
+            for start in range(0, len(X), PREDICT_ROWS):
+                block = np.asarray(X[start:start + PREDICT_ROWS], dtype=np.float64)
+                proba[start:start + len(block), self.estimator.classes_] = \
+                    softmax_of_decision(self.estimator.decision_function(block)) \
+                    if self.from_decision else self.estimator.predict_proba(block)
         return proba
 
     def last_layer(self, X):

@@ -21,6 +21,8 @@ BENCHMARKS = {
     "memory": ("palbench.perf.memory_soak", "resident memory over 200 checkpoints"),
     "answers": ("palbench.perf.same_answers",
                 "learners fitted on the very same frozen answers: accuracy and fit time"),
+    "scale": ("palbench.perf.scale",
+              "every label strategy at 10^6 samples: seconds a round and peak memory"),
     "store_open": ("palbench.perf.store_open",
                    "what checking a store at every open costs (integrity_check, 10,000 runs)"),
     "gpu": ("palbench.perf.gpu_training",

@@ -8,6 +8,11 @@ while the label configurations of the batch so far number at most `n_configs`, t
 from `n_configs` configurations drawn from the joint (the paper's estimator). Candidates are
 first cut to the `max_candidates` highest BALD scores, as practical implementations do:
 evaluating every pool sample at every greedy step is N x n_configs x n_samples x C work.
+
+Large pools are sampled a block of BLOCK_ROWS rows at a time: (n_samples, rows, C) floats in
+memory, never the pool's (10^6 samples x 20 x 10 classes would be 1.6 GB). A pool of one block
+is sampled exactly as before; each further block draws its dropout masks from a seed of its
+own, spawned from the round's.
 """
 
 from __future__ import annotations
@@ -111,6 +116,9 @@ def batch_bald_select(samples: np.ndarray, k: int, n_configs: int,
     return np.array(chosen, dtype=np.int64), gains
 
 
+BLOCK_ROWS = 65536  # pool rows whose dropout predictions are held at once
+
+
 class MCDropoutStrategy(Strategy):
     needs_model = True
 
@@ -120,11 +128,19 @@ class MCDropoutStrategy(Strategy):
     def requires(self):
         return frozenset({"sample_proba"})
 
-    def sampled(self, ctx, rows: np.ndarray, rng) -> np.ndarray | None:
-        if ctx.model is None or "sample_proba" not in ctx.model.offers:
-            return None  # cold start, or fewer than two classes known yet
-        return ctx.model.sample_proba(ctx.X[rows], self.n_samples,
-                                      seed=int(rng.integers(2**31)))
+    def can_sample(self, ctx) -> bool:
+        """False at the cold start, or while fewer than two classes are known."""
+        return ctx.model is not None and "sample_proba" in ctx.model.offers
+
+    def sampled_blocks(self, ctx, rows: np.ndarray, rng):
+        """(start, (n_samples, block, C) predictions) for each block of `rows`: the first
+        block from the round's seed (all of a small pool, as one call), the others from seeds
+        spawned from it."""
+        seed = int(rng.integers(2**31))
+        for b, start in enumerate(range(0, len(rows), BLOCK_ROWS)):
+            own = seed if b == 0 else int(np.random.SeedSequence([seed, b]).generate_state(1)[0])
+            yield start, ctx.model.sample_proba(ctx.X[rows[start:start + BLOCK_ROWS]],
+                                                self.n_samples, seed=own)
 
 
 @STRATEGIES.register("bald")
@@ -136,10 +152,11 @@ class BALD(MCDropoutStrategy):
 
     def select(self, ctx, k, rng):
         candidates = ctx.candidates
-        samples = self.sampled(ctx, candidates, rng)
-        if samples is None:
+        if not self.can_sample(ctx):
             return random_choice(candidates, k, rng)
-        return top_k(bald_scores(samples), candidates, k, rng)
+        scores = np.concatenate([bald_scores(samples) for _, samples in
+                                 self.sampled_blocks(ctx, candidates, rng)])
+        return top_k(scores, candidates, k, rng)
 
 
 @STRATEGIES.register("batch_bald")
@@ -159,11 +176,18 @@ class BatchBALD(MCDropoutStrategy):
 
     def select(self, ctx, k, rng):
         candidates = ctx.candidates
-        samples = self.sampled(ctx, candidates, rng)
-        if samples is None:
+        if not self.can_sample(ctx):
             return random_choice(candidates, k, rng)
-        if len(candidates) > max(self.max_candidates, k):
-            keep = top_k(bald_scores(samples), np.arange(len(candidates)),
-                         max(self.max_candidates, k), rng)
-            candidates, samples = candidates[keep], samples[:, keep]
+        most = max(self.max_candidates, k)
+        kept, samples = np.empty(0, dtype=np.int64), None
+        for start, block in self.sampled_blocks(ctx, candidates, rng):
+            positions = start + np.arange(block.shape[1])
+            if samples is not None:  # the most uncertain so far, joined with this block's
+                positions = np.concatenate([kept, positions])
+                block = np.concatenate([samples, block], axis=1)
+            if len(positions) > most:
+                keep = top_k(bald_scores(block), np.arange(len(positions)), most, rng)
+                positions, block = positions[keep], block[:, keep]
+            kept, samples = positions, block
+        candidates = candidates[kept]
         return candidates[batch_bald_select(samples, k, self.n_configs, rng)[0]]

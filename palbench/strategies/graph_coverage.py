@@ -13,7 +13,13 @@ their leading principal components (seeded randomized PCA), which cut the Fashio
 On pools larger than `max_cover` the covered mass is counted on a seeded uniform sample of
 `max_cover` points (a Monte-Carlo estimate of ProbCover's probability coverage): every sample
 stays a candidate, and the radius search shrinks from N x N to N x max_cover (60,000: 8.9 s
-to about 1.5 s, see README).
+to about 1.5 s, see README). On pools larger than `max_candidates` (graph_coverage only), the
+whole cover is built on a seeded uniform sample of that many samples (with the samples asked
+before the first round): ProbCover on a subsample of the pool, picks among its samples, the
+radius and the covered mass estimated on it, on fewer cover points when the balls are so
+full that the graph would exceed SAMPLED_ENTRIES entries. Declared and measured (`palbench
+bench scale --coverage`: the share of the exact greedy's coverage it reaches);
+`max_candidates = 0` turns it off.
 """
 
 from __future__ import annotations
@@ -27,10 +33,14 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
 from palbench.errors import check
-from palbench.strategies.base import STRATEGIES, Strategy, top_k
+from palbench.fields import param
+from palbench.strategies.base import STRATEGIES, Strategy, random_choice, top_k
 from palbench.strategies.space import SpaceStrategy, space_points
 
 PURITY_SAMPLE = 5000  # balls whose purity is measured; all of them on smaller pools
+# most entries of a sampled cover's ball graph (int32 indices and data: 160 MB), reached by
+# counting coverage on fewer points when balls are full (pools over max_candidates only)
+SAMPLED_ENTRIES = 20_000_000
 
 
 def project(Z: np.ndarray, max_dims: int, seed: int = 0) -> np.ndarray:
@@ -81,13 +91,33 @@ def cover_points(n: int, max_cover: int, seed: int = 0) -> np.ndarray | None:
     return np.sort(np.random.default_rng(seed).choice(n, max_cover, replace=False))
 
 
+def affordable_cover(Z: np.ndarray, delta: float, max_cover: int, max_entries: int,
+                     seed: int = 0) -> int:
+    """max_cover, or fewer cover points when balls of radius delta are so full that the graph
+    would hold more than max_entries entries (estimated on 1,000 seeded balls)."""
+    n_cover = min(max_cover, len(Z)) if max_cover > 0 else len(Z)
+    if max_entries <= 0:
+        return max_cover
+    probe = np.random.default_rng([seed, 0xBA11]).choice(len(Z), min(1000, len(Z)),
+                                                          replace=False)
+    points = Z[cover_points(len(Z), n_cover, seed)] if n_cover < len(Z) else Z
+    found = NearestNeighbors(radius=delta).fit(points).radius_neighbors(
+        Z[probe], return_distance=False)
+    share = max(np.mean([len(f) for f in found]) / len(points), 1e-12)
+    fits = int(max_entries / (len(Z) * share))
+    return max_cover if fits >= n_cover else max(100, fits)
+
+
 def delta_graph(Z: np.ndarray, n_classes: int, delta: float | str, purity: float,
-                max_dims: int, max_cover: int = 0) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+                max_dims: int, max_cover: int = 0,
+                max_entries: int = 0) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """The ball graph of a space (projected first when it is wide, delta chosen when "auto")
-    and its transpose: which balls hold each point to cover."""
+    and its transpose: which balls hold each point to cover. With `max_entries`, fewer points
+    to cover when the balls are so full that the graph would hold more entries."""
     Z = project(Z, max_dims)
     if delta == "auto":
         delta = purity_delta(Z, n_classes, purity)
+    max_cover = affordable_cover(Z, delta, max_cover, max_entries)
     graph = ball_graph(Z, delta, cover_points(len(Z), max_cover))
     return graph, (graph if graph.shape[0] == graph.shape[1] else graph.T.tocsr())
 
@@ -138,10 +168,20 @@ class CoverageParams(Strategy):
         check(self.max_cover >= 0, f"{where}.max_cover", self.max_cover,
               "must be >= 0 (0: count every point)")
 
-    def ball_graph_of(self, Z: np.ndarray, n_classes: int):
+    def ball_graph_of(self, Z: np.ndarray, n_classes: int, max_entries: int = 0):
         """The ball graph of the points Z with these parameters (see delta_graph)."""
         return delta_graph(Z, n_classes, self.delta, self.purity, self.max_dims,
-                           self.max_cover)
+                           self.max_cover, max_entries)
+
+
+def candidate_sample(queried: np.ndarray, max_candidates: int, seed: int = 0) -> np.ndarray | None:
+    """The samples a cover is built on when the pool has more than max_candidates: a seeded
+    uniform sample of that many, with those already asked; None: the whole pool."""
+    n = len(queried)
+    if max_candidates <= 0 or n <= max_candidates:
+        return None
+    drawn = np.random.default_rng([seed, 0xCA4D]).choice(n, max_candidates, replace=False)
+    return np.union1d(drawn, np.flatnonzero(queried))
 
 
 @STRATEGIES.register("graph_coverage")
@@ -149,12 +189,30 @@ class CoverageParams(Strategy):
 class GraphCoverage(CoverageParams, SpaceStrategy):
     """Max coverage of delta-balls in feature space or in the learner's embedding."""
 
+    # larger pools: the cover is built on a seeded sample of this many samples (0: never)
+    max_candidates: int = param(50_000, late=True)
+
+    def validate(self, where):
+        super().validate(where)
+        check(self.max_candidates >= 0, f"{where}.max_candidates", self.max_candidates,
+              "must be >= 0 (0: every sample is a candidate)")
+
     def select(self, ctx, k, rng):
         Z, key = space_points(self.space, ctx)
-        key = ("graph_coverage", self.delta, self.purity, self.max_dims, self.max_cover, *key)
+        key = ("graph_coverage", self.delta, self.purity, self.max_dims, self.max_cover,
+               self.max_candidates, *key)
         if key not in ctx.cache:
             for stale in [k_ for k_ in ctx.cache if k_[:1] == ("graph_coverage",)]:
                 del ctx.cache[stale]  # a new embedding: the old space's graph is dead weight
-            ctx.cache[key] = self.ball_graph_of(Z, ctx.n_classes)
-        graph, members = ctx.cache[key]
-        return coverage_select(graph, ctx.queried.copy(), k, rng, members)
+            rows = candidate_sample(ctx.queried, self.max_candidates)
+            ctx.cache[key] = (rows, self.ball_graph_of(Z, ctx.n_classes) if rows is None else
+                              self.ball_graph_of(Z[rows], ctx.n_classes, SAMPLED_ENTRIES))
+        rows, (graph, members) = ctx.cache[key]
+        if rows is None:
+            return coverage_select(graph, ctx.queried.copy(), k, rng, members)
+        picks = rows[coverage_select(graph, ctx.queried[rows], k, rng, members)]
+        short = min(k, int((~ctx.queried).sum())) - len(picks)
+        if short > 0:  # the sample ran out of candidates: the rest at random
+            rest = np.setdiff1d(np.flatnonzero(~ctx.queried), picks)
+            picks = np.concatenate([picks, random_choice(rest, short, rng)])
+        return picks

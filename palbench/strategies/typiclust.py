@@ -49,13 +49,17 @@ def typiclust_select(Z: np.ndarray, clusters: np.ndarray, queried: np.ndarray, k
     sizes[np.unique(clusters[queried])] = 0
     sizes[sizes < min_cluster_size] = 0
     available = ~queried
+    # the members of each cluster in index order, from one stable sort (not a pass a pick)
+    by_cluster = np.argsort(clusters, kind="stable")
+    ends = np.cumsum(np.bincount(clusters, minlength=len(sizes)))
+    starts = ends - np.bincount(clusters, minlength=len(sizes))
     chosen = []
     for _ in range(min(k, int(available.sum()))):
         if sizes.max() == 0:
             pick = int(random_choice(np.flatnonzero(available), 1, rng)[0])
         else:
             c = int(top_k(sizes, np.arange(len(sizes)), 1, rng)[0])
-            members = np.flatnonzero(clusters == c)
+            members = by_cluster[starts[c]:ends[c]]
             score = typicality(Z[members], neighbours)
             open_ = available[members]
             pick = int(top_k(score[open_], members[open_], 1, rng)[0])
