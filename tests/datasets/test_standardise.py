@@ -57,3 +57,20 @@ def test_preparing_a_pool_makes_no_whole_copy_of_it(tmp_path):
     block_bytes = ROWS_PER_BLOCK * 32 * 8
     assert peak < 2 * pool_bytes + 3 * block_bytes + 8e6, \
         f"peak {peak / 1e6:.0f} MB for a {pool_bytes / 1e6:.0f} MB pool"
+
+
+def test_a_pool_larger_than_memory_is_one_line_before_any_work(tmp_path, capsys, monkeypatch):
+    import palbench.datasets.files as files
+    from palbench.cli import main
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "pool.npz", X=rng.normal(size=(5000, 64)).astype(np.float32),
+             y=rng.integers(0, 3, 5000))
+    (tmp_path / "c.toml").write_text('[experiment]\nseeds = [0]\nbudgets = [10]\n'
+                                     '[dataset]\nname = "npz"\npath = "pool.npz"\n'
+                                     '[strategy]\nname = "random"\n[learner]\nname = "sklearn"\n')
+    monkeypatch.setattr(files, "physical_memory", lambda: 400_000_000)  # a 0.4 GB machine
+    assert main(["run", str(tmp_path / "c.toml"), "--store", str(tmp_path / "s.sqlite")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a pool of 5,000 x 64 features" in err
+    assert "this machine has 0.4 GB" in err and not (tmp_path / "s.sqlite").exists()
