@@ -193,8 +193,19 @@ class ResultsStore:
                 raise StoreError(str(path), f"folder {str(self.path.parent)!r} does not exist")
             self._conn = self._connect_to_write()
 
-    def _connect_to_write(self) -> sqlite3.Connection:
+    @contextmanager
+    def _refusing(self) -> Iterator[None]:
+        """What SQLite says of a file it cannot open or read as one line (a StoreError)."""
         try:
+            yield
+        except UnicodeDecodeError:  # a damaged schema table holds bytes that are no text
+            raise StoreError(str(self.path), "not a palbench store (its schema is not "
+                             "readable text: the file may be damaged)") from None
+        except sqlite3.DatabaseError as exc:
+            raise self._failure(exc, "not a palbench store") from None
+
+    def _connect_to_write(self) -> sqlite3.Connection:
+        with self._refusing():
             conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 60000")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -212,37 +223,12 @@ class ResultsStore:
                 _prove_writable(conn)
             _use_wal(conn)
             return conn
-        except UnicodeDecodeError:  # a damaged schema table holds bytes that are no text
-            raise StoreError(str(self.path), "not a palbench store (its schema is not "
-                             "readable text: the file may be damaged)") from None
-        except sqlite3.DatabaseError as exc:
-            raise self._failure(exc, "not a palbench store") from None
 
     def _connect_to_read(self) -> sqlite3.Connection:
-        """A read-only connection: `mode=ro` (it sees what writers commit), else, where SQLite
-        cannot keep its lock files beside the store (read-only media or folder),
-        `immutable=1`. An older schema is migrated in a copy in memory, never in the file."""
-        uri = self.path.resolve().as_uri()
-        conn = None
-        for flags in ("mode=ro", "immutable=1"):
-            try:
-                conn = sqlite3.connect(f"{uri}?{flags}", uri=True, timeout=60,
-                                       isolation_level=None)
-                conn.execute("PRAGMA busy_timeout = 60000")
-                conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-                break
-            except sqlite3.OperationalError as exc:
-                if conn is not None:
-                    conn.close()
-                conn = None
-                if "unable to open" not in str(exc) or flags == "immutable=1":
-                    raise self._failure(exc, "not a palbench store") from None
-            except sqlite3.DatabaseError as exc:
-                raise self._failure(exc, "not a palbench store") from None
-            except UnicodeDecodeError:
-                raise StoreError(str(self.path), "not a palbench store (its schema is not "
-                                 "readable text: the file may be damaged)") from None
-        try:
+        """A read-only connection; an older schema is migrated in a copy in memory, never in
+        the file."""
+        with self._refusing():
+            conn = self._read_only_connection()
             self._verify(conn)
             version = self._schema_version(conn)
             if version is None:
@@ -255,11 +241,22 @@ class ResultsStore:
                 with _transaction(conn):
                     self._migrate(conn, version)
             return conn
-        except UnicodeDecodeError:
-            raise StoreError(str(self.path), "not a palbench store (its schema is not "
-                             "readable text: the file may be damaged)") from None
-        except sqlite3.DatabaseError as exc:
-            raise self._failure(exc, "not a palbench store") from None
+
+    def _read_only_connection(self) -> sqlite3.Connection:
+        """`mode=ro` (it sees what writers commit), else, where SQLite cannot keep its lock
+        files beside the store (read-only media or folder), `immutable=1`."""
+        uri = self.path.resolve().as_uri()
+        for flags in ("mode=ro", "immutable=1"):
+            conn = sqlite3.connect(f"{uri}?{flags}", uri=True, timeout=60, isolation_level=None)
+            try:
+                conn.execute("PRAGMA busy_timeout = 60000")
+                conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+                return conn
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if "unable to open" not in str(exc) or flags == "immutable=1":
+                    raise
+        raise AssertionError("unreachable")  # the last flags either return or raise
 
     def _verify(self, conn: sqlite3.Connection) -> None:
         """Refuse a damaged file before anything else touches it: SQLite's integrity_check
