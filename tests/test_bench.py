@@ -157,3 +157,14 @@ def test_scale_prices_the_candidate_sample(capsys):
     out = run(capsys, "scale", "--coverage", "--n", "3000", "--dim", "8", "--k", "20",
               "--max-candidates", "5000")
     assert re.search(r"graph_coverage on 3,000 x 8: .* 100% of the exact greedy's gain", out), out
+
+
+def test_scale_prices_typiclusts_sample(capsys):
+    """A sample as large as the pool is TypiClust itself: the same picks, 100%; a smaller
+    one is measured against it."""
+    out = run(capsys, "scale", "--typiclust", "--n", "3000", "--dim", "8", "--k", "20",
+              "--max-candidates", "5000")
+    assert re.search(r"typiclust on 3,000 x 8: 20 picks' .* 100% of the exact picks'", out), out
+    out = run(capsys, "scale", "--typiclust", "--n", "3000", "--dim", "8", "--k", "20",
+              "--max-candidates", "1000")
+    assert re.search(r"\(1,000 sampled, [\d.]+ s\): \d+% of the exact picks'", out), out

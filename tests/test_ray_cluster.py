@@ -1,7 +1,8 @@
 """A real Ray cluster started with `ray start` (token authentication on, as Ray ships it) in a
 network namespace that has only loopback, joined with --address: the rows equal a local
-`--workers 2` run; a join without the token, an address where nothing listens and a
-malformed address are each one line and exit 2, with Ray's own log kept out."""
+`--workers 2` run; a join without the token, a cluster of another Ray version, an address
+where nothing listens and a malformed address are each one line and exit 2, with Ray's own log
+kept out."""
 
 from __future__ import annotations
 
@@ -99,6 +100,18 @@ echo $? > no_token.code
 RAY_AUTH_MODE=token {bin}/palbench run grid.toml --store cluster.sqlite --executor ray \\
     --address 127.0.0.1:{port} --quiet > cluster.out 2> cluster.err
 echo $? > cluster.code
+# the metadata a head of Ray 2.0.0 on Python 3.7.0 stores (its start writes it to the GCS)
+RAY_AUTH_MODE=token {python} -c "
+import json
+from ray._raylet import GcsClient
+gcs = GcsClient(address='127.0.0.1:{port}')
+key, space = b'CLUSTER_METADATA', b'cluster'
+meta = json.loads(gcs.internal_kv_get(key, namespace=space))
+meta.update(ray_version='2.0.0', python_version='3.7.0')
+gcs.internal_kv_put(key, json.dumps(meta).encode(), True, namespace=space)"
+RAY_AUTH_MODE=token {bin}/palbench run grid.toml --store versions.sqlite --executor ray \\
+    --address 127.0.0.1:{port} --quiet > versions.out 2> versions.err
+echo $? > versions.code
 """
 # kill one worker node's raylet once the first run is stored, then let the grid finish (Ray
 # retries the cells that node held) and run it again (nothing left, or the rest)
@@ -168,6 +181,15 @@ def test_a_real_cluster_in_a_loopback_namespace(tmp_path):
                  "--workers", "2", "--quiet"]) == 0
     pd.testing.assert_frame_equal(rows(folder / "local.sqlite"), rows(folder / "cluster.sqlite"),
                                   check_exact=True)
+    # a cluster of another Ray and Python: one line naming both, no cell run
+    assert (folder / "versions.code").read_text().strip() == "2"
+    err = (folder / "versions.err").read_text()
+    assert err == ("palbench: error: --address = '127.0.0.1:6379': the Ray cluster there runs "
+                   "Ray 2.0.0 on Python 3.7.0, this machine Ray "
+                   f"{ray.__version__} on Python {sys.version.split()[0]}: a driver needs the "
+                   "cluster's versions (pip install ray==2.0.0 here, or start the cluster with "
+                   "this Ray and Python)\n"), err
+    assert not (folder / "versions.sqlite").exists() or not rows(folder / "versions.sqlite").size
 
 
 KILL_GRID = GRID.replace("seeds = [0, 1]", "seeds = [0, 1, 2, 3, 4, 5]").replace(

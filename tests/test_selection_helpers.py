@@ -71,19 +71,30 @@ def test_top_one_without_a_tie_is_the_general_paths_pick_and_leaves_the_stream_a
         assert fast.random() == general.random(), trial
 
 
-def test_badges_draw_is_numpys_choice_with_p():
+def test_badges_draw_is_proportional_and_never_draws_a_zero_weight():
     import numpy as np
+    from scipy.stats import chisquare
 
     from palbench.strategies.badge import draw_proportional
 
     data = np.random.default_rng(5)
-    for trial in range(500):
+    for trial in range(300):  # sizes around the block, zeros anywhere, a lone weight
         n = int(data.integers(1, 3000))
         weight = data.random(n) ** 3
         weight[data.random(n) < 0.3] = 0
+        if trial % 7 == 0:
+            weight[:] = 0
+            weight[int(data.integers(n))] = 1e-300
         if weight.sum() == 0:
             continue
-        theirs, ours = np.random.default_rng(trial), np.random.default_rng(trial)
-        total = weight.sum()
-        assert draw_proportional(weight, total, ours) == theirs.choice(n, p=weight / total)
-        assert ours.random() == theirs.random()
+        rng = np.random.default_rng(trial)
+        for _ in range(5):
+            i = draw_proportional(weight, rng, block=int(data.integers(1, 600)))
+            assert 0 <= i < n and weight[i] > 0, trial
+    weight = np.array([0.0, 1.0, 0.0, 2.0, 3.0, 0.0, 4.0] * 300)  # 2,100 rows, 5 blocks
+    rng = np.random.default_rng(0)
+    counts = np.bincount([draw_proportional(weight, rng, block=512) for _ in range(40_000)],
+                         minlength=len(weight))
+    assert counts[weight == 0].sum() == 0
+    by_value = [counts[weight == v].sum() for v in (1.0, 2.0, 3.0, 4.0)]
+    assert chisquare(by_value, np.array([1, 2, 3, 4]) / 10 * 40_000).pvalue > 1e-3

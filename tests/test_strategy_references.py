@@ -81,11 +81,46 @@ def test_badge_factored_distances_equal_the_explicit_ones():
     r = residuals(proba)
     sq_norm = (r * r).sum(1) * (H * H).sum(1)
     for j in (0, 11, 29):
-        np.testing.assert_allclose(squared_distances_to(j, r, H, sq_norm),
+        np.testing.assert_allclose(squared_distances_to(j, np.ascontiguousarray(r.T), H, sq_norm),
                                    ((G - G[j]) ** 2).sum(1), atol=1e-10)
     picks = badge_select(H, proba, np.arange(100, 130), 10, np.random.default_rng(0))
     assert picks[0] == 100 + int(np.argmax((G ** 2).sum(1)))  # the largest gradient first
     assert len(set(picks)) == 10
+
+
+def test_badge_on_the_whole_pool_picks_only_candidates():
+    """Given the pool's rows and the candidates' positions (no copy of the pool), badge picks
+    candidates only, the largest candidate gradient first, each once."""
+    rng = np.random.default_rng(4)
+    H = rng.normal(size=(400, 5)).astype(np.float32)
+    proba = rng.dirichlet(np.ones(3), size=400)
+    candidates = np.sort(rng.choice(400, 250, replace=False))
+    G = gradient_embedding(H, proba)
+    for seed in range(5):
+        picks = badge_select(H, proba, candidates, 40, np.random.default_rng(seed),
+                             rows=candidates)
+        assert set(picks) <= set(candidates) and len(set(picks)) == 40
+        assert picks[0] == candidates[np.argmax((G[candidates] ** 2).sum(1))]
+    everything = badge_select(H, proba, candidates, 400, np.random.default_rng(0),
+                              rows=candidates)
+    assert sorted(everything) == sorted(candidates)  # k above the candidates: all, once
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_badge_pruned_picks_are_the_unpruned_ones(dtype):
+    """Skipping the rows a pick cannot bring nearer changes no pick: a fitted linear model
+    on blobs (most gradients near 0, as on real pools), several seeds, k up to the pool."""
+    from sklearn.datasets import make_blobs
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = make_blobs(3000, n_features=6, centers=5, random_state=0)
+    X = X.astype(dtype)
+    proba = LogisticRegression(max_iter=500).fit(X[:60], y[:60]).predict_proba(X)
+    candidates = np.arange(60, 3000)
+    for seed, k in ((0, 50), (1, 300), (2, 2940)):
+        pruned, full = (badge_select(X, proba, candidates, k, np.random.default_rng(seed),
+                                     rows=candidates, prune=prune) for prune in (True, False))
+        assert np.array_equal(pruned, full), (dtype, seed, k)
 
 
 def test_bald_scores_equal_the_closed_form():

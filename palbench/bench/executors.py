@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -178,6 +179,10 @@ def _ray_gpu_request(cell: Cell, cluster_gpus: float) -> float:
 
 
 RAY_CONNECT_SECONDS = 5.0
+# Ray's RuntimeError when the cluster was started by another Ray or Python
+RAY_VERSIONS = re.compile(r"Version mismatch: The cluster was started with:\s+Ray: (\S+)\s+"
+                          r"Python: (\S+)\s+This process on .*? was started with:\s+"
+                          r"Ray: (\S+)\s+Python: (\S+)", re.S)
 
 
 def ray_target(address: str) -> tuple[str, int] | None:
@@ -224,6 +229,14 @@ def join_ray(ray, address: str, verbose: bool) -> None:
     except Exception as exc:  # noqa: BLE001  (Ray raises ConnectionError, RuntimeError, ...)
         from palbench.errors import first_line
 
+        versions = RAY_VERSIONS.search(str(exc))
+        if versions:
+            ray_there, python_there, ray_here, python_here = versions.groups()
+            raise ConfigError("--address", address, f"the Ray cluster there runs Ray "
+                              f"{ray_there} on Python {python_there}, this machine Ray "
+                              f"{ray_here} on Python {python_here}: a driver needs the "
+                              f"cluster's versions (pip install ray=={ray_there} here, or "
+                              f"start the cluster with this Ray and Python)") from None
         if "ray[client]" in str(exc):
             raise ConfigError("--address", address, "a ray:// address needs Ray Client: pip "
                               "install 'ray[client]' (or give the head's HOST:PORT)") from None

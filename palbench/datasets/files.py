@@ -34,6 +34,8 @@ class CsvFile(SplitSource):
         path = Path(self.path)
         check(path.is_file(), f"{where}.path", self.path, "no such file")
         try:
+            check_pool_fits(csv_shape(path), f"{where}.path", self.path,
+                            bytes_per_value=CSV_BYTES_PER_VALUE)
             frame = pd.read_csv(path)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{where}.path", self.path,
@@ -67,11 +69,31 @@ def stored_shape(archive, name: str) -> tuple[int, ...]:
         return read(member)[0]
 
 
-def check_pool_fits(shape: tuple[int, ...], field: str, value: object) -> None:
+CSV_BYTES_PER_VALUE = 16  # pandas parses into float64, and its frame is copied once into X
+
+
+def csv_shape(path: Path) -> tuple[int, int]:
+    """(data rows, feature columns) of a CSV, from its header and a count of its line ends
+    (a pass over the bytes in blocks, no parsing): what reading it will take, before it is read."""
+    import pandas as pd
+
+    columns = len(pd.read_csv(path, nrows=0).columns)
+    lines, last = 0, b"\n"
+    with open(path, "rb") as stream:
+        while block := stream.read(1 << 22):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    lines += last != b"\n"  # a last line without its line end
+    return max(lines - 1, 0), max(columns - 1, 0)
+
+
+def check_pool_fits(shape: tuple[int, ...], field: str, value: object,
+                    bytes_per_value: int = 0) -> None:
     """One line before any work when a pool cannot be run in this machine's memory: about 3 x
-    its float32 features + 0.5 GB (`palbench bench scale`: 0.82-1.22 GB at 256 MB)."""
+    its float32 features + 0.5 GB (`palbench bench scale`: 0.82-1.22 GB at 256 MB), or what
+    loading it takes (`bytes_per_value`) when that is more."""
     n_values = int(np.prod(shape, dtype=np.float64)) if shape else 0
-    need = 3 * 4 * n_values + 0.5e9
+    need = max(3 * 4, bytes_per_value) * n_values + 0.5e9
     have = physical_memory()
     shown = " x ".join(f"{d:,}" for d in shape)
     check(need <= have, field, value, f"a pool of {shown} features ({4 * n_values / 1e9:,.1f} GB "

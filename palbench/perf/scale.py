@@ -3,6 +3,7 @@ seconds per round of k picks and the whole run's peak resident memory, each besi
 
     palbench bench scale [--n 1000000] [--dim 64] [--k 500] [--strategies margin,badge,...]
     palbench bench scale --coverage [--n 200000] [--max-candidates 20000]
+    palbench bench scale --typiclust [--n 1000000] [--max-candidates 100000]
 
 Each strategy runs as its own `palbench run` process (two rounds of k picks on one seed, a
 LogisticRegression, or an mlp with dropout for bald and batch_bald; no probe), so its peak RSS
@@ -10,7 +11,8 @@ is its own. The seconds are each round's selection time as the store records it 
 builds what a strategy keeps for the run, the second has a model fitted on the first round's
 answers), judged by the slower; the memory goal is 3 x the pool's feature bytes + 0.5 GB.
 `--coverage` instead measures graph_coverage's candidate sample: the share of the exact
-greedy's coverage gain that k picks made on a sample of --max-candidates reach.
+greedy's coverage gain that k picks made on a sample of --max-candidates reach; `--typiclust`
+the whole pool's typicality of TypiClust's picks made on such a sample against the exact ones'.
 """
 
 from __future__ import annotations
@@ -102,10 +104,10 @@ def coverage_share(n: int, dim: int, k: int, max_candidates: int, starts: int = 
     from palbench.strategies.graph_coverage import (
         SAMPLED_ENTRIES,
         GraphCoverage,
-        candidate_sample,
         coverage_select,
         delta_graph,
     )
+    from palbench.strategies.space import candidate_sample
 
     if dataset:  # a registered dataset's pool, as strategies see it
         from palbench.datasets import DATASETS
@@ -144,6 +146,44 @@ def coverage_share(n: int, dim: int, k: int, max_candidates: int, starts: int = 
           f"{share} of the exact greedy's gain (mean of {starts} starts)")
 
 
+def typiclust_share(n: int, dim: int, k: int, max_candidates: int, starts: int = 2) -> None:
+    """k TypiClust picks on the whole pool and on a seeded sample of max_candidates, from
+    `starts` random sets of 500 asked samples, judged by the whole pool's typicality (the
+    inverse mean distance to the 20 nearest samples of the pool): the sampled picks' mean
+    against the exact picks', and each one's seconds."""
+    import time
+
+    from sklearn.neighbors import NearestNeighbors
+
+    from palbench.strategies.typiclust import TypiClust
+
+    X = pool_arrays(n, dim)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    index = NearestNeighbors(n_neighbors=21).fit(X)
+
+    def pool_typicality(picks: np.ndarray) -> float:
+        dist = index.kneighbors(X[picks])[0][:, 1:]  # without the pick itself
+        return float(np.mean(1.0 / (dist.mean(axis=1) + 1e-7)))
+
+    scores: dict[str, list[float]] = {"whole pool": [], f"{max_candidates:,} sampled": []}
+    seconds: dict[str, list[float]] = {name: [] for name in scores}
+    for start in range(starts):
+        queried = np.zeros(n, bool)
+        queried[np.random.default_rng(start).choice(n, 500, replace=False)] = True
+        for name, limit in zip(scores, (0, max_candidates)):
+            began = time.perf_counter()
+            picks = TypiClust(max_candidates=limit).pick(X, queried, k,
+                                                          np.random.default_rng(start))
+            seconds[name].append(time.perf_counter() - began)
+            scores[name].append(pool_typicality(picks))
+    (exact_name, exact), (sample_name, sampled) = ((name, float(np.mean(v)))
+                                                   for name, v in scores.items())
+    print(f"typiclust on {n:,} x {dim}: {k} picks' mean pool typicality {exact:.4f} "
+          f"({exact_name}, {np.mean(seconds[exact_name]):.1f} s) and {sampled:.4f} "
+          f"({sample_name}, {np.mean(seconds[sample_name]):.1f} s): {sampled / exact:.0%} of "
+          f"the exact picks' (mean of {starts} starts)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -152,13 +192,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--strategies", default=",".join(GOALS))
     parser.add_argument("--coverage", action="store_true",
                         help="measure graph_coverage's candidate sample instead")
-    parser.add_argument("--max-candidates", type=int, default=20_000)
+    parser.add_argument("--typiclust", action="store_true",
+                        help="measure typiclust's candidate sample instead")
+    parser.add_argument("--max-candidates", type=int, default=None,
+                        help="the sample measured (default: 20,000 for --coverage, "
+                             "typiclust's own 100,000 for --typiclust)")
     parser.add_argument("--dataset", help="with --coverage: a registered dataset's pool "
                                           "instead of a generated one (e.g. fashion_mnist)")
     args = parser.parse_args(argv)
     if args.coverage:
         coverage_share(args.n if args.n != 1_000_000 else 200_000, args.dim, args.k,
-                       args.max_candidates, dataset=args.dataset)
+                       args.max_candidates or 20_000, dataset=args.dataset)
+        return
+    if args.typiclust:
+        from palbench.strategies.typiclust import TypiClust
+
+        typiclust_share(args.n, args.dim, args.k,
+                        args.max_candidates or TypiClust().max_candidates)
         return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

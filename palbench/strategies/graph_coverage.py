@@ -35,7 +35,7 @@ from sklearn.neighbors import NearestNeighbors
 from palbench.errors import check
 from palbench.fields import param
 from palbench.strategies.base import STRATEGIES, Strategy, random_choice, top_k
-from palbench.strategies.space import SpaceStrategy, space_points
+from palbench.strategies.space import SpaceStrategy, candidate_sample, space_points
 
 PURITY_SAMPLE = 5000  # balls whose purity is measured; all of them on smaller pools
 # most entries of a sampled cover's ball graph (int32 indices and data: 160 MB), reached by
@@ -172,16 +172,6 @@ class CoverageParams(Strategy):
         """The ball graph of the points Z with these parameters (see delta_graph)."""
         return delta_graph(Z, n_classes, self.delta, self.purity, self.max_dims,
                            self.max_cover, max_entries)
-
-
-def candidate_sample(queried: np.ndarray, max_candidates: int, seed: int = 0) -> np.ndarray | None:
-    """The samples a cover is built on when the pool has more than max_candidates: a seeded
-    uniform sample of that many, with those already asked; None: the whole pool."""
-    n = len(queried)
-    if max_candidates <= 0 or n <= max_candidates:
-        return None
-    drawn = np.random.default_rng([seed, 0xCA4D]).choice(n, max_candidates, replace=False)
-    return np.union1d(drawn, np.flatnonzero(queried))
 
 
 @STRATEGIES.register("graph_coverage")

@@ -59,3 +59,14 @@ def space_points(space: str, ctx) -> tuple[np.ndarray, tuple]:
         if Z is not None:
             return Z, ("embedding", ctx.model_version)
     return ctx.X, ("features",)
+
+
+def candidate_sample(queried: np.ndarray, max_candidates: int, seed: int = 0) -> np.ndarray | None:
+    """The samples a geometric strategy works on when the pool has more than max_candidates
+    (graph_coverage's cover, typiclust's clusters): a seeded uniform sample of that many,
+    with those already asked; None: the whole pool. The same sample every round."""
+    n = len(queried)
+    if max_candidates <= 0 or n <= max_candidates:
+        return None
+    drawn = np.random.default_rng([seed, 0xCA4D]).choice(n, max_candidates, replace=False)
+    return np.union1d(drawn, np.flatnonzero(queried))
