@@ -119,6 +119,11 @@ n_configs = 50
 name = "coreset"
 id = "coreset_embedding"
 space = "embedding"
+[[strategy]]
+name = "epig"
+id = "epig"
+n_samples = 4
+targets = 10
 [learner]
 name = "mlp"
 hidden = [16]
@@ -130,7 +135,7 @@ min_steps = 10
     with ResultsStore(tmp_path / "s.sqlite") as store:
         frame = store.to_frame()
     assert sorted(frame.strategy.unique()) == sorted(
-        ["coreset", "typiclust", "badge", "bald", "batch_bald", "coreset_embedding"])
+        ["coreset", "typiclust", "badge", "bald", "batch_bald", "coreset_embedding", "epig"])
     assert (frame.groupby("strategy").budget.max() == 20).all()
 
 

@@ -80,7 +80,7 @@ def store_is_whole(store: Path) -> None:
                                              "WHERE type = 'table'")}
         if not tables:  # a file opened (or its opener killed) before its schema: a new store
             return
-        assert tables == {"schema_version", "runs", "checkpoints", "answers"}, tables
+        assert tables == {"schema_version", "runs", "checkpoints", "answers", "studies"}, tables
         counts = dict(conn.execute("SELECT r.run_id, COUNT(c.run_id) FROM runs r "
                                    "LEFT JOIN checkpoints c USING (run_id) GROUP BY r.run_id"))
         assert all(n == BUDGETS for n in counts.values()), counts

@@ -51,22 +51,31 @@ class TorchClassifier(Model):
         return H, torch.softmax(logits, dim=1).cpu().numpy()
 
     @torch.no_grad()
-    def sample_proba(self, X: np.ndarray, n_samples: int, seed: int) -> np.ndarray:
+    def sample_proba(self, X: np.ndarray, n_samples: int, seed: int, *,
+                     consistent: bool = False) -> np.ndarray:
         """n_samples predictions with dropout left on (MC dropout, Gal and Ghahramani):
         an (n_samples, len(X), n_classes) array, the same again for the same seed. The layers
         before the first dropout are deterministic: they run once, not n_samples times. The
         masks come from numpy's PCG64 (float32), 6x faster here than torch's CPU dropout,
-        which was most of BALD's time on a 60,000-sample pool."""
+        which was most of BALD's time on a 60,000-sample pool. `consistent`: one mask per
+        sample for every row (consistent MC dropout, Kirsch et al. 2019), so that sample s is
+        one network whatever rows are asked, in one call or several with the same seed: what
+        a joint prediction over two inputs (EPIG) needs."""
         first = next(i for i, m in enumerate(self.net) if isinstance(m, nn.Dropout))
         H = torch.as_tensor(self._forward(X, first), device=self.device)
         rng = np.random.default_rng(seed)
         out = np.empty((n_samples, len(X), self.net[-1].out_features))
+        masks: dict = {}  # consistent: (sample, layer) -> its one mask, drawn in that order
         for s in range(n_samples):
             for start in range(0, len(H), self.batch):
                 x = H[start:start + self.batch]
                 for layer in self.net[first:]:
                     if isinstance(layer, nn.Dropout):
-                        keep = rng.random(tuple(x.shape), dtype=np.float32) >= layer.p
+                        if consistent:
+                            keep = masks.setdefault((s, id(layer)), rng.random(
+                                (1, x.shape[1]), dtype=np.float32) >= layer.p)
+                        else:
+                            keep = rng.random(tuple(x.shape), dtype=np.float32) >= layer.p
                         x = x * torch.as_tensor(keep, device=self.device) / (1.0 - layer.p)
                     else:
                         x = layer(x)

@@ -31,7 +31,8 @@ from palbench.params import build, read_toml, unknown_key_error
 from palbench.reports.metrics import per_run, stops_of
 from palbench.reports.stats import bootstrap_ci
 
-CLAIM_METRICS = ("cost_to_reach", "aulc", "final_acc", "stop_cost", "stop_loss")
+CLAIM_METRICS = ("cost_to_reach", "aulc", "final_acc", "stop_cost", "stop_loss", "robust_wins")
+ROBUST = "robust_wins"  # the share of a robustness study's variants won (reports/robustness.py)
 STOP_METRICS = {"stop_cost": "cost", "stop_loss": "loss"}  # -> stops_of() columns
 # the run columns a claim's keys select on, in the order a missing key is suggested
 FILTERS = ("strategy", "dataset", "experiment", "oracle", "costs", "learner",
@@ -58,6 +59,8 @@ class Claim:
     confidence: float = 0.95
     config: str | None = None
     criterion: str | None = None  # the stopping criterion's label (stop_cost, stop_loss)
+    study: str | None = None  # robust_wins: the study's name (palbench robustness --study)
+    never_loses: bool = False  # robust_wins: and no variant where relative_to wins
 
     def validate(self, where):
         for field in ("name", "dataset", "strategy"):
@@ -71,6 +74,18 @@ class Claim:
         if self.metric == "cost_to_reach":
             check(self.target is not None and 0 < self.target <= 1, f"{where}.target",
                   self.target, "cost_to_reach needs a target accuracy in (0, 1]")
+        check((self.metric == ROBUST) == (self.study is not None), f"{where}.study",
+              self.study, "robust_wins needs the study's name, and only it takes one")
+        check(self.metric == ROBUST or not self.never_loses, f"{where}.never_loses",
+              self.never_loses, "only robust_wins takes never_loses")
+        if self.metric == ROBUST:
+            check(self.relative_to is not None, f"{where}.relative_to", self.relative_to,
+                  "robust_wins needs the strategy it beats")
+            check(self.at_least is not None and 0 < self.at_least <= 1 and
+                  self.at_most is None and self.ratio_at_most is None, f"{where}.at_least",
+                  self.at_least, "robust_wins takes at_least: the share of variants won, "
+                  "in (0, 1]")
+            return
         bounds = [b for b in ("at_most", "at_least", "ratio_at_most")
                   if getattr(self, b) is not None]
         check(len(bounds) == 1, f"{where}.at_most", self.at_most,
@@ -238,6 +253,9 @@ def check_claims(claims: list[Claim], store, run_missing=None) -> list[Verdict]:
     verdicts = []
     for i, claim in enumerate(claims):
         where = f"claim[{i}]"
+        if claim.metric == ROBUST:
+            verdicts.append(robust_verdict(claim, store, where))
+            continue
         check_names(claim, frame, where)
         runs_of = one_cell(claim, frame, where, claim.strategy)
         if isinstance(runs_of, Verdict):
@@ -251,6 +269,52 @@ def check_claims(claims: list[Claim], store, run_missing=None) -> list[Verdict]:
                 continue
         verdicts.append(evaluate(claim, runs_of, baseline))
     return verdicts
+
+
+def robust_verdict(claim: Claim, store, where: str) -> Verdict:
+    """PASS when the strategy significantly beats relative_to in at least the claimed share
+    of the study's variants (and, with never_loses, loses in none), each variant's verdict
+    as the robustness report gives it. A variant the store lacks runs of is a FAIL naming
+    it; a name the study does not hold is bad input ("did you mean")."""
+    from palbench.reports.robustness import analyse, load_study
+
+    variants, units, missing = load_study(store, claim.study)
+    if missing:
+        return Verdict(claim, False, f"FAIL  {claim.name}: {len(missing)} of {len(variants)} "
+                                     f"variants of study {claim.study!r} lack runs in the "
+                                     f"store: {'; '.join(missing)} (run palbench robustness "
+                                     "again to finish them)")
+    for key, held in (("dataset", {u.dataset for u in units}),
+                      ("strategy", {s for u in units for s in u.aulc.columns}),
+                      ("relative_to", {s for u in units for s in u.aulc.columns})):
+        value = getattr(claim, key)
+        if value not in held:
+            close = difflib.get_close_matches(str(value), sorted(held), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{where}.{key}", value, f"study {claim.study!r} has no such "
+                              f"{'strategy' if key == 'relative_to' else key}{hint}; it has: "
+                              + ", ".join(sorted(held)))
+    units = [u for u in units if u.dataset == claim.dataset]
+    panels = sorted({u.panel for u in units})
+    if len(panels) > 1:
+        raise ConfigError(where, claim.name, f"the variants of study {claim.study!r} hold "
+                          f"{len(panels)} panels on {claim.dataset} ({'; '.join(panels)}): a "
+                          "robust_wins claim reads one; run the study on one oracle, costs "
+                          "and learner")
+    rows = analyse(units, seed_counts=())["verdicts"]
+    rows = rows[(rows["a"] == claim.strategy) & (rows["b"] == claim.relative_to)]
+    wins, losses, n = int((rows["verdict"] > 0).sum()), int((rows["verdict"] < 0).sum()), \
+        len(rows)
+    won = wins / n if n else 0.0
+    passed = n > 0 and won >= claim.at_least and not (claim.never_loses and losses)
+    lost = ", loses in none" if not losses else \
+        f", loses in {losses}: {'; '.join(rows.loc[rows['verdict'] < 0, 'variant'])}"
+    line = (f"{claim.strategy} beats {claim.relative_to} in {wins} of {n} variants "
+            f"({won:.2f}) >= {claim.at_least:g}{lost}"
+            + (" (never_loses)" if claim.never_loses else "")
+            + f"; study {claim.study!r} on {claim.dataset}, paired t-test over seeds on AULC, "
+              "Holm-corrected in each variant")
+    return Verdict(claim, passed, f"{'PASS' if passed else 'FAIL'}  {claim.name}: {line}")
 
 
 def cell_keys(runs: pd.DataFrame) -> pd.DataFrame:

@@ -52,6 +52,18 @@ def holm(p_values) -> np.ndarray:
     return adjusted
 
 
+def paired_p(differences) -> float:
+    """Paired t-test p-value of per-seed differences (= scipy's ttest_rel on the two sides);
+    0 or 1 for differences without spread (a sure gain, or none), NaN below 2 seeds or with
+    an infinite difference."""
+    gain = np.asarray(differences, float)
+    if len(gain) < 2 or not np.all(np.isfinite(gain)):
+        return float("nan")
+    if gain.std() == 0:
+        return 0.0 if gain.mean() != 0 else 1.0
+    return float(stats.ttest_1samp(gain, 0.0).pvalue)
+
+
 def paired_against(summary: pd.DataFrame, value: str, baseline: str = "random",
                    alpha: float = 0.05) -> pd.DataFrame:
     """Each strategy against `baseline` over the seeds both ran, per panel: mean paired gain,
@@ -67,11 +79,7 @@ def paired_against(summary: pd.DataFrame, value: str, baseline: str = "random",
         for strategy in wide.columns.drop(baseline):
             pair = wide[[strategy, baseline]].dropna()
             gain = (pair[strategy] - pair[baseline]).to_numpy()
-            if len(gain) >= 2 and np.all(np.isfinite(gain)) and gain.std() > 0:
-                p = float(stats.ttest_rel(pair[strategy], pair[baseline]).pvalue)
-            else:
-                p = float("nan") if len(gain) < 2 or not np.all(np.isfinite(gain)) else \
-                    (0.0 if gain.mean() != 0 else 1.0)
+            p = paired_p(gain)
             found.append({**dict(zip(keys, key)), "strategy": strategy, "baseline": baseline,
                           "seeds": len(gain), "gain": float(np.mean(gain)) if len(gain) else
                           float("nan"), "p": p})

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from palbench.queries import AnswerRow
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 # what names a cell (selection_learner: the learner whose models the strategy saw, SELF when
 # the evaluated learner selected for itself)
@@ -144,6 +144,16 @@ def answers_statements() -> list[str]:
             "CREATE INDEX IF NOT EXISTS answers_by_run ON answers (run_id, position)"]
 
 
+# schema 10: the variants of each robustness study and the specs of their runs, recorded
+# when the study starts (a run may belong to several variants and studies); base: 1 for the
+# variant that is the config as written
+STUDY_STATEMENTS = [
+    "CREATE TABLE IF NOT EXISTS studies (\n    study TEXT NOT NULL,\n    variant TEXT NOT "
+    "NULL,\n    values_json TEXT NOT NULL,\n    base INTEGER NOT NULL,\n    spec_hash TEXT "
+    "NOT NULL,\n    PRIMARY KEY (study, variant, spec_hash)\n)",
+]
+
+
 def create_statements() -> list[str]:
     """The statements that create an empty store of SCHEMA_VERSION."""
     runs = ",\n    ".join(f"{name} {sql}" for name, sql in RUN_SCHEMA)
@@ -157,6 +167,7 @@ def create_statements() -> list[str]:
         "CREATE TABLE checkpoints (\n    run_id INTEGER NOT NULL REFERENCES runs (run_id) "
         f"ON DELETE CASCADE,\n    {checkpoints},\n    PRIMARY KEY (run_id, budget)\n)",
         *answers_statements(),
+        *STUDY_STATEMENTS,
     ]
 
 

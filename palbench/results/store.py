@@ -39,9 +39,11 @@ from palbench.results.schema import (
     RUN_FILTERS,
     SCHEMA_VERSION,
     SELF,
+    STUDY_STATEMENTS,
     answers_statements,
     create_statements,
 )
+from palbench.results.study import Variant
 
 if TYPE_CHECKING:  # pandas is imported where frames are read: a run only writes
     import pandas as pd
@@ -117,8 +119,15 @@ def _migrate_8_to_9(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE runs ADD COLUMN full_pool_acc REAL")
 
 
+def _migrate_9_to_10(conn: sqlite3.Connection) -> None:
+    """Schema 10: robustness studies' variants (none before)."""
+    for statement in STUDY_STATEMENTS:
+        conn.execute(statement)
+
+
 MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5,
-              5: _migrate_5_to_6, 6: _migrate_6_to_7, 7: _migrate_7_to_8, 8: _migrate_8_to_9}
+              5: _migrate_5_to_6, 6: _migrate_6_to_7, 7: _migrate_7_to_8, 8: _migrate_8_to_9,
+              9: _migrate_9_to_10}
 
 
 class StoreError(ConfigError):
@@ -461,6 +470,29 @@ class ResultsStore:
         from palbench.reports.metrics import stops_of
 
         return stops_of(self.to_frame())
+
+    def record_study(self, study: str, variants: list[Variant]) -> None:
+        """Record a study's variants in place of what the study held before (its keys or
+        values may have changed)."""
+        with self._writing() as conn:
+            conn.execute("DELETE FROM studies WHERE study = ?", (study,))
+            conn.executemany("INSERT OR IGNORE INTO studies VALUES (?, ?, ?, ?, ?)",
+                             [(study, v.name, v.values_json, int(v.base), spec_hash)
+                              for v in variants for spec_hash in sorted(v.hashes)])
+
+    def study(self, study: str) -> list[Variant]:
+        """A study's variants as recorded, in the order they were given; empty when the
+        store has no such study."""
+        found: dict[str, tuple[str, int, set[str]]] = {}
+        for name, values, base, spec_hash in self._rows(
+                "SELECT variant, values_json, base, spec_hash FROM studies WHERE study = ? "
+                "ORDER BY rowid", (study,)):
+            found.setdefault(name, (values, base, set()))[2].add(spec_hash)
+        return [Variant(name, json.loads(values), frozenset(hashes), bool(base))
+                for name, (values, base, hashes) in found.items()]
+
+    def studies(self) -> list[str]:
+        return [r[0] for r in self._rows("SELECT DISTINCT study FROM studies ORDER BY study")]
 
     def records(self, table: str) -> list[dict]:
         """Every row of one table as Python values, exactly as SQLite holds them (bundles)."""

@@ -14,6 +14,7 @@ for _module, _names in {
     "typiclust": ("typiclust",),
     "badge": ("badge",),
     "bald": ("bald", "batch_bald"),
+    "epig": ("epig",),
     "pairs": ("random_pairs", "pal_active", "pal_ordered", "pal_coverage", "pal_group"),
     "routed": ("routed",),
     "skactiveml_adapter": ("skactiveml",),
