@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from palbench.reports.html import write_html  # noqa: E402
-from palbench.reports.robustness import SEED_COUNTS, VERDICT_WORDS  # noqa: E402
+from palbench.reports.robustness import SEED_COUNTS  # noqa: E402
 from palbench.reports.tables import Heading, Paragraph, Table, to_markdown  # noqa: E402
 
 CSV_COLUMNS = ["dataset", "a", "b", "variants", "a_wins", "b_wins", "no_evidence", "win_share",
@@ -139,4 +139,4 @@ def write_robustness(out_dir: Path, study: str, analysis: dict, keys: list[str],
     return [md, csv, *(p for p, _ in images), page]
 
 
-__all__ = ["CSV_COLUMNS", "VERDICT_WORDS", "write_robustness"]
+__all__ = ["CSV_COLUMNS", "write_robustness"]
