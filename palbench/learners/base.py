@@ -42,8 +42,11 @@ class Model:
         """(input of a linear softmax last layer, probabilities): capability "last_layer"."""
         raise NotImplementedError(f"{type(self).__name__} has no last layer")
 
-    def sample_proba(self, X: np.ndarray, n_samples: int, seed: int) -> np.ndarray:
-        """(n_samples, len(X), n_classes) sampled predictions: capability "sample_proba"."""
+    def sample_proba(self, X: np.ndarray, n_samples: int, seed: int, *,
+                     consistent: bool = False) -> np.ndarray:
+        """(n_samples, len(X), n_classes) sampled predictions: capability "sample_proba".
+        With `consistent`, sample s is one model for every row and every call with the same
+        seed (EPIG joins predictions of candidates and targets)."""
         raise NotImplementedError(f"{type(self).__name__} cannot sample predictions")
 
 
