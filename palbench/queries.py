@@ -126,3 +126,11 @@ class PriceList:
         """One question showing m images to group by class (m: a number or an array)."""
         return self.group_base + (np.asarray(m) - 1) * self.group_item if np.ndim(m) else \
             float(self.group_base + (m - 1) * self.group_item)
+
+
+def as_queries(picked) -> LabelQueries | PairQueries:
+    """What a strategy returned as queries: queries as they are, else label queries on the
+    indices it gave."""
+    if isinstance(picked, (LabelQueries, PairQueries)):
+        return picked
+    return LabelQueries(np.asarray(picked, dtype=np.int64))

@@ -154,12 +154,12 @@ def _state(s, data, learner, rounds: int, with_model: bool = False, abstain: flo
            labelling: np.ndarray | None = None, k: int = 5):
     """The loop's own CellState after `rounds` rounds of k queries (each batch checked, as
     the loop checks it), the model refitted as the loop refits it."""
-    from palbench.bench.config import seed_streams
+    from palbench.bench.config import cell_for
     from palbench.bench.loop import CellState
-    from palbench.oracles.costs import Costs
 
-    state = CellState(data, s, _oracle_for(s, abstain, labelling), learner, Costs(),
-                      "majority", seed_streams(1), type(s).__name__)
+    cell = cell_for(data, strategy=s, oracle=_oracle_for(s, abstain, labelling),
+                    learner=learner, seed=1)
+    state = CellState(cell, data).start()
     who = f"strategy {type(s).__qualname__}"
     for round_ in range(rounds):
         if with_model and (state.ledger.graph.known_labels() >= 0).any():
@@ -177,7 +177,7 @@ def _state(s, data, learner, rounds: int, with_model: bool = False, abstain: flo
 
 def _select(state, k: int, seed, who: str):
     """The strategy's batch; `seed`: a seed, or the generator itself."""
-    from palbench.bench.loop import as_queries
+    from palbench.queries import as_queries
 
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     try:

@@ -182,14 +182,13 @@ def test_a_component_that_raises_is_a_bug_with_its_frames(workers, flag, tmp_pat
 
 
 def test_a_strategy_cannot_change_the_run_it_sees(blobs):
-    from palbench.bench.config import seed_streams
+    from palbench.bench.config import cell_for
     from palbench.bench.loop import CellState
     from palbench.learners.sklearn_adapter import Sklearn
-    from palbench.oracles.costs import Costs
     from palbench.oracles.exact import Exact
 
-    state = CellState(blobs, FirstFree(), Exact(), Sklearn(), Costs(), "majority",
-                      seed_streams(0))
+    cell = cell_for(blobs, strategy=FirstFree(), oracle=Exact(), learner=Sklearn())
+    state = CellState(cell, blobs).start()
     state.ask(5)
     ctx = state.ctx
     before = (state.ledger.queried.copy(), set(state.ledger.asked_pairs),

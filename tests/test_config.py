@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from palbench.bench.config import load_plan, seed_streams
+from palbench.bench.config import load_plan
+from palbench.bench.seeds import seed_streams
 from palbench.errors import ConfigError
 from tests.conftest import SMALL_CONFIG
 

@@ -64,28 +64,27 @@ def test_a_strategy_breaking_its_contract_stops_the_run(plan):
 
 
 def test_probe_uses_every_label_up_to_the_cap_then_a_fixed_stratified_subset(monkeypatch):
-    from palbench.bench import loop
+    from palbench.bench import evaluation
 
     y = np.repeat(np.arange(4), [100, 100, 50, 30])
-    np.testing.assert_array_equal(loop.probe_rows(y), np.arange(len(y)))
-    monkeypatch.setattr(loop, "PROBE_SAMPLES", 56)
-    rows = loop.probe_rows(y)
+    np.testing.assert_array_equal(evaluation.probe_rows(y), np.arange(len(y)))
+    monkeypatch.setattr(evaluation, "PROBE_SAMPLES", 56)
+    rows = evaluation.probe_rows(y)
     assert len(rows) == 56 and len(np.unique(rows)) == 56
     assert list(np.bincount(y[rows])) == [20, 20, 10, 6]  # class shares kept
-    np.testing.assert_array_equal(rows, loop.probe_rows(y))  # the same every checkpoint
+    np.testing.assert_array_equal(rows, evaluation.probe_rows(y))  # the same every checkpoint
 
 
 def _corrupted_state(blobs, rate: float):
-    from palbench.bench.config import seed_streams
+    from palbench.bench.config import cell_for
     from palbench.bench.loop import CellState
     from palbench.learners.sklearn_adapter import Sklearn
-    from palbench.oracles.costs import Costs
     from palbench.oracles.noisy import Abstain
     from palbench.strategies.random_sampling import Random
 
     oracle = Abstain(rate=rate, base={"name": "corrupted_labels", "n_corrupted": 60})
-    return CellState(blobs, Random(), oracle, Sklearn(), Costs(), "majority",
-                     seed_streams(4), "random")
+    cell = cell_for(blobs, strategy=Random(), oracle=oracle, learner=Sklearn(), seed=4)
+    return CellState(cell, blobs).start()
 
 
 def test_the_corrupted_labelling_has_its_own_stream(blobs):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from palbench.bench.loop import probe_accuracy
+from palbench.bench.evaluation import probe_accuracy
 from palbench.datasets.synthetic import Circles
 from palbench.errors import ConfigError
 from palbench.graph import SimilarityGraph

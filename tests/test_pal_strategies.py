@@ -7,12 +7,13 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from palbench.bench.loop import Ledger, as_queries
+from palbench.bench.ledger import Ledger
 from palbench.learners.kernel import KernelPAL
 from palbench.oracles import Truth
 from palbench.oracles.costs import price_list_for
 from palbench.oracles.pairs import ExactPair
 from palbench.params import build
+from palbench.queries import as_queries
 from palbench.strategies import STRATEGIES, QueryContext
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import palbench
-from palbench.bench.config import SPLIT_STREAM, derived_seed
+from palbench.bench.seeds import SPLIT_STREAM, derived_seed
 from palbench.cli import main
 from palbench.datasets.sklearn_sets import Wine
 from palbench.params import tomllib
@@ -324,7 +324,7 @@ def test_bad_imbalance_is_one_line(value, words, tmp_path, capsys):
 def test_balanced_scores_agree_with_scikit_learn():
     from sklearn.metrics import balanced_accuracy_score, f1_score
 
-    from palbench.bench.loop import class_balanced_scores
+    from palbench.bench.evaluation import class_balanced_scores
 
     rng = np.random.default_rng(0)
     for n_classes in (2, 3, 7):

@@ -64,7 +64,7 @@ def test_only_a_strategy_that_declares_it_is_handed_the_truth():
     plan = load_plan_from_text(grid())
     data = plan.datasets["iris"]
     for cell in plan.cells[:3]:
-        state = CellState.of_cell(cell, data)
+        state = CellState(cell, data).start()
         if cell.strategy.obj.reads_truth:
             assert np.array_equal(state.ctx.truth.y, data.y)
             assert not state.ctx.truth.y.flags.writeable
@@ -101,7 +101,7 @@ def test_the_full_pool_bound_is_the_learner_on_every_pool_label(lines_store):
     for cell in plan.cells:
         data = plan.data(cell)
         model = Sklearn().fit_labels(data.X, data.y, data.n_classes,
-                                     seed=CellState.of_cell(cell, data).seeds["learner"])
+                                     seed=CellState(cell, data).seeds["learner"])
         expected = float((model.predict_proba(data.X_test).argmax(1) == data.y_test).mean())
         row = runs[(runs.seed == cell.seed) & (runs.strategy == cell.strategy.label)]
         assert row["full_pool_acc"].item() == pytest.approx(expected)

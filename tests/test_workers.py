@@ -146,18 +146,17 @@ def test_bad_pools_name_the_field(params, field, why):
 def test_a_routed_strategy_learns_whom_to_ask(blobs):
     """Thompson routing on agreement with the verdicts: the two careful workers of six end up
     answering most questions (a third of them at random)."""
-    from palbench.bench.config import seed_streams
+    from palbench.bench.config import cell_for
     from palbench.bench.loop import CellState
     from palbench.learners.sklearn_adapter import Sklearn
-    from palbench.oracles.costs import Costs
     from palbench.strategies import STRATEGIES
 
     careful, careless = {"noise": 0.02}, {"noise": 0.7}
     oracle = pool(base={"name": "noisy_label"}, workers=[careful, careful] + [careless] * 4,
                   redundancy=3, assign="strategy")
     strategy = build(STRATEGIES.get("routed"), {"inner": {"name": "random"}}, "strategy")
-    state = CellState(blobs, strategy, oracle, Sklearn(), Costs(), "majority",
-                      seed_streams(0), "routed")
+    cell = cell_for(blobs, strategy=strategy, oracle=oracle, learner=Sklearn(), label="routed")
+    state = CellState(cell, blobs).start()
     for _ in range(40):
         state.ask(5)
     log = np.array([row[4] for row in state.ledger.log])

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from palbench.bench.seeds import DATA_STREAM, SPLIT_STREAM, derived_seed
 from palbench.datasets import DATASETS, Dataset
 from palbench.errors import ConfigError, check
 from palbench.fields import identity, param
@@ -168,6 +169,22 @@ class Cell:
 
     def spec_hash(self) -> str:
         return hashlib.sha256(self.spec_json().encode()).hexdigest()
+
+
+def cell_for(data: Dataset, *, strategy, oracle, learner, costs: Costs | None = None,
+             seed: int = 0, experiment: Experiment | None = None, selection_learner=None,
+             label: str = "") -> Cell:
+    """A cell of components already built, on a dataset already prepared: what the contract
+    checks and the benchmarks drive through `CellState`, as `palbench run` drives a config's
+    cells. Each entry is named by its class; such a cell is run, never stored."""
+    def entry(obj, given: str = "") -> Entry:
+        name = given or type(obj).__qualname__
+        return Entry(name, name, {}, obj)
+
+    return Cell(experiment or Experiment(seeds=(seed,)),
+                Entry(data.name, data.name, {}, None), entry(strategy, label), entry(oracle),
+                entry(costs or Costs()), entry(learner), seed, data.fingerprint,
+                entry(selection_learner) if selection_learner is not None else None)
 
 
 @dataclass(frozen=True)
@@ -459,23 +476,3 @@ def plan_from_raw(raw: dict, base_dir: Path = Path(".")) -> Plan:
 
 def load_plan(path: str | Path) -> Plan:
     return plan_from_raw(read_toml(path), Path(path).resolve().parent)
-
-
-DATA_STREAM, SPLIT_STREAM = 0xDA7A, 0x5B17  # the spawn keys of a run's data and split seeds
-
-
-def derived_seed(seed: int, stream: int) -> int:
-    """A seed of its own for one use of a run's seed (its dataset's generator, its split):
-    spawned apart from the run's other streams, below 2**32 as scikit-learn needs."""
-    return int(np.random.SeedSequence([seed, stream]).generate_state(1, dtype=np.uint32)[0])
-
-
-def seed_streams(seed: int) -> dict[str, int]:
-    """One seed per run, spawned into independent streams, one per random use; recorded with
-    every run. `labelling` fixes an oracle's answers drawn once per run (a corrupted labelling),
-    apart from the `oracle` stream that draws each answer's noise. Spawned children do not
-    depend on how many are spawned, so adding a stream leaves the others as they were."""
-    names = ("strategy", "oracle", "learner", "labelling", "initial")
-    children = np.random.SeedSequence(seed).spawn(len(names))
-    return {n: int(c.generate_state(1, dtype=np.uint32)[0]) for n, c in zip(names, children)}
-

@@ -11,32 +11,29 @@ at no cost and reported as n_free.
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 import traceback
-import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
-from palbench.bench.config import Cell, seed_streams
+from palbench.bench.config import Cell
+from palbench.bench.evaluation import evaluate
+from palbench.bench.ledger import Ledger
+from palbench.bench.seeds import seed_streams
+from palbench.bench.threads import single_threaded
 from palbench.datasets import Dataset
 from palbench.errors import ComponentError, ConfigError, first_line
-from palbench.graph import GraphView, RawAnswers, SimilarityGraph, pair_key
+from palbench.graph import GraphView, SimilarityGraph
 from palbench.oracles.base import Truth
-from palbench.queries import ABSTAIN, AnswerRow, Answers, LabelQueries, PairQueries
+from palbench.queries import LabelQueries, as_queries
 from palbench.results.schema import Checkpoint
 from palbench.stopping.watch import StopWatch
-from palbench.strategies.base import QueryContext, TruthView, selection_problem
-from palbench.views import SequenceView, SetView, read_only
+from palbench.strategies.base import TruthView, selection_problem
+from palbench.views import read_only
 
 
 @dataclass
@@ -51,153 +48,6 @@ class CellResult:
     full_pool_acc: float | None = None  # the task learner on every pool label (when asked)
 
 
-@contextmanager
-def limited_threads(n: int):
-    """Pin torch and BLAS to n threads for the block, and restore torch's count after. torch
-    is pinned only when a learner has imported it (the registry imports a learner's module
-    when a config names it, and a worker when it unpickles the cell): a scikit-learn-only run
-    never imports torch."""
-    torch = sys.modules.get("torch")
-    previous = torch.get_num_threads() if torch else None
-    if torch:
-        torch.set_num_threads(n)
-    try:
-        with threadpool_limits(limits=n):
-            yield
-    finally:
-        if torch:
-            torch.set_num_threads(previous)
-
-
-def single_threaded():
-    """One thread: N workers on N cores must not oversubscribe, and one thread makes CPU
-    results independent of the executor."""
-    return limited_threads(1)
-
-
-PROBE_SAMPLES = 10_000  # the probe's training set is capped (stratified, fixed per dataset)
-
-
-def probe_rows(y: np.ndarray) -> np.ndarray:
-    """Which training samples fit the probe: all of them up to PROBE_SAMPLES, else a fixed
-    stratified subset. A logistic probe on all 60,000 Fashion-MNIST embeddings took ~7 s a
-    checkpoint, most of a run; 10,000 samples pin a linear read-out of 10 classes just as well."""
-    if len(y) <= PROBE_SAMPLES:
-        return np.arange(len(y))
-    keep, _ = train_test_split(np.arange(len(y)), train_size=PROBE_SAMPLES, stratify=y,
-                               random_state=0)
-    return np.sort(keep)
-
-
-def probe_accuracy(model, data: Dataset) -> float | None:
-    """Linear probe on the frozen representation, fitted on the training labels (probe_rows)."""
-    rows = probe_rows(data.y)
-    Z = model.embed(data.X[rows])
-    if Z is None:
-        return None
-    if not np.isfinite(Z).all():
-        raise ConfigError("", None, "gave a non-finite embedding (training diverged: a "
-                          "smaller learning rate?)")
-    scaler = StandardScaler().fit(Z)
-    with warnings.catch_warnings():  # an unconverged probe is still a usable probe
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        probe = LogisticRegression(max_iter=300).fit(scaler.transform(Z), data.y[rows])
-    return float((probe.predict(scaler.transform(model.embed(data.X_test))) == data.y_test).mean())
-
-
-def class_balanced_scores(y: np.ndarray, predicted: np.ndarray, n_classes: int):
-    """Balanced accuracy (mean recall over the test set's classes) and macro-F1 over every
-    class (0 for a class neither present nor predicted): what accuracy hides on imbalanced
-    data. From one confusion matrix: scikit-learn's scorers took half a run's time at one
-    sample a round (`palbench bench overhead --versus-hand-loop`)."""
-    confusion = np.bincount(y * n_classes + predicted,
-                            minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-    hits, support, said = np.diag(confusion), confusion.sum(axis=1), confusion.sum(axis=0)
-    present = support > 0
-    balanced = float((hits[present] / support[present]).mean())
-    both = support + said
-    f1 = np.divide(2 * hits, both, out=np.zeros(n_classes), where=both > 0)
-    return balanced, float(f1.mean())
-
-
-class Ledger:
-    """What was asked, paid and heard, beside the graph that holds what it means."""
-
-    def __init__(self, data: Dataset, rule: str, closure: str = "transitive"):
-        self.graph = SimilarityGraph(data.n_pool, data.n_classes, rule)
-        # what learners are given: the whole graph, or only the answered entries
-        self.learner_view = GraphView(self.graph) if closure == "transitive" else \
-            RawAnswers(self.graph)
-        self.queried = np.zeros(data.n_pool, dtype=bool)  # asked for a label
-        self.asked_pairs: set[int] = set()
-        self.n_pool = data.n_pool
-        self.spent = 0.0
-        self.n_queries = self.n_abstain = self.n_wrong = self.n_free = 0
-        self.log: list[AnswerRow] = []
-
-    def add(self, answers: Answers, y: np.ndarray, free: bool = False) -> None:
-        """Record a batch of answers; `free` ones (an uncharged initial set) cost nothing and
-        count in n_free rather than n_queries."""
-        queries = answers.queries
-        self.record(answers)
-        said = answers.values != ABSTAIN
-        if free:
-            self.n_free += len(queries)
-        else:
-            self.spent += answers.total_cost
-            self.n_queries += queries.n_queries if isinstance(queries, PairQueries) \
-                else len(queries)
-        self.n_abstain += int((~said).sum())
-        if isinstance(queries, LabelQueries):
-            self.queried[queries.indices] = True
-            truth = y[queries.indices]
-            self.graph.add_labels(queries.indices[said], answers.values[said])
-        else:
-            self.asked_pairs.update(int(k) for k in pair_key(queries.a, queries.b, self.n_pool))
-            truth = (y[queries.a] == y[queries.b]).astype(np.int64)
-            self.graph.add_pairs(queries.a[said], queries.b[said], answers.values[said] == 1)
-        self.n_wrong += int((answers.values[said] != truth[said]).sum())
-
-    def record(self, answers: Answers) -> None:
-        """Append the batch to the answer log: one row per answer heard."""
-        queries = answers.queries
-        a = queries.indices if isinstance(queries, LabelQueries) else queries.a
-        b = [None] * len(a) if isinstance(queries, LabelQueries) else queries.b.tolist()
-        start = len(self.log) and self.log[-1].position + 1
-        workers = answers.workers if answers.workers is not None else \
-            np.full((len(a), 1), -1)
-        heard = answers.heard if answers.heard is not None else answers.values[:, None]
-        for q, (x, z, verdict) in enumerate(zip(a.tolist(), b, answers.values.tolist())):
-            for worker, value in zip(workers[q].tolist(), heard[q].tolist()):
-                self.log.append(AnswerRow(start + q, queries.kind, x, z,
-                                          None if worker < 0 else worker, value, verdict))
-
-    def context(self, data: Dataset, exemplars: np.ndarray, **extra) -> QueryContext:
-        """What a strategy sees of this ledger: read-only views that follow every update."""
-        return QueryContext(X=read_only(data.X), queried=read_only(self.queried),
-                            n_classes=data.n_classes, graph=GraphView(self.graph),
-                            exemplars=read_only(exemplars), asked_pairs=SetView(self.asked_pairs),
-                            answer_log=SequenceView(self.log), **extra)
-
-    def reveal_exemplars(self, y: np.ndarray, per_class: int, n_classes: int,
-                         rng: np.random.Generator) -> np.ndarray:
-        """Free labelled samples per class; returns one exemplar per class (-1 if none)."""
-        exemplars = np.full(n_classes, -1, np.int64)
-        if per_class == 0:
-            return exemplars
-        chosen = []
-        for c in range(n_classes):
-            members = np.flatnonzero(y == c)
-            picked = rng.choice(members, size=min(per_class, len(members)), replace=False)
-            exemplars[c] = picked[0]
-            chosen.append(picked)
-        chosen = np.concatenate(chosen)
-        self.graph.add_labels(chosen, y[chosen])
-        self.queried[chosen] = True
-        self.n_free += len(chosen)
-        return exemplars
-
-
 def component_frames(exc: BaseException) -> str:
     """The traceback of `exc` from the harness's call into the component down to the raise
     (the harness's own frames above it left out)."""
@@ -208,60 +58,52 @@ def component_frames(exc: BaseException) -> str:
     return "".join(traceback.format_list(frames))
 
 
-def as_queries(picked) -> LabelQueries | PairQueries:
-    if isinstance(picked, (LabelQueries, PairQueries)):
-        return picked
-    return LabelQueries(np.asarray(picked, dtype=np.int64))
-
-
-
-
 class CellState:
     """One cell between checkpoints: what the strategy sees (`ctx`, `prices`), what only the
     oracle reads (`truth`), the ledger of answers, and the models: the selection learner's,
     which model-based strategies see, and the task learner's, which each checkpoint evaluates
-    (one and the same unless a selection learner is given). `run_cell` drives it; the
-    strategy contract suite drives the very same object."""
+    (one and the same unless a selection learner is given). The one way into a run: `run_cell`
+    drives it, and so do the contract checks (`palbench.testing`) and the benchmarks, on cells
+    of built components (`bench.config.cell_for`). The constructor only stores; `start()`
+    reveals pair strategies' exemplars, asks the oracle for the initial set and builds the
+    context."""
 
-    def __init__(self, data: Dataset, strategy, oracle, learner, costs, conflict_rule: str,
-                 seeds: dict[str, int], label: str = "strategy", learner_label: str = "learner",
-                 closure: str = "transitive", selector=None, selector_label: str = "",
-                 initial: tuple[int, str, bool] = (0, "random", True)):
-        self.data, self.strategy, self.oracle, self.learner = data, strategy, oracle, learner
-        self.selector = selector or learner
-        self.label, self.learner_label, self.seeds = label, learner_label, seeds
-        self.selector_label = selector_label or learner_label
-        self.strategy_rng = np.random.default_rng(seeds["strategy"])
-        self.oracle_rng = np.random.default_rng(seeds["oracle"])
-        self.prices = costs.price_list(data.class_names)
-        self.truth = Truth(data.y, data.n_classes, self.prices,
-                           labelling_seed=seeds["labelling"])
-        self.ledger = Ledger(data, conflict_rule, closure)
-        exemplars = self.ledger.reveal_exemplars(data.y, strategy.free_exemplars,
-                                                 data.n_classes, self.strategy_rng)
-        self.label_initial(*initial)
-        embeds_pool = "pool_embedding" in self.selector.capabilities(data)
-        self.ctx = self.ledger.context(
-            data, exemplars, learner=self.selector, seed=seeds["strategy"],
-            pool=oracle.routing_pool(),
-            truth=TruthView(read_only(data.y), read_only(data.X_test), read_only(data.y_test))
-            if strategy.reads_truth else None,
-            pool_embedding=partial(self.selector.pool_embedding, data, seed=seeds["learner"])
-            if embeds_pool else None)
+    def __init__(self, cell: Cell, data: Dataset):
+        self.cell, self.data = cell, data
+        self.strategy, self.oracle = cell.strategy.obj, cell.oracle.obj
+        self.learner = cell.learner.obj
+        self.selector = cell.selector.obj
+        self.label, self.learner_label = cell.strategy.label, cell.learner.label
+        self.selector_label = cell.selector.label
+        self.seeds = {"root": cell.seed, **seed_streams(cell.seed)}
+        self.ledger = self.ctx = self.truth = None
         self.model, self.fitted_on = None, -1  # the selection learner's model
         self.task, self.task_fitted_on = None, -1  # the task learner's, when apart
         self.select_seconds = self.pretrain_seconds = 0.0
 
-    @classmethod
-    def of_cell(cls, cell: Cell, data: Dataset) -> CellState:
-        seeds = {"root": cell.seed, **seed_streams(cell.seed)}
-        experiment = cell.experiment
-        apart = cell.selection_learner
-        return cls(data, cell.strategy.obj, cell.oracle.obj, cell.learner.obj, cell.costs.obj,
-                   experiment.conflict_rule, seeds, cell.strategy.label, cell.learner.label,
-                   experiment.closure, apart.obj if apart else None,
-                   apart.label if apart else "",
-                   (experiment.initial, experiment.initial_by, experiment.initial_charged))
+    def start(self) -> CellState:
+        """Before the first round: the streams, the truth, the ledger with its free exemplars
+        and initial set, and the strategy's context. Returns the state itself."""
+        data, experiment, seeds = self.data, self.cell.experiment, self.seeds
+        self.strategy_rng = np.random.default_rng(seeds["strategy"])
+        self.oracle_rng = np.random.default_rng(seeds["oracle"])
+        self.prices = self.cell.costs.obj.price_list(data.class_names)
+        self.truth = Truth(data.y, data.n_classes, self.prices,
+                           labelling_seed=seeds["labelling"])
+        self.ledger = Ledger(data, experiment.conflict_rule, experiment.closure)
+        exemplars = self.ledger.reveal_exemplars(data.y, self.strategy.free_exemplars,
+                                                 data.n_classes, self.strategy_rng)
+        self.label_initial(experiment.initial, experiment.initial_by,
+                           experiment.initial_charged)
+        embeds_pool = "pool_embedding" in self.selector.capabilities(data)
+        self.ctx = self.ledger.context(
+            data, exemplars, learner=self.selector, seed=seeds["strategy"],
+            pool=self.oracle.routing_pool(),
+            truth=TruthView(read_only(data.y), read_only(data.X_test), read_only(data.y_test))
+            if self.strategy.reads_truth else None,
+            pool_embedding=partial(self.selector.pool_embedding, data, seed=seeds["learner"])
+            if embeds_pool else None)
+        return self
 
     def label_initial(self, n: int, by: str, charged: bool) -> None:
         """The initial labelled set: n samples of the pool at random, or n of every class,
@@ -361,11 +203,12 @@ class CellState:
         return True
 
 
+
 def run_cell(cell: Cell, data: Dataset,
              on_checkpoint: Callable[[Checkpoint], None] | None = None) -> CellResult:
     """Run one cell to its last budget and return its checkpoints (nothing is written here)."""
     started = time.perf_counter()
-    state = CellState.of_cell(cell, data)
+    state = CellState(cell, data).start()
     strategy, ledger = state.strategy, state.ledger
     result = CellResult(cell, state.seeds, state.learner.device_name)
     price = strategy.query_price(state.prices)
@@ -389,26 +232,20 @@ def run_cell(cell: Cell, data: Dataset,
             fit_s += time.perf_counter() - t0
             t0 = time.perf_counter()
             with state.blame("learner", "evaluating the learner"):
-                proba = model.predict_proba(data.X_test)
-                if not np.isfinite(proba).all():
-                    raise ConfigError("", None, "gave non-finite probabilities (training "
-                                      "diverged: a smaller learning rate?)")
-                predicted = proba.argmax(axis=1)
-                task_acc = float((predicted == data.y_test).mean())
-                balanced, macro = class_balanced_scores(data.y_test, predicted, data.n_classes)
-                probe_acc = probe_accuracy(model, data) if cell.experiment.probe else None
+                scores = evaluate(model, data, cell.experiment.probe)
                 if watch is not None:
-                    watch.observe(budget, ledger.spent, ledger.n_queries, model, proba)
+                    watch.observe(budget, ledger.spent, ledger.n_queries, model, scores.proba)
             stats = ledger.graph.stats()
             checkpoint = Checkpoint(
                 budget=float(budget), cost=ledger.spent, n_queries=ledger.n_queries,
                 n_free=ledger.n_free, n_labels=stats.n_known_class,
                 n_abstain=ledger.n_abstain, n_wrong=ledger.n_wrong,
                 n_components=stats.n_components, n_conflicts=stats.n_conflicts,
-                task_acc=task_acc, probe_acc=probe_acc, select_seconds=state.select_seconds,
+                task_acc=scores.task_acc, probe_acc=scores.probe_acc,
+                select_seconds=state.select_seconds,
                 fit_seconds=fit_s - state.pretrain_seconds,
                 eval_seconds=time.perf_counter() - t0, pretrain_seconds=state.pretrain_seconds,
-                balanced_acc=balanced, macro_f1=macro)
+                balanced_acc=scores.balanced_acc, macro_f1=scores.macro_f1)
             result.checkpoints.append(checkpoint)
             if on_checkpoint is not None:
                 on_checkpoint(checkpoint)

@@ -24,7 +24,7 @@ import time
 import numpy as np
 import torch
 
-from palbench.bench.loop import Ledger
+from palbench.bench.ledger import Ledger
 from palbench.learners.pal import PAL
 from palbench.learners.pretrain import forget
 from palbench.learners.torch_common import resolve_device

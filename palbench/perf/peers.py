@@ -40,7 +40,8 @@ from scipy import stats
 from sklearn.linear_model import LogisticRegression
 
 from palbench.bench.config import plan_from_raw
-from palbench.bench.loop import run_cell, single_threaded
+from palbench.bench.loop import run_cell
+from palbench.bench.threads import single_threaded
 from palbench.perf import dataset_table
 from palbench.reports.metrics import aulc
 from palbench.reports.stats import mean_ci

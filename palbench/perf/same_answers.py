@@ -23,12 +23,12 @@ import time
 
 import numpy as np
 
-from palbench.bench.config import seed_streams
-from palbench.bench.loop import CellState, single_threaded
+from palbench.bench.config import cell_for
+from palbench.bench.loop import CellState
+from palbench.bench.threads import single_threaded
 from palbench.datasets import DATASETS
 from palbench.learners import LEARNERS
 from palbench.oracles import ORACLES
-from palbench.oracles.costs import Costs
 from palbench.params import build
 from palbench.perf import dataset_table
 from palbench.reports.stats import mean_ci
@@ -40,9 +40,10 @@ def frozen_graphs(data, strategy: str, oracle: str, budgets, seeds, batch: int) 
     selector = build(LEARNERS.get("sklearn"), {"params": {"max_iter": 300}}, "selector")
     graphs = {}
     for seed in seeds:
-        state = CellState(data, build(STRATEGIES.get(strategy), {}, "strategy"),
-                          build(ORACLES.get(oracle), {}, "oracle"), selector, Costs(),
-                          "majority", {"root": seed, **seed_streams(seed)}, strategy)
+        cell = cell_for(data, strategy=build(STRATEGIES.get(strategy), {}, "strategy"),
+                        oracle=build(ORACLES.get(oracle), {}, "oracle"), learner=selector,
+                        seed=seed, label=strategy)
+        state = CellState(cell, data).start()
         for budget in budgets:
             while state.ledger.spent < budget:
                 if state.strategy.needs_model and state.model_is_stale and \

@@ -27,16 +27,16 @@ import warnings
 
 import numpy as np
 
-from palbench.bench.config import plan_from_raw
-from palbench.bench.loop import Ledger, limited_threads
+from palbench.bench.config import cell_for, plan_from_raw
+from palbench.bench.loop import CellState
+from palbench.bench.threads import limited_threads
 from palbench.learners.sklearn_adapter import Sklearn
-from palbench.oracles.base import Truth
-from palbench.oracles.costs import price_list_for
 from palbench.oracles.exact import Exact
 from palbench.oracles.pairs import ExactPair
+from palbench.oracles.workers import Workers
 from palbench.perf import dataset_table
 from palbench.queries import LabelQueries, PairQueries
-from palbench.strategies.base import STRATEGIES, QueryContext, TruthView, random_choice
+from palbench.strategies.base import STRATEGIES, random_choice
 
 
 def load(dataset: str, n: int, dims: int = 0):
@@ -61,28 +61,27 @@ def model_for(strategy):
 
 
 def prepared_context(data, strategy, answered: int, seed: int = 0):
-    """A context as the loop would hand it over after `answered` queries."""
+    """A context as the loop hands it over after `answered` random queries: the loop's own
+    CellState (a routed strategy's oracle a pool of 20 workers, 3 a question)."""
+    kind = "label" if strategy.query_kind == "label" else "pair"
+    oracle = Workers(base={"name": "exact" if kind == "label" else "exact_pair"},
+                     n_workers=20, redundancy=3, assign="strategy") \
+        if strategy.routes_workers else (Exact() if kind == "label" else ExactPair())
+    state = CellState(cell_for(data, strategy=strategy, oracle=oracle,
+                               learner=model_for(strategy), seed=seed), data).start()
     rng = np.random.default_rng(seed)
-    truth = Truth(data.y, data.n_classes, price_list_for(data.n_classes), labelling_seed=seed)
-    ledger = Ledger(data, "majority")
-    exemplars = ledger.reveal_exemplars(data.y, strategy.free_exemplars, data.n_classes, rng)
-    if strategy.query_kind == "label":
-        picked = random_choice(np.flatnonzero(~ledger.queried), answered, rng)
-        ledger.add(Exact().answer(LabelQueries(picked), truth, rng), data.y)
+    if kind == "label":
+        queries = LabelQueries(random_choice(np.flatnonzero(~state.ledger.queried), answered,
+                                             rng))
     else:
         a = rng.integers(0, data.n_pool, answered)
-        b = exemplars[rng.integers(0, data.n_classes, answered)]
-        keep = a != b
-        ledger.add(ExactPair().answer(PairQueries(a[keep], b[keep]), truth, rng), data.y)
-    ctx = QueryContext(X=data.X, queried=ledger.queried, n_classes=data.n_classes,
-                       graph=ledger.graph, exemplars=exemplars, asked_pairs=ledger.asked_pairs,
-                       pool=(20, 3) if getattr(strategy, "routes_workers", False) else None)
+        b = state.ctx.exemplars[rng.integers(0, data.n_classes, answered)]
+        queries = PairQueries(a[a != b], b[a != b])
+    answering = Exact() if kind == "label" else ExactPair()  # random questions, not routed ones
+    state.ledger.add(answering.answer(queries, state.truth, rng), data.y)
     if strategy.needs_model:
-        ctx.model, ctx.model_version = model_for(strategy).fit(data, ledger.graph, seed=seed), 1
-    if strategy.reads_truth:  # a reference line: the truth and a learner to train, as the loop
-        ctx.truth = TruthView(data.y, data.X_test, data.y_test)
-        ctx.learner = model_for(strategy)
-    return ctx
+        state.refit()
+    return state.ctx
 
 
 def peer_query(name: str, strategy, ctx, k: int):
