@@ -99,6 +99,14 @@ class Results:
         check_baseline(frame, baseline, "baseline")
         return paired_against(per_run(frame, metric), value, baseline)
 
+    def stops(self) -> pd.DataFrame:
+        """One row per run and stopping criterion of this plan: the run's cell keys and seed,
+        the criterion, whether it stopped, and the budget, cost, task accuracy and loss at its
+        stop (a criterion that never fired counts at the last checkpoint)."""
+        from palbench.reports.metrics import stops_of
+
+        return stops_of(self.frame())
+
     def report(self, out_dir: str | Path, metric: str = "task_acc",
                baseline: str = "random") -> list[Path]:
         """Write the report of this plan's runs (index.html, leaderboard.md, plots) into

@@ -411,32 +411,54 @@ class SimilarityGraph:
 
 
 class GraphView:
-    """The graph as strategies see it: every question it answers, none of the methods that
-    add answers (a strategy that could add an edge could change its own run's results)."""
+    """The graph as strategies see it (`ctx.graph`): every question it answers, none of the
+    methods that add answers (a strategy that could add an edge could change its own run's
+    results). Samples are global pool indices; `n` is the pool's size, `c` the classes'.
+
+    Example, in a strategy's `select`:
+
+        known = ctx.graph.known_labels()          # -1 where the class is not known yet
+        excluded = ctx.graph.excluded_classes(ctx.candidates)   # (len, C) bool
+        still_possible = (~excluded).sum(axis=1)  # classes each candidate may still be
+    """
 
     def __init__(self, graph: SimilarityGraph):
         self._graph = graph
         self.n, self.c = graph.n, graph.c
 
     def known_labels(self) -> np.ndarray:
+        """(n,) int64: each sample's class as the answers so far imply it (a label, a chain
+        of "same class" answers to a labelled sample, or every other class ruled out), -1
+        where it is not known."""
         return self._graph.known_labels()
 
     def excluded_classes(self, indices) -> np.ndarray:
+        """(len(indices), c) bool: True where the answers rule class c out for that sample
+        ("not the same class" as a sample of class c, or as a class's exemplar)."""
         return self._graph.excluded_classes(indices)
 
     def component_ids(self, indices=None) -> np.ndarray:
+        """(n,) or (len(indices),) int64: an id per sample, equal for samples the answers
+        join as one class (samples of one known class share their class node's id)."""
         return self._graph.component_ids(indices)
 
     def relation(self, a, b) -> np.ndarray:
+        """(len(a),) int64 for sample pairs (a[i], b[i]): 1 known same class, -1 known
+        different, 0 unknown."""
         return self._graph.relation(a, b)
 
     def signed_block(self, indices, signed: bool = True) -> np.ndarray:
+        """(len(indices), len(indices)) float32 among the given samples: 1 known same class,
+        -1 known different (0 when `signed` is False), 0 unknown; 1 on the diagonal."""
         return self._graph.signed_block(indices, signed)
 
     def answers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(a, b, same): every answer heard, in arrival order, by node id (class c is node
+        n + c: a label answer "i is class c" is (i, n + c, True)); `same` is bool."""
         return self._graph.answers()
 
     def stats(self) -> GraphStats:
+        """Counts: components, samples of known class, negatives, conflicts, answers."""
         return self._graph.stats()
 
 

@@ -1,11 +1,11 @@
 """The component protocol: what every kind of component (dataset source, strategy, oracle,
 learner) is, and the checks a class passes before the harness uses it.
 
-A component is a frozen dataclass: its fields are its parameters (the TOML keys), declared
-with what the spec hash needs to know (`palbench.fields`); facts about the class are
-`ClassVar`, never fields. Each kind's base class
-derives from `Component` and declares every hook the harness calls on it, with a default, so
-the harness never probes with `hasattr` and a class can be checked against its base.
+A component is a frozen keyword-only dataclass: its fields are its parameters (the TOML
+keys), declared with what the spec hash needs to know (`palbench.fields`); facts about the
+class are `ClassVar`, never fields. Each kind's base class derives from `Component` and
+declares every hook the harness calls on it, with a default, so the harness never probes
+with `hasattr` and a class can be checked against its base.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from palbench.errors import ConfigError
 
 
 class Component:
-    """Base of every component kind: a frozen dataclass of parameters."""
+    """Base of every component kind: a frozen keyword-only dataclass of parameters."""
 
     kind: ClassVar[str] = "component"  # "strategy", "oracle", "learner", "dataset"
     registry_name: ClassVar[str] = ""  # set when registered; "" for a class given directly
@@ -113,18 +113,25 @@ def hooks(base: type) -> set[str]:
 
 def protocol_problems(cls: type, base: type) -> list[str]:
     """What keeps `cls` from being a component of `base`'s kind ([] when nothing): not a
-    subclass, not a frozen dataclass, a ClassVar of the protocol made a parameter by an
+    subclass, not a frozen keyword-only dataclass, a ClassVar of the protocol made a parameter by an
     annotation, a method whose name is a misspelt hook."""
     kind = getattr(base, "kind", "component")
     if not (isinstance(cls, type) and issubclass(cls, base)):
         return [f"is not a palbench {kind}: it must subclass palbench.{base.__name__}"]
     problems = []
     if not dataclasses.is_dataclass(cls):
-        return [f"{cls.__qualname__} must be a dataclass (@dataclass(frozen=True)): its fields "
-                "are its parameters"]
+        return [f"{cls.__qualname__} must be a dataclass (@dataclass(frozen=True, "
+                "kw_only=True)): its fields are its parameters"]
     if not cls.__dataclass_params__.frozen:
         problems.append(f"{cls.__qualname__} must be a frozen dataclass "
-                        "(@dataclass(frozen=True)): a component must not change during a run")
+                        "(@dataclass(frozen=True, kw_only=True)): a component must not change "
+                        "during a run")
+    positional = [f.name for f in dataclasses.fields(cls) if f.init and not f.kw_only]
+    if positional:
+        problems.append(f"{cls.__qualname__} must be a keyword-only dataclass "
+                        "(@dataclass(frozen=True, kw_only=True)): parameter "
+                        f"{positional[0]!r} can be given by position, where a reordering "
+                        "would silently swap values")
     fields = {f.name for f in dataclasses.fields(cls)}
     for name in sorted(fields & class_vars(base)):
         problems.append(f"{cls.__qualname__}.{name} is declared by {base.__name__} as a "

@@ -88,7 +88,11 @@ class Answers:
 
 class AnswerRow(NamedTuple):
     """One row of a run's answer log: who said what to which question, and the verdict the
-    graph was given (a worker pool's aggregate; the answer itself from a single annotator)."""
+    graph was given (a worker pool's aggregate; the answer itself from a single annotator).
+    A strategy reads them as `ctx.answer_log`, oldest first:
+
+        abstained = sum(row.value == ABSTAIN for row in ctx.answer_log)
+    """
 
     position: int  # the question's number in the run, from 0
     kind: str  # "label" or "pair"

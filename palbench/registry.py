@@ -20,6 +20,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 
 from palbench.errors import ConfigError
+from palbench.imports import resolve
 from palbench.protocol import check_protocol, path_of
 
 
@@ -97,7 +98,7 @@ class Registry:
             self._resolve(name)
             return self._items[name]
         if isinstance(name, str) and ":" in name:
-            return self.checked(import_class(name, field), field, name)
+            return self.checked(resolve(name, field), field, name)
         known = self.names()
         close = difflib.get_close_matches(str(name), known, n=len(known), cutoff=0.0)
         hint = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
@@ -130,27 +131,6 @@ def problems_of(cls: type, base: type, name: str) -> None:
     problems = protocol_problems(cls, base)
     if problems:
         raise TypeError(f"cannot register {name!r}: {problems[0]}")
-
-
-def import_class(path: str, field: str) -> object:
-    """The object at "module:QualName", or a one-line error naming the field and the path."""
-    module_name, _, qualname = path.partition(":")
-    if not module_name or not qualname:
-        raise ConfigError(field, path, "an import path is written \"module:Class\"")
-    try:
-        obj = importlib.import_module(module_name)
-    except Exception as exc:  # noqa: BLE001  (a module that fails to import is the config's)
-        from palbench.errors import first_line
-
-        raise ConfigError(field, path, f"cannot import module {module_name!r}: "
-                          f"{first_line(exc)}") from None
-    for part in qualname.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise ConfigError(field, path, f"module {module_name!r} has no {qualname!r}") \
-                from None
-    return obj
 
 
 def _dist_name(ep) -> str:

@@ -4,9 +4,12 @@ input (exit 1 with the component's frames), and a context strategies cannot corr
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +20,7 @@ from palbench.cli import main
 from palbench.strategies.base import random_choice
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FirstFree(Strategy):
     """The lowest-numbered unqueried samples."""
 
@@ -48,7 +51,7 @@ def test_run_takes_a_dict_with_an_in_process_class(tmp_path):
 
 
 def test_a_class_that_cannot_reach_workers_is_one_line_before_anything_runs(tmp_path):
-    @dataclass(frozen=True)
+    @dataclass(frozen=True, kw_only=True)
     class Local(FirstFree):
         pass
 
@@ -64,7 +67,7 @@ from dataclasses import dataclass
 import palbench
 from palbench import Strategy
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FirstFree(Strategy):
     def select(self, ctx, k, rng):
         return ctx.candidates[:k]
@@ -91,9 +94,61 @@ def test_a_script_with_workers_needs_its_main_guard(guarded, tmp_path):
         assert "BrokenProcessPool" not in out.stdout + out.stderr
 
 
+def test_the_cli_finds_a_strategy_beside_the_config_and_in_the_working_folder(tmp_path):
+    """`palbench run` imports `mywork.qbc:QBC` from the config file's folder and from the
+    folder it runs in, as `python -m` would, and its workers unpickle the class."""
+    project = tmp_path / "project"
+    (project / "mywork").mkdir(parents=True)
+    (project / "mywork" / "__init__.py").write_text("")
+    (project / "mywork" / "qbc.py").write_text(textwrap.dedent("""
+        from dataclasses import dataclass
+
+        from palbench import Strategy
+        from palbench.authoring import random_choice
+
+
+        @dataclass(frozen=True, kw_only=True)
+        class FirstHalf(Strategy):
+            \"\"\"Random picks among the first half of the pool.\"\"\"
+
+            def select(self, ctx, k, rng):
+                free = [i for i in range(len(ctx.X) // 2) if not ctx.queried[i]]
+                return random_choice(free, k, rng)
+    """))
+    config = textwrap.dedent("""
+        [experiment]
+        seeds = [0, 1]
+        budgets = [6]
+        [dataset]
+        name = "blobs"
+        [strategy]
+        name = "mywork.qbc:FirstHalf"
+        [learner]
+        name = "sklearn"
+    """)
+    (project / "beside.toml").write_text(config)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "away.toml").write_text(config)
+    palbench_cli = str(Path(sys.executable).parent / "palbench")  # not `python -m`
+    for i, (config, cwd) in enumerate([(project / "beside.toml", tmp_path),
+                                       (tmp_path / "elsewhere" / "away.toml", project)]):
+        store = tmp_path / f"s{i}.sqlite"
+        out = subprocess.run([palbench_cli, "run", str(config), "--store", str(store),
+                              "--workers", "2"], capture_output=True, text=True, timeout=300,
+                             cwd=cwd)
+        assert out.returncode == 0, out.stderr
+        assert sqlite3.connect(store).execute("SELECT COUNT(*) FROM runs").fetchone() == (2,)
+    out = subprocess.run([palbench_cli, "run", str(tmp_path / "elsewhere" / "away.toml"),
+                          "--store", str(tmp_path / "none.sqlite")], capture_output=True,
+                         text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 2 and "no module named 'mywork'" in out.stderr
+    assert str(tmp_path / "elsewhere") in out.stderr and "PYTHONPATH" in out.stderr
+    assert not (tmp_path / "none.sqlite").exists()
+
+
 @pytest.mark.parametrize("name,why", [
-    ("nowhere_module_xyz:Thing", "cannot import module 'nowhere_module_xyz': "
-                                 "ModuleNotFoundError"),
+    ("nowhere_module_xyz:Thing", "cannot import module 'nowhere_module_xyz': no module "
+                                 "named 'nowhere_module_xyz' (looked in"),
     ("palbench.strategies.base:Nope", "module 'palbench.strategies.base' has no 'Nope'"),
     ("palbench.oracles.exact:Exact", "is not a palbench strategy: it must subclass "
                                      "palbench.Strategy"),
@@ -133,7 +188,7 @@ def test_an_import_path_runs_a_strategy_of_a_module(tmp_path, capsys, write_conf
     assert "1 runs written" in capsys.readouterr().out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Crashes(Strategy):
     """A plugin with a bug: it raises once a sample has been asked."""
 

@@ -81,7 +81,7 @@ BAD = [
     ('name = "blobs"', 'name = "digitz"', "dataset.name", "did you mean 'digits'"),
     ('[learner]', '[lerner]', "lerner", "did you mean 'learner'"),
     ('estimator = "sklearn.linear_model.LogisticRegression"',
-     'estimator = "sklearn.linear_model.NoSuchModel"', "learner.estimator", "cannot import"),
+     'estimator = "sklearn.linear_model.NoSuchModel"', "learner.estimator", "has no 'NoSuchModel'"),
     ('params = { max_iter = 500 }', 'params = { max_itr = 500 }', "learner.params", "max_itr"),
     ('n_classes = 3', 'n_classes = 1', "dataset.n_classes", "at least 2"),
     ('[oracle]\nname = "noisy_label"\nnoise = 0.1',

@@ -48,7 +48,7 @@ def test_abstentions_and_wrong_answers_are_counted(write_config):
     assert 0 < last.n_wrong < last.n_labels
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Repeats(Strategy):
     """A broken plugin: always asks for sample 0."""
 

@@ -126,7 +126,7 @@ def test_a_fixed_split_stays_the_default(tmp_path):
 SEEN: list[str] = []  # the class of each model SawTheModel was handed
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SawTheModel(Strategy):
     """Records the class of the model it is handed (runs in this process: workers=1)."""
 

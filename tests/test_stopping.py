@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from palbench.cli import main
+from palbench.reports.metrics import stops_of
 from palbench.results.store import ResultsStore
 from palbench.stopping import STOPPING, Observation, first_stop
 from palbench.stopping.criteria import (
@@ -124,7 +125,8 @@ def test_criteria_observe_and_never_change_a_run(stores):
                          "fit_seconds", "eval_seconds"])
     pd.testing.assert_frame_equal(frames["watched"], frames["plain"])
     with ResultsStore(stores["watched"]) as store:
-        stops, frame = store.stops(), store.to_frame()
+        frame = store.to_frame()
+        stops = stops_of(frame)
     assert len(stops) == 4 * 5  # 4 runs x 5 criteria
     budget40 = stops[stops.criterion == "max_budget(budget=40)"]
     assert budget40.stopped.all() and (budget40.cost == 40).all()
@@ -152,7 +154,8 @@ def test_the_cost_model_prices_each_stop_against_the_cheapest_checkpoint(stores,
     from palbench.reports.metrics import total_costs
 
     with ResultsStore(stores["watched"]) as store:
-        stops, frame = store.stops(), store.to_frame()
+        frame = store.to_frame()
+        stops = stops_of(frame)
     priced = total_costs(stops, frame, 100.0)
     for row in priced.itertuples():
         curve = frame[frame.run_id == row.run_id]

@@ -15,7 +15,7 @@ from palbench.strategies.base import random_choice
 from palbench.testing import ContractError, check_learner, check_oracle, check_strategy
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Twice(Strategy):
     def select(self, ctx, k, rng):
         picked = random_choice(ctx.candidates, k, rng)
@@ -23,7 +23,7 @@ class Twice(Strategy):
         return picked
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Again(Strategy):
     def select(self, ctx, k, rng):
         asked = np.flatnonzero(ctx.queried)
@@ -32,14 +32,14 @@ class Again(Strategy):
         return random_choice(ctx.candidates, k, rng)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GlobalRandom(Strategy):
     def select(self, ctx, k, rng):
         return np.random.default_rng().choice(ctx.candidates, size=min(k, len(ctx.candidates)),
                                               replace=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Marks(Strategy):
     def select(self, ctx, k, rng):
         picked = random_choice(ctx.candidates, k, rng)
@@ -47,7 +47,7 @@ class Marks(Strategy):
         return picked
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Peeks(Strategy):
     """Digs the run's truth out of the caller's frame: class 0 first."""
 
@@ -63,7 +63,7 @@ class Peeks(Strategy):
         return random_choice(ctx.candidates, k, rng)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Misspelt(Strategy):
     def validate_dat(self, data, where):
         pass
@@ -72,7 +72,7 @@ class Misspelt(Strategy):
         return random_choice(ctx.candidates, k, rng)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AnnotatedKind(Strategy):
     query_kind: str = "label"
 
@@ -103,7 +103,7 @@ def test_check_strategy_refuses_what_is_not_a_strategy():
         check_strategy(Plain)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Overcharges(Oracle):
     def answer(self, queries, truth, rng):
         answers = super().answer(queries, truth, rng)
@@ -113,7 +113,7 @@ class Overcharges(Oracle):
         return truth.y[queries.indices]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OutOfRange(Oracle):
     def respond(self, queries, truth, rng):
         return truth.y[queries.indices] + truth.n_classes
@@ -134,7 +134,7 @@ class TrueLabelsModel(Model):
         return np.tile(self.proba, (len(X), 1))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReadsY(Learner):
     """Predicts the class frequencies of the whole pool: it reads data.y."""
 
@@ -142,7 +142,7 @@ class ReadsY(Learner):
         return TrueLabelsModel(np.bincount(data.y, minlength=data.n_classes) / len(data.y))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Unseeded(Learner):
     def fit(self, data, graph, *, seed):
         p = np.random.default_rng().random(data.n_classes)

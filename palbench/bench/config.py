@@ -23,6 +23,7 @@ from palbench.datasets import DATASETS, Dataset
 from palbench.errors import ConfigError, check
 from palbench.fields import identity, param
 from palbench.graph import CLOSURES, CONFLICT_RULES
+from palbench.imports import add_roots
 from palbench.learners import LEARNERS
 from palbench.oracles import ORACLES
 from palbench.oracles.costs import Costs
@@ -41,7 +42,7 @@ DEFAULT_LEARNER = {"name": "mlp"}
 DEFAULT_ORACLE = {"name": "exact"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Experiment:
     """The `[experiment]` table: seeds, cumulative cost budgets, queries per round."""
 
@@ -253,7 +254,9 @@ def build_components(section: str, tables: list[dict], base_dir: Path) -> list[E
 
 
 def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, list[Entry]]]:
-    """Check the whole config without loading data."""
+    """Check the whole config without loading data. Components named by import path are
+    looked for in the config's folder and the working folder too (palbench.imports)."""
+    add_roots(base_dir, Path.cwd())
     for key in raw:
         if key not in SECTIONS:
             raise unknown_key_error(key, key, "[...]", list(SECTIONS))

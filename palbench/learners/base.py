@@ -51,8 +51,8 @@ class Model:
 
 
 class Learner(Component):
-    """Base of the learners: a frozen dataclass of hyperparameters whose `fit` returns a new
-    fitted Model every time. `palbench.testing.check_learner` checks a subclass."""
+    """Base of the learners: a frozen keyword-only dataclass of hyperparameters whose `fit`
+    returns a new fitted Model every time. `palbench.testing.check_learner` checks a subclass."""
 
     kind: ClassVar[str] = "learner"
     device_name: ClassVar[str] = "cpu"  # where it trains (torch learners: a property)

@@ -39,7 +39,7 @@ class KernelModel(HeadModel):
 
 
 @LEARNERS.register("kernel_pal")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KernelPAL(Learner):
     """Closed-form kernel spectral embedding of the known graph (the PAL paper's toy learner)."""
 

@@ -151,7 +151,7 @@ def two_view_graph(m: int, device) -> torch.Tensor:
 
 
 @LEARNERS.register("pal")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PAL(TorchLearner, Learner):
     """Encoder pretrained on the pool's augmentations, trained on every edge the answers give."""
 

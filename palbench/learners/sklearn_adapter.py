@@ -4,7 +4,6 @@ compared on identical learners."""
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 import warnings
 from contextlib import contextmanager
@@ -14,23 +13,12 @@ import numpy as np
 
 from palbench.errors import ConfigError, check, first_line
 from palbench.fields import param
+from palbench.imports import resolve
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner, Model
 
 
-def import_path(path: str, field_name: str) -> object:
-    """The object at a dotted import path, or a one-line error naming the field."""
-    module_name, _, name = str(path).rpartition(".")
-    if not module_name:
-        raise ConfigError(field_name, path, "must be a dotted import path like "
-                          "'sklearn.linear_model.LogisticRegression'")
-    try:
-        return getattr(importlib.import_module(module_name), name)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(field_name, path, f"cannot import it ({exc})") from None
-
-
 def import_class(path: str, field_name: str, method: str = "predict_proba") -> type:
-    cls = import_path(path, field_name)
+    cls = resolve(path, field_name)
     if not (inspect.isclass(cls) and hasattr(cls, "fit") and hasattr(cls, method)):
         raise ConfigError(field_name, path, f"must be a classifier class with {method}")
     return cls
@@ -93,7 +81,7 @@ def is_linear(cls: type) -> bool:
 
 
 @LEARNERS.register("sklearn")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Sklearn(LabelLearner):
     """A scikit-learn classifier; `random_state` is set from the run's seed unless given.
     `probabilities_from = "decision_function"` reads class probabilities off the decision

@@ -84,7 +84,7 @@ class TorchClassifier(Model):
 
 
 @LEARNERS.register("mlp")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MLP(TorchLearner, LabelLearner):
     """MLP classifier; `epochs` passes over the labelled set, at least `min_steps` steps."""
 

@@ -16,8 +16,13 @@ __all__ = ["ABSTAIN", "ORACLES", "Answers", "Oracle", "Truth"]
 
 @dataclass(frozen=True)
 class Truth:
-    """What only the simulated annotator may read: the pool's true labels. Strategies see the
-    `prices` alone, never this object."""
+    """What only the simulated annotator may read: the pool's true labels `y` (global pool
+    indices), `n_classes`, the `prices`, and `labelling_seed` for answers drawn once per run.
+    Strategies see the prices alone, never this object. In an oracle's `answer`:
+
+        values = truth.y[queries.indices]        # a label query's true classes
+        return Answers(queries, values, truth.price(queries))
+    """
 
     y: np.ndarray
     n_classes: int
@@ -42,7 +47,7 @@ class Truth:
 
 
 class Oracle(Component):
-    """Base of the oracles (simulated annotators): a frozen dataclass of parameters.
+    """Base of the oracles (simulated annotators): a frozen keyword-only dataclass of parameters.
 
     An oracle reads the Truth, answers each query (a class, 1/0 for "same class?", or
     ABSTAIN) and is charged by the price list. Most oracles define `respond` alone;

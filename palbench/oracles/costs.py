@@ -29,7 +29,7 @@ MODELS = ("units", "seconds")
 UNIT = {"units": "cost units", "seconds": "annotator seconds"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Costs(Component):
     """Cost units charged per answer, on one axis for label and pair queries. A per-class label
     table may give `default` for unlisted classes; a captcha (one anchor, M candidates) costs

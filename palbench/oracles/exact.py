@@ -6,7 +6,7 @@ from palbench.oracles.base import ORACLES, Oracle
 
 
 @ORACLES.register("exact")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Exact(Oracle):
     """Always answers the true label."""
 

@@ -13,7 +13,7 @@ from palbench.protocol import build_nested
 
 
 @ORACLES.register("noisy_label")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NoisyLabel(Oracle):
     """With probability `noise`, answers a uniformly drawn wrong class instead of the true one."""
 
@@ -30,7 +30,7 @@ class NoisyLabel(Oracle):
 
 
 @ORACLES.register("confusion")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Confusion(Oracle):
     """Answers class j for a sample of true class i with probability `matrix[i][j]`."""
 
@@ -63,7 +63,7 @@ class Confusion(Oracle):
 
 
 @ORACLES.register("abstain")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Abstain(Oracle):
     """Wraps another oracle (`base`, label or pair); abstains with probability `rate`, charged."""
 

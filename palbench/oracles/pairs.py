@@ -12,7 +12,7 @@ from palbench.oracles.base import ORACLES, Oracle, same_class
 
 
 @ORACLES.register("exact_pair")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExactPair(Oracle):
     """Always answers whether the two samples share their true class."""
 
@@ -23,7 +23,7 @@ class ExactPair(Oracle):
 
 
 @ORACLES.register("noisy_pair")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NoisyPair(Oracle):
     """Each answer flipped independently with probability `noise` (not transitive)."""
 
@@ -48,7 +48,7 @@ def corrupted_labelling(y: np.ndarray, n_classes: int, n_corrupted: int, seed: i
 
 
 @ORACLES.register("corrupted_labels")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CorruptedLabels(Oracle):
     """Answers from a fixed corrupted labelling (`n_corrupted` samples relabelled wrongly, drawn
     once per run): wrong but transitive, as in the PAL paper's noise experiment. Answers label

@@ -39,7 +39,7 @@ def check_rate(rate, field_name: str) -> None:
 
 
 @ORACLES.register("asymmetric_pair")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AsymmetricPair(Oracle):
     """Says "same" to a same-class pair with probability p_yes_same and "different" to a
     different-class pair with p_no_different; each may be a table by images shown."""
@@ -68,7 +68,7 @@ FINE_GRAINED_NO_DIFFERENT = {"2": 0.8875, "4": 0.8915, "8": 0.8415}
 
 
 @ORACLES.register("fine_grained_pairs")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FineGrainedPairs(AsymmetricPair):
     """Preset: fine-grained pair answers by images shown (WWW 2025, crowdsourced clustering).
 
@@ -83,7 +83,7 @@ class FineGrainedPairs(AsymmetricPair):
 
 
 @ORACLES.register("confusion_pair")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ConfusionPair(Confusion):
     """One annotator with a label confusion `matrix`: a label query is one draw from the
     sample's row; a pair question is answered "same" when two independent draws, one per
@@ -120,7 +120,7 @@ def cifar10h_matrix() -> tuple[tuple[float, ...], ...]:
 
 
 @ORACLES.register("cifar10h_labels")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Cifar10hLabels(ConfusionPair):
     """Preset: CIFAR-10 human label confusions as a noise pattern (CIFAR-10H, ICCV 2019).
 

@@ -30,7 +30,7 @@ AGGREGATE = ("majority", "dawid_skene")
 
 
 @ORACLES.register("workers")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Workers(Oracle):
     """A pool of workers who differ: own noise each, own price, redundancy and aggregation."""
 

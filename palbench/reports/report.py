@@ -300,7 +300,7 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
     ranks.png appears only when there is something to rank. With `published` (rows of
     palbench.reports.published.PUBLISHED_COLUMNS), a section sets them beside the runs; with
     `mistake_cost`, the stopping table prices each stop by Pullar-Strecker et al.'s model."""
-    from palbench.reports.html import write_html
+    from palbench.reports.page import write_html
     from palbench.reports.plots import plot_curves, plot_graph, plot_ranks
 
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from palbench.reports.html import write_html  # noqa: E402
+from palbench.reports.page import write_html  # noqa: E402
 from palbench.reports.robustness import SEED_COUNTS  # noqa: E402
 from palbench.reports.tables import Heading, Paragraph, Table, to_markdown  # noqa: E402
 

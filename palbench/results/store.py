@@ -464,13 +464,6 @@ class ResultsStore:
             return self._read(query + " WHERE run_id = ? ORDER BY position, worker", (run_id,))
         return self._read(query + " ORDER BY run_id, position, worker")
 
-    def stops(self) -> pd.DataFrame:
-        """One row per run and stopping criterion: the run's cell keys and seed, the criterion,
-        whether it stopped, and the budget, cost, task accuracy and loss at its stop."""
-        from palbench.reports.metrics import stops_of
-
-        return stops_of(self.to_frame())
-
     def record_study(self, study: str, variants: list[Variant]) -> None:
         """Record a study's variants in place of what the study held before (its keys or
         values may have changed)."""

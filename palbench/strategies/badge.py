@@ -148,7 +148,7 @@ def badge_select(H: np.ndarray, proba: np.ndarray, candidates: np.ndarray, k: in
 
 
 @STRATEGIES.register("badge")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Badge(Strategy):
     """Diverse, uncertain batches: k-means++ on last-layer gradient embeddings."""
 

@@ -144,7 +144,7 @@ class MCDropoutStrategy(Strategy):
 
 
 @STRATEGIES.register("bald")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BALD(MCDropoutStrategy):
     """Top-k mutual information of label and weights, by MC dropout (mlp with dropout > 0)."""
 
@@ -160,7 +160,7 @@ class BALD(MCDropoutStrategy):
 
 
 @STRATEGIES.register("batch_bald")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BatchBALD(MCDropoutStrategy):
     """Greedy joint mutual information of the batch (MC dropout)."""
 

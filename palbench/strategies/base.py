@@ -67,7 +67,7 @@ class QueryContext:
 
 
 class Strategy(Component):
-    """Base of the strategies: a frozen dataclass of parameters with a `select` method.
+    """Base of the strategies: a frozen keyword-only dataclass of parameters with a `select` method.
 
     A strategy sees a QueryContext (read-only) and a PriceList, never the true labels (only a
     reference line declaring `reads_truth` is handed them, as `ctx.truth`).
@@ -144,7 +144,11 @@ def selection_problem(queries, queried: np.ndarray, asked_pairs, k: int) -> str 
 
 def top_k(scores: np.ndarray, candidates: np.ndarray, k: int,
           rng: np.random.Generator) -> np.ndarray:
-    """The k candidates with the highest scores; ties broken at random (seeded)."""
+    """The k candidates with the highest scores (`scores[i]` belongs to `candidates[i]`), as
+    int64 global indices; ties broken at random from `rng`, so a seed gives one pick.
+
+        picks = top_k(margin_scores(proba), ctx.candidates, k, rng)
+    """
     k = min(k, len(candidates))
     if k <= 0:
         return np.empty(0, dtype=np.int64)
@@ -167,14 +171,21 @@ def top_k(scores: np.ndarray, candidates: np.ndarray, k: int,
 
 
 def predict_rows(model, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """model.predict_proba(X[rows]) without copying most of the pool: when the rows are at
-    least half of X, predicting on X itself and keeping the rows is faster (60k x 784: 67 ms
-    against 110 ms) and gives the same numbers."""
+    """model.predict_proba(X[rows]): (len(rows), n_classes), without copying most of the
+    pool: when the rows are at least half of X, predicting on X itself and keeping the rows
+    is faster (60k x 784: 67 ms against 110 ms) and gives the same numbers.
+
+        proba = predict_rows(ctx.model, ctx.X, ctx.candidates)
+    """
     if 2 * len(rows) >= len(X):
         return model.predict_proba(X)[rows]
     return model.predict_proba(X[rows])
 
 
 def random_choice(candidates: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """min(k, len(candidates)) distinct candidates drawn from `rng`, as int64.
+
+        picks = random_choice(ctx.candidates, k, rng)
+    """
     k = min(k, len(candidates))
     return rng.choice(candidates, size=k, replace=False).astype(np.int64)

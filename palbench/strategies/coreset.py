@@ -64,7 +64,7 @@ def k_center_greedy(Z: np.ndarray, centers: np.ndarray, available: np.ndarray, k
 
 
 @STRATEGIES.register("coreset")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CoreSet(SpaceStrategy):
     """k-center greedy in feature space, the model's embedding or the pretrained embedding."""
 

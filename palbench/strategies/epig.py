@@ -43,7 +43,7 @@ def epig_scores(pool: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 
 @STRATEGIES.register("epig")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EPIG(MCDropoutStrategy):
     """Top-k expected predictive information gain about pool targets (MC dropout)."""
 

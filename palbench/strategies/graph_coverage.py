@@ -148,7 +148,7 @@ def coverage_select(graph: sp.csr_matrix, queried: np.ndarray, k: int,
     return np.array(chosen, dtype=np.int64)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CoverageParams(Strategy):
     """The parameters of a delta-ball cover, shared by graph_coverage and pal_coverage."""
 
@@ -175,7 +175,7 @@ class CoverageParams(Strategy):
 
 
 @STRATEGIES.register("graph_coverage")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GraphCoverage(CoverageParams, SpaceStrategy):
     """Max coverage of delta-balls in feature space or in the learner's embedding."""
 

@@ -25,7 +25,7 @@ SCORE_ON = ("validation", "test")
 
 
 @STRATEGIES.register("greedy_oracle")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GreedyOracle(Strategy):
     """Among `candidates` random unqueried samples, the one whose true label most raises the
     selection learner's accuracy (a batch: k such picks, each given the ones before it)."""

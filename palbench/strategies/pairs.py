@@ -26,7 +26,7 @@ def was_asked(keys: np.ndarray, asked: set) -> np.ndarray:
     return np.isin(keys, np.fromiter(asked, np.int64, len(asked)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PairStrategy(Strategy):
     """A strategy that asks pair questions; `exemplars` labelled samples per class are given
     for free at the start (counted as n_free), so that answers can name classes."""
@@ -52,7 +52,7 @@ def empty_pairs() -> PairQueries:
 
 
 @STRATEGIES.register("random_pairs")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RandomPairs(PairStrategy):
     """Passive: k pairs drawn uniformly among the pairs never asked."""
 
@@ -105,7 +105,7 @@ class ExemplarComparison(PairStrategy):
 
 
 @STRATEGIES.register("pal_active")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PalActive(ExemplarComparison):
     """The paper's active loop (active_ssl/active.ipynb): take the class queried least so far
     and compare its exemplar with unknown samples drawn at random among those the current model
@@ -163,7 +163,7 @@ class PalActive(ExemplarComparison):
 
 
 @STRATEGIES.register("pal_ordered")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PalOrdered(ExemplarComparison):
     """Resolve one sample at a time: take the sample the model is least sure of and compare it
     with the class exemplars in order of predicted probability, until a yes or only one class
@@ -216,7 +216,7 @@ class PalOrdered(ExemplarComparison):
 
 
 @STRATEGIES.register("pal_coverage")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PalCoverage(CoverageParams, PalOrdered):
     """Like pal_ordered, but the samples to resolve are chosen by graph coverage (ProbCover's
     greedy delta-ball cover over the features) instead of by model uncertainty."""
@@ -235,7 +235,7 @@ class PalCoverage(CoverageParams, PalOrdered):
 
 
 @STRATEGIES.register("pal_group")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PalGroup(ExemplarComparison):
     """Multi-image questions ("group these M images by class", WWW 2025): each question shows
     the least certain unknown sample, the exemplars of its likeliest classes (M // 2 of them,

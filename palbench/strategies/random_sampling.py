@@ -6,7 +6,7 @@ from palbench.strategies.base import STRATEGIES, Strategy, random_choice
 
 
 @STRATEGIES.register("random")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Random(Strategy):
     """k unqueried samples drawn uniformly at random."""
 

@@ -39,7 +39,7 @@ def agreement(answer_log, n_workers: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @STRATEGIES.register("routed")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Routed(Strategy):
     """Asks what `inner` asks, and chooses the workers of each question by their agreement."""
 

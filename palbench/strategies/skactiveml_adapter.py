@@ -28,6 +28,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from palbench.errors import ConfigError, check, first_line
+from palbench.imports import resolve
 from palbench.strategies.base import STRATEGIES, Strategy
 
 # scikit-activeml 1.0.1 single-annotator pool strategies the adapter does not run, and why
@@ -56,6 +57,24 @@ TWO_CLASSES_ONLY = {"EpistemicUncertaintySampling"}
 ENSEMBLE_SIZE = 5
 
 
+class DryRunLearner:
+    """What `_dry_run` hands a strategy that takes the run's learner: the learner protocol's
+    `fit_labels` over a logistic regression (strategies reach learners only through the
+    protocol, never by importing one)."""
+
+    def fit_labels(self, X, y, n_classes, seed):
+        from sklearn.linear_model import LogisticRegression
+
+        fitted = LogisticRegression(max_iter=200).fit(X, y)
+
+        class Fitted:
+            def predict_proba(self, X):
+                proba = np.zeros((len(X), n_classes))
+                proba[:, fitted.classes_] = fitted.predict_proba(X)
+                return proba
+        return Fitted()
+
+
 class LearnerEstimator(ClassifierMixin, BaseEstimator):
     """A palbench label learner as a scikit-learn classifier over classes 0..n_classes-1."""
 
@@ -79,8 +98,7 @@ class LearnerEstimator(ClassifierMixin, BaseEstimator):
 def strategy_class(path: str, where: str) -> type:
     from skactiveml.base import SingleAnnotatorPoolQueryStrategy
 
-    from palbench.learners.sklearn_adapter import import_path
-    cls = import_path(path, f"{where}.query_strategy")
+    cls = resolve(path, f"{where}.query_strategy")
     check(inspect.isclass(cls) and issubclass(cls, SingleAnnotatorPoolQueryStrategy),
           f"{where}.query_strategy", path,
           "must be a scikit-activeml single-annotator pool strategy class "
@@ -95,7 +113,7 @@ def query_arguments(cls: type) -> set[str]:
 
 
 @STRATEGIES.register("skactiveml")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SkactivemlStrategy(Strategy):
     """Any scikit-activeml pool strategy (query_strategy by import path)."""
 
@@ -146,13 +164,12 @@ class SkactivemlStrategy(Strategy):
     def _dry_run(self, where: str) -> None:
         """A query on a tiny fixed problem, at config time: what scikit-activeml rejects
         (parameter names, types, ranges) is one line before anything runs."""
-        from palbench.learners.sklearn_adapter import Sklearn
         rng = np.random.default_rng(0)
         X = rng.normal(size=(40, 3)).astype(np.float32)
         n_classes = 2 if self.short_name in TWO_CLASSES_ONLY else 3
         y = np.full(40, -1)
         y[:9] = np.arange(9) % n_classes
-        learner = Sklearn(params={"max_iter": 200})
+        learner = DryRunLearner()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -170,13 +187,12 @@ class SkactivemlStrategy(Strategy):
         from skactiveml.base import SkactivemlClassifier
         from skactiveml.classifier import SklearnClassifier
 
-        from palbench.learners.sklearn_adapter import import_path
         classes = np.arange(n_classes)
         path = self.classifier_path
         if path == "learner":
             base = LearnerEstimator(learner, n_classes, seed)
             return SklearnClassifier(base, classes=classes, random_state=seed)
-        cls = import_path(path, "strategy.classifier")
+        cls = resolve(path, "strategy.classifier")
         check(inspect.isclass(cls) and issubclass(cls, SkactivemlClassifier),
               "strategy.classifier", path,
               "must be \"learner\" or a scikit-activeml classifier class")

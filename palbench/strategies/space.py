@@ -25,7 +25,7 @@ def space_requires(space: str) -> frozenset[str]:
     return frozenset({"pool_embedding"}) if space == "pretrained" else frozenset()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SpaceStrategy(Strategy):
     """A strategy that works in a `space`: needs a model only in embedding space, the pool
     embedding only when pretrained."""

@@ -79,7 +79,7 @@ def typiclust_select(Z: np.ndarray, clusters: np.ndarray, queried: np.ndarray, k
 
 
 @STRATEGIES.register("typiclust")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TypiClust(SpaceStrategy):
     """Typical samples of the largest uncovered k-means clusters (low budgets)."""
 

@@ -44,7 +44,7 @@ class UncertaintySampling(Strategy):
 
 
 @STRATEGIES.register("least_confident")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LeastConfident(UncertaintySampling):
     """Lowest top-class probability first."""
 
@@ -52,7 +52,7 @@ class LeastConfident(UncertaintySampling):
 
 
 @STRATEGIES.register("margin")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Margin(UncertaintySampling):
     """Smallest gap between the two likeliest classes first."""
 
@@ -60,7 +60,7 @@ class Margin(UncertaintySampling):
 
 
 @STRATEGIES.register("entropy")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Entropy(UncertaintySampling):
     """Highest predictive entropy first."""
 

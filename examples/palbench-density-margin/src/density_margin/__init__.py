@@ -10,9 +10,7 @@ import numpy as np
 from sklearn.metrics.pairwise import rbf_kernel
 
 from palbench import Strategy
-from palbench.errors import check
-from palbench.strategies.base import predict_rows, random_choice, top_k
-from palbench.strategies.uncertainty import margin_scores
+from palbench.authoring import check, margin_scores, predict_rows, random_choice, top_k
 
 
 def density(X: np.ndarray, gamma: float, sample: int = 1000) -> np.ndarray:
@@ -21,7 +19,7 @@ def density(X: np.ndarray, gamma: float, sample: int = 1000) -> np.ndarray:
     return rbf_kernel(X, X[rows], gamma=gamma).mean(axis=1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DensityMargin(Strategy):
     """Margin sampling weighted by pool density (beta: the density's exponent)."""
 
