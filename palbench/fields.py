@@ -22,6 +22,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from palbench.imports import path_of
+
 RESULTS, LATE, COMPONENT, DOC = "results", "late", "component", "doc"
 
 
@@ -93,8 +95,6 @@ def named_identity(component: Any) -> Any:
         return None
     if isinstance(component, tuple):
         return [named_identity(c) for c in component]
-    from palbench.protocol import path_of
-
     cls = type(component)
     return {"name": cls.__dict__.get("registry_name") or path_of(cls), **identity(component)}
 

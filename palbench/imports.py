@@ -22,6 +22,11 @@ def add_roots(*folders: str | Path) -> None:
             ROOTS.append(folder)
 
 
+def path_of(cls: type) -> str:
+    """`module:QualName`, the import path a config can name the class by."""
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
 def split(path: str) -> tuple[str, str]:
     """(module, qualified name) of "module:Qual.Name" or of a dotted "module.Name"."""
     if ":" in path:

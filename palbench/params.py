@@ -104,7 +104,17 @@ def parameter_names(cls: type) -> list[str]:
 
 
 def build(cls: type, table: dict, where: str, reserved: tuple[str, ...] = RESERVED_KEYS) -> Any:
-    """Instantiate dataclass cls from a config table (keys in `reserved` are the caller's)."""
+    """Instantiate dataclass cls from a config table (keys in `reserved` are the caller's)
+    and validate it."""
+    obj = construct(cls, table, where, reserved)
+    obj.validate(where)
+    return obj
+
+
+def construct(cls: type, table: dict, where: str,
+              reserved: tuple[str, ...] = RESERVED_KEYS) -> Any:
+    """Instantiate dataclass cls from a config table: every key known, every value of its
+    field's type; not yet validated."""
     hints = typing.get_type_hints(cls)
     known = parameter_names(cls)
     kwargs = {}
@@ -114,9 +124,7 @@ def build(cls: type, table: dict, where: str, reserved: tuple[str, ...] = RESERV
         if key not in known:
             raise unknown_key_error(f"{where}.{key}", key, value, known + list(reserved))
         kwargs[key] = coerce(value, hints[key], f"{where}.{key}")
-    obj = cls(**kwargs)
-    obj.validate(where)
-    return obj
+    return cls(**kwargs)
 
 
 def describe(name: str, obj: Any, explicit_id: str | None = None,

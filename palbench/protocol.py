@@ -82,11 +82,6 @@ def name_of(cls: type) -> str:
     return cls.__dict__.get("registry_name") or cls.__name__
 
 
-def path_of(cls: type) -> str:
-    """`module:QualName`, the import path a config can name the class by."""
-    return f"{cls.__module__}:{cls.__qualname__}"
-
-
 def class_vars(base: type) -> set[str]:
     """The names a base declares as ClassVar (with its ancestors)."""
     names = set()

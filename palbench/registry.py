@@ -20,8 +20,8 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 
 from palbench.errors import ConfigError
-from palbench.imports import resolve
-from palbench.protocol import check_protocol, path_of
+from palbench.imports import path_of, resolve
+from palbench.protocol import check_protocol
 
 
 class Registry:

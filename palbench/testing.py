@@ -3,7 +3,10 @@
 functions on every registered name, so there is one definition of the contract.
 
     from palbench.testing import check_strategy
-    check_strategy(MyStrategy)             # a class (built with its defaults) or an instance
+    check_strategy(MyStrategy)                           # a class, built with its defaults
+    check_strategy(MyStrategy, params={"weight": 2.0})   # or from params, as a config would
+    check_strategy(MyStrategy(weight=2.0))               # an instance, validated alike
+    check_dataset("csv", params={"path": "pool.csv", "label_column": "y"})  # a registered name
 
 Each check drives the harness's own machinery (the loop's CellState, the real graph and
 ledger) on small generated data, and raises `ContractError` naming the rule broken, e.g.
@@ -25,6 +28,10 @@ __all__ = ["ContractError", "check_dataset", "check_learner", "check_oracle", "c
            "check_strategy"]
 
 
+REGISTRY_KINDS = {"strategy": "strategy", "oracle": "oracle", "learner": "learner",
+                  "dataset": "dataset", "stopping criterion": "stopping"}
+
+
 class ContractError(AssertionError):
     """A component breaks its kind's contract; the message names the rule."""
 
@@ -34,20 +41,37 @@ def _fail(who: str, rule: str) -> None:
 
 
 def _instance(component: Any, base: type, params: dict | None) -> Any:
-    """The component to check: an instance as given, or the class built from `params`."""
-    from palbench.params import build
+    """The component to check, validated as a config's would be: a registered name or an
+    import path ("pkg.module:Class"), or a class, built from `params`; or an instance as
+    given (then no params). Which step refused is said: the name, the protocol, the params'
+    keys and types, or the component's own validate."""
+    from palbench.params import construct
+    from palbench.protocol import registry_of
 
+    kind = base.kind
+    if isinstance(component, str):
+        try:
+            component = registry_of(REGISTRY_KINDS[kind]).get(component, "name")
+        except ConfigError as exc:
+            raise ContractError(f"{kind} {component!r} cannot be checked: {exc}") from None
     cls = component if isinstance(component, type) else type(component)
     problems = protocol_problems(cls, base)
     if problems:
         _fail(cls.__qualname__, problems[0])
-    if not isinstance(component, type):
-        return component
+    if isinstance(component, type):
+        try:
+            component = construct(component, params or {}, kind)
+        except ConfigError as exc:
+            raise ContractError(f"{kind} {cls.__qualname__} cannot be built from params "
+                                f"{params or {}}: {exc}") from None
+    elif params:
+        raise TypeError(f"params are for a class or a name; the {cls.__qualname__} instance "
+                        "given carries its own")
     try:
-        return build(component, params or {}, base.kind)
+        component.validate(kind)
     except ConfigError as exc:
-        raise ContractError(f"{cls.__qualname__}({params or {}}) is refused by its own "
-                            f"validate: {exc}") from None
+        raise ContractError(f"{kind} {component!r} is refused by its own validate: {exc}") from None
+    return component
 
 
 def small_data(n_samples: int = 240, n_classes: int = 3, seed: int = 0):

@@ -80,7 +80,16 @@ class AnnotatedKind(Strategy):
         return random_choice(ctx.candidates, k, rng)
 
 
+@dataclass(frozen=True)
+class Positional(Strategy):
+    weight: float = 1.0
+
+    def select(self, ctx, k, rng):
+        return random_choice(ctx.candidates, k, rng)
+
+
 @pytest.mark.parametrize("cls,rule", [
+    (Positional, "keyword-only dataclass .* parameter 'weight' can be given by position"),
     (Twice, "twice"),
     (Again, "already queried"),
     (GlobalRandom, "different picks for the same rng"),
@@ -154,3 +163,33 @@ class Unseeded(Learner):
 def test_check_learner_names_the_rule_broken(cls, rule):
     with pytest.raises(ContractError, match=rule):
         check_learner(cls)
+
+
+def test_a_check_takes_a_name_a_class_or_an_instance_and_validates_each_alike(tmp_path):
+    """An instance is validated exactly as a class built from params is; each refusal says
+    which step refused (the name, the params' keys, the component's own validate)."""
+    from palbench.strategies.typiclust import TypiClust
+    from palbench.testing import check_dataset
+
+    refusals = []
+    for strategy, params in [(TypiClust(max_candidates=-1), None),
+                             (TypiClust, {"max_candidates": -1}),
+                             ("typiclust", {"max_candidates": -1})]:
+        with pytest.raises(ContractError) as info:
+            check_strategy(strategy, params=params)
+        refusals.append(str(info.value))
+    assert len(set(refusals)) == 1 and "is refused by its own validate" in refusals[0]
+    assert "strategy.max_candidates = -1: must be >= 0" in refusals[0]
+    with pytest.raises(ContractError, match="cannot be built from params .* \\(did you mean "
+                                            "'max_candidates'"):
+        check_strategy("typiclust", params={"max_candidatez": 1})
+    with pytest.raises(ContractError, match="'margni' cannot be checked: .* \\(did you mean "
+                                            "'margin'"):
+        check_strategy("margni")
+    with pytest.raises(TypeError, match="instance given carries its own"):
+        check_strategy(TypiClust(), params={"neighbours": 3})
+    path = tmp_path / "pool.csv"
+    rng = np.random.default_rng(0)
+    rows = ["a,b,label"] + [f"{x:.3f},{y:.3f},{int(x > 0)}" for x, y in rng.normal(size=(60, 2))]
+    path.write_text("\n".join(rows) + "\n")
+    check_dataset("csv", params={"path": str(path), "label_column": "label"})  # by its name

@@ -23,12 +23,11 @@ from palbench.datasets import DATASETS, Dataset
 from palbench.errors import ConfigError, check
 from palbench.fields import identity, param
 from palbench.graph import CLOSURES, CONFLICT_RULES
-from palbench.imports import add_roots
+from palbench.imports import add_roots, path_of
 from palbench.learners import LEARNERS
 from palbench.oracles import ORACLES
 from palbench.oracles.costs import Costs
 from palbench.params import build, coerce, read_toml, unknown_key_error  # noqa: F401
-from palbench.protocol import path_of
 from palbench.stopping import STOPPING
 from palbench.strategies import STRATEGIES
 
