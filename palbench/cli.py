@@ -197,21 +197,30 @@ def cmd_compare(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from palbench.datasets import DATASETS
-    from palbench.learners import LEARNERS
-    from palbench.oracles import ORACLES
-    from palbench.params import parameter_names
-    from palbench.stopping import STOPPING
-    from palbench.strategies import STRATEGIES
+    import textwrap
 
-    registry = {"datasets": DATASETS, "strategies": STRATEGIES, "oracles": ORACLES,
-                "learners": LEARNERS, "stopping": STOPPING}[args.kind]
-    items = registry.items()
-    width = max(16, *(len(name) for name, _ in items))
-    for name, cls in items:
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        params = ", ".join(parameter_names(cls)) or "-"
-        print(f"{name:{width}s} {doc}\n{'':{width}s} parameters: {params}")
+    from palbench.reference import kinds, parameters, summary
+
+    registry = kinds()[{"datasets": "dataset", "strategies": "strategy", "oracles": "oracle",
+                        "learners": "learner", "stopping": "stopping"}[args.kind]]
+    if args.name is not None:  # one component: every parameter, as the config reference
+        cls = registry.get(args.name, "NAME")
+        print(f"{args.name}: {summary(cls)}\n")
+        for p in parameters(cls):
+            print(f"  {p.name} ({p.type}, default {p.default}; in the spec hash: "
+                  f"{p.identity})")
+            print(textwrap.fill(p.doc or "-", width=96, initial_indent="      ",
+                                subsequent_indent="      "))
+        if not parameters(cls):
+            print("  no parameters")
+        return 0
+    for name, cls in registry.items():
+        print(textwrap.fill(f"{name}: {summary(cls)}", width=96, subsequent_indent="    "))
+        listed = ", ".join(f"{p.name} = {p.default}" for p in parameters(cls)) or "none"
+        print(textwrap.fill(f"parameters: {listed}", width=96, initial_indent="    ",
+                            subsequent_indent="      "))
+    print(f"\n`palbench list {args.kind} NAME`: each parameter's type, default and what it "
+          "is")
     return 0
 
 
@@ -404,8 +413,13 @@ def add_compare(sub) -> None:
 
 
 def add_list(sub) -> None:
-    p = sub.add_parser("list", help="list the registered components of one kind")
+    p = sub.add_parser("list", help="list the registered components of one kind",
+                       description="Every registered component of KIND (plugins included) "
+                                   "with its summary and parameters; with NAME, each "
+                                   "parameter's type, default, whether it enters the spec "
+                                   "hash and what it is (the config reference's source).")
     p.add_argument("kind", choices=KINDS)
+    p.add_argument("name", nargs="?", help="one component's name, for its parameters in full")
     p.set_defaults(handler=cmd_list)
 
 

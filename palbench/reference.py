@@ -99,14 +99,11 @@ def parameters(cls: type) -> list[Parameter]:
     """Every parameter of a component (or the experiment / costs table) with its doc ("" when
     it has none)."""
     comments = _comments(cls)
-    docs = " ".join(inspect.getdoc(k) or "" for k in cls.__mro__ if k is not object)
     found = []
     for f in dataclasses.fields(cls):
         if not f.init:
             continue
-        doc = f.metadata.get(DOC) or comments.get(f.name, "")
-        if not doc and f"`{f.name}`" in docs:
-            doc = "see the description above"
+        doc = f.metadata.get(DOC) or comments.get(f.name, "")  # its own line, nothing else
         hashed = "no" if not changes_results(f) else "when set" if is_late(f) else "yes"
         found.append(Parameter(f.name, _type(cls, f), _default(f), doc, hashed))
     return found
@@ -149,7 +146,7 @@ def undocumented() -> list[str]:
     return missing
 
 
-def _summary(cls: type) -> str:
+def summary(cls: type) -> str:
     doc = inspect.getdoc(cls) or ""
     return doc.split("\n\n")[0].replace("\n", " ").strip()
 
@@ -176,12 +173,12 @@ def markdown() -> str:
 
     lines = []
     for section, cls in tables().items():
-        lines += [f"## [{section}]", "", _summary(cls), ""]
+        lines += [f"## [{section}]", "", summary(cls), ""]
         lines += _table([p for p in parameters(cls) if p.name != "pool_step"])
     for section, registry in kinds().items():
         lines += [f"## [{section}]", ""]
         for name in built_ins(registry):
             cls = registry.get(name)
-            lines += [f"### `{name}`", "", _summary(cls) or name_of(cls), ""]
+            lines += [f"### `{name}`", "", summary(cls) or name_of(cls), ""]
             lines += _table(parameters(cls))
     return "\n".join(lines)

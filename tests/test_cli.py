@@ -94,6 +94,26 @@ def test_list_and_help(capsys):
     listed = capsys.readouterr().out
     for name in ("digits", "fashion_mnist", "circles", "blobs", "csv", "npz"):
         assert name in listed
+
+
+def test_list_one_component_gives_each_parameter_from_the_reference(capsys):
+    """`palbench list KIND NAME`: type, default, spec hash and the doc line of every
+    parameter, from the same declarations as the config reference."""
+    from palbench.reference import parameters
+    from palbench.strategies import STRATEGIES
+
+    assert main(["list", "strategies", "typiclust"]) == 0
+    out = capsys.readouterr().out
+    for p in parameters(STRATEGIES.get("typiclust")):
+        assert f"  {p.name} ({p.type}, default {p.default}; in the spec hash: {p.identity})" \
+            in out
+        assert " ".join(p.doc.split()) in " ".join(out.split())
+    assert "max_candidates (int, default 100000; in the spec hash: when set)" in out
+    assert main(["list", "strategies"]) == 0
+    listed = capsys.readouterr().out  # summaries whole, never cut mid-sentence
+    assert "graph_coverage: " in listed and "parameters: space = \"features\"" in listed
+    assert main(["list", "stopping", "maxbudget"]) == 2
+    assert "did you mean 'max_budget'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
         main(["run", "--help"])
     assert info.value.code == 0 and "skipped" in capsys.readouterr().out

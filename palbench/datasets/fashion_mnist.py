@@ -47,8 +47,8 @@ class FashionMnist(DatasetSource):
 
     # the folder of the IDX files (the data are fingerprinted, not the path)
     data_dir: str = param(FASHION_MNIST_DIR, results=False)
-    n_train: int = 60000
-    n_test: int = 10000
+    n_train: int = 60000  # training images kept (a stratified subset below 60,000)
+    n_test: int = 10000  # test images kept (a stratified subset below 10,000)
 
     FILES = {
         "X": "train-images-idx3-ubyte", "y": "train-labels-idx1-ubyte",

@@ -66,7 +66,7 @@ class Circles(GeneratedSource):
     """
 
     n_classes: int = 4  # rings, one class each (radii 1..n_classes)
-    noise: float = 0.1
+    noise: float = 0.1  # standard deviation of the isotropic Gaussian noise on each point
     standardize: bool = False
 
     def validate(self, where):

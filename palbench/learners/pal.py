@@ -159,7 +159,7 @@ class PAL(TorchLearner, Learner):
     loss: str = "spectral_contrastive"
     signed: bool = True  # use known negatives as well as positives
     encoder: str = "mlp"  # mlp, cnn (images) or auto
-    hidden: tuple[int, ...] = (256,)
+    hidden: tuple[int, ...] = (256,)  # hidden layer widths of the mlp encoder
     dim: int = 64  # embedding dimension
     augment: str = "auto"  # augmentations: auto, crop, crop_flip, noise or none
     aug_noise: float = 0.1  # standard deviation of the noise augmentation
@@ -176,7 +176,7 @@ class PAL(TorchLearner, Learner):
     temperature: float = 0.2  # temperature of the simclr loss
     # where pretrained encoders are cached ("": no cache); where it lives changes no result
     cache_dir: str = param("", results=False)
-    device: str = "auto"
+    device: str = "auto"  # auto (a GPU when present), cpu or cuda
 
     def validate(self, where):
         check(self.loss in LOSSES, f"{where}.loss", self.loss,

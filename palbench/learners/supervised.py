@@ -88,14 +88,14 @@ class TorchClassifier(Model):
 class MLP(TorchLearner, LabelLearner):
     """MLP classifier; `epochs` passes over the labelled set, at least `min_steps` steps."""
 
-    hidden: tuple[int, ...] = (128,)
-    epochs: int = 100
-    min_steps: int = 100
+    hidden: tuple[int, ...] = (128,)  # hidden layer widths
+    epochs: int = 100  # passes over the labelled set at each fit
+    min_steps: int = 100  # at least this many optimiser steps per fit
     batch_size: int = 64  # minibatch size
     lr: float = 1e-3  # Adam learning rate
     weight_decay: float = 1e-4  # Adam weight decay
     dropout: float = 0.0  # dropout rate (> 0 for BALD's MC dropout)
-    device: str = "auto"
+    device: str = "auto"  # auto (a GPU when present), cpu or cuda
 
     def validate(self, where):
         self.check_torch_params(where)

@@ -17,7 +17,7 @@ from palbench.protocol import build_nested
 class NoisyLabel(Oracle):
     """With probability `noise`, answers a uniformly drawn wrong class instead of the true one."""
 
-    noise: float = 0.1
+    noise: float = 0.1  # probability of answering a wrong class
 
     def validate(self, where):
         check(0.0 <= self.noise <= 1.0, f"{where}.noise", self.noise, "must be within [0, 1]")

@@ -27,7 +27,7 @@ class ExactPair(Oracle):
 class NoisyPair(Oracle):
     """Each answer flipped independently with probability `noise` (not transitive)."""
 
-    noise: float = 0.1
+    noise: float = 0.1  # probability that an answer is flipped
     query_kinds = ("pair",)
 
     def validate(self, where):
@@ -54,7 +54,7 @@ class CorruptedLabels(Oracle):
     once per run): wrong but transitive, as in the PAL paper's noise experiment. Answers label
     and pair queries alike."""
 
-    n_corrupted: int = 0
+    n_corrupted: int = 0  # samples relabelled wrongly, drawn once per run
     query_kinds = ("label", "pair")
 
     def validate(self, where):

@@ -15,7 +15,7 @@ from palbench.stopping.base import STOPPING, StoppingCriterion
 class Windowed(StoppingCriterion):
     """A criterion that must hold over `window` successive checkpoints."""
 
-    window: int = 3
+    window: int = 3  # successive checkpoints the condition must hold for
 
     def validate(self, where):
         check(self.window >= 1, f"{where}.window", self.window, "must be >= 1")
@@ -27,7 +27,7 @@ class StabilizingPredictions(Windowed):
     """Bloodgood and Vijay-Shanker (2009): stop when successive models agree on the stop set,
     Cohen's kappa >= `kappa` for `window` successive pairs of checkpoints."""
 
-    kappa: float = 0.99
+    kappa: float = 0.99  # least Cohen's kappa between successive models on the stop set
 
     def validate(self, where):
         super().validate(where)
@@ -54,8 +54,8 @@ class ClassificationChange(Windowed):
     """Zhu et al. (2008): stop when at most `max_change` of the stop set changes its predicted
     class between successive checkpoints, `window` times in a row."""
 
-    window: int = 1
-    max_change: float = 0.0
+    window: int = 1  # successive checkpoints the condition must hold for
+    max_change: float = 0.0  # most share of the stop set whose predicted class may change
 
     def validate(self, where):
         super().validate(where)
@@ -76,7 +76,7 @@ class OverallUncertainty(StoppingCriterion):
     """Zhu et al. (2008): stop when the mean uncertainty (1 - max probability) over the stop
     set falls below `threshold`."""
 
-    threshold: float = 0.1
+    threshold: float = 0.1  # mean uncertainty (1 - max probability) to fall below
 
     def validate(self, where):
         check(0.0 < self.threshold < 1.0, f"{where}.threshold", self.threshold,
@@ -92,8 +92,8 @@ class PerformancePlateau(StoppingCriterion):
     """Stop when the validation accuracy has not risen by more than `epsilon` above its best
     so far for `patience` checkpoints."""
 
-    patience: int = 2
-    epsilon: float = 0.005
+    patience: int = 2  # checkpoints without a rise before stopping
+    epsilon: float = 0.005  # least rise of validation accuracy that counts
 
     def validate(self, where):
         check(self.patience >= 1, f"{where}.patience", self.patience, "must be >= 1")
@@ -111,7 +111,7 @@ class PerformancePlateau(StoppingCriterion):
 class MaxBudget(StoppingCriterion):
     """Stop at the first checkpoint whose cost reaches `budget`."""
 
-    budget: float = 100.0
+    budget: float = 100.0  # the cost at which to stop
 
     def validate(self, where):
         check(self.budget > 0, f"{where}.budget", self.budget, "must be positive")

@@ -31,7 +31,7 @@ class GreedyOracle(Strategy):
     selection learner's accuracy (a batch: k such picks, each given the ones before it)."""
 
     reads_truth: ClassVar[bool] = True
-    candidates: int = 20
+    candidates: int = 20  # random unqueried samples scored per pick
     validation: float = 0.5  # the share of the pool scored on, with score_on = "validation"
     score_on: str = "validation"  # what a candidate is judged by: "validation" or "test"
 

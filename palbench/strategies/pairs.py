@@ -32,7 +32,7 @@ class PairStrategy(Strategy):
     for free at the start (counted as n_free), so that answers can name classes."""
 
     query_kind = "pair"
-    exemplars: int = 1
+    exemplars: int = 1  # labelled samples per class given free at the start (n_free)
 
     def validate(self, where):
         super().validate(where)
@@ -114,7 +114,7 @@ class PalActive(ExemplarComparison):
     at once, priced as one captcha query.
     """
 
-    captcha: int = 0
+    captcha: int = 0  # samples shown with the exemplar in one captcha query (0: one pair)
 
     def validate(self, where):
         super().validate(where)

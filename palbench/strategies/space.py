@@ -30,7 +30,7 @@ class SpaceStrategy(Strategy):
     """A strategy that works in a `space`: needs a model only in embedding space, the pool
     embedding only when pretrained."""
 
-    space: str = "features"
+    space: str = "features"  # where distances are taken: features, embedding or pretrained
 
     def validate(self, where):
         super().validate(where)

@@ -83,7 +83,7 @@ def typiclust_select(Z: np.ndarray, clusters: np.ndarray, queried: np.ndarray, k
 class TypiClust(SpaceStrategy):
     """Typical samples of the largest uncovered k-means clusters (low budgets)."""
 
-    space: str = "features"
+    space: str = "features"  # where distances are taken: features, embedding or pretrained
     neighbours: int = 20  # nearest neighbours of the typicality estimate
     max_clusters: int = 500  # most k-means clusters
     min_cluster_size: int = 5  # smallest cluster a pick is drawn from
