@@ -106,7 +106,7 @@ def test_cifar10h_preset_keeps_the_source_figures():
     m = np.array(cifar10h_matrix())
     np.testing.assert_allclose(m.sum(axis=1), 1.0)
     assert m[4, 4] == 0.917 and m[1, 1] == 0.975 and m[3, 5] == 0.040 and m[9, 1] == 0.024
-    # docs/studies/annotators.md: two independent labels that agree would give P(yes | same) about 0.91
+    # docs/studies/annotators.md: two agreeing independent labels give P(yes | same) about 0.91
     assert abs(np.mean((m * m).sum(axis=1)) - 0.91) < 0.01
     t = truth(10)
     said = oracle("cifar10h_labels").answer(LabelQueries(np.arange(N)), t,

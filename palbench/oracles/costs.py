@@ -21,8 +21,8 @@ from palbench.queries import PriceList
 # - a captcha (anchor + m candidates, one click each, like the radio interface): the radio
 #   medians at 2-4 images, 2.30 + 1.10 per candidate
 # - a group question of M images (drag and drop): the birds and dogs medians at M = 2..8,
-#   1.10 + 3.64 (M - 1); docs/studies/annotators.md's rounded 2.5 + 3 (M - 1) is 0.3-1.3 s off at M = 2
-#   and 8, and overstates small questions, where pairs are compared with labels
+#   1.10 + 3.64 (M - 1); the rounded 2.5 + 3 (M - 1) of the design's notes is 0.3-1.3 s off
+#   at M = 2 and 8, and overstates small questions, where pairs are compared with labels
 SECONDS = {"label_base": 2.71, "label_per_class": 0.149, "pair": 3.36, "captcha_base": 2.30,
            "captcha_item": 1.10, "group_base": 1.10, "group_item": 3.64}
 MODELS = ("units", "seconds")
@@ -44,8 +44,9 @@ class Costs(Component):
     captcha_item: float = 0.25  # price per candidate shown in a captcha
     group_base: float = 0.0  # a group question of M images costs group_base + group_item x (M - 1)
     group_item: float = 1.0  # price per further image of a group question
-    model: str = "units"  # "units" (these prices) or "seconds" (annotator seconds, docs/studies/annotators.md)
-    # with model = "seconds": { label, pair, ... = seconds } over docs/studies/annotators.md's defaults
+    # "units" (these prices) or "seconds" (annotator seconds, docs/studies/annotators.md)
+    model: str = "units"
+    # with model = "seconds": { label_base, pair, ... = seconds } over the measured defaults
     seconds: dict = field(default_factory=dict)
     kind = "costs"
     registry_name = "costs"  # the [costs] section is one class, not a registry

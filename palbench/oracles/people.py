@@ -62,7 +62,7 @@ class AsymmetricPair(Oracle):
 
 
 # WWW 2025 "Query design for crowdsourced clustering", drag and drop, mean of the birds (5
-# species) and dogs (3 breeds) rows, by images shown (docs/studies/annotators.md section 2)
+# species) and dogs (3 breeds) rows, by images shown (docs/studies/annotators.md)
 FINE_GRAINED_YES_SAME = {"2": 0.512, "4": 0.611, "8": 0.6305}
 FINE_GRAINED_NO_DIFFERENT = {"2": 0.8875, "4": 0.8915, "8": 0.8415}
 
@@ -100,9 +100,9 @@ class ConfusionPair(Confusion):
 
 def cifar10h_matrix() -> tuple[tuple[float, ...], ...]:
     """CIFAR-10H (Peterson et al. 2019) as a 10-class noise pattern, class index to class index
-    (docs/studies/annotators.md section 3): agreement 0.917 for class 4 (deer), 0.975 for 1 (automobile)
-    and 7 (horse), 0.954 (1 - the 4.6% overall disagreement) where the source gives none; the
-    named confusions cat->dog 0.040, dog->cat 0.032, deer->horse 0.033, truck->automobile
+    (docs/studies/annotators.md): agreement 0.917 for class 4 (deer), 0.975 for 1
+    (automobile) and 7 (horse), 0.954 (1 - the 4.6% overall disagreement) where the source
+    gives none; the named confusions cat->dog 0.040, dog->cat 0.032, deer->horse 0.033, truck->automobile
     0.024, airplane->ship 0.020 placed; the rest of each row spread evenly."""
     agreement = np.full(10, 0.954)
     agreement[[4, 1, 7]] = [0.917, 0.975, 0.975]
