@@ -102,8 +102,8 @@ def cifar10h_matrix() -> tuple[tuple[float, ...], ...]:
     """CIFAR-10H (Peterson et al. 2019) as a 10-class noise pattern, class index to class index
     (docs/studies/annotators.md): agreement 0.917 for class 4 (deer), 0.975 for 1
     (automobile) and 7 (horse), 0.954 (1 - the 4.6% overall disagreement) where the source
-    gives none; the named confusions cat->dog 0.040, dog->cat 0.032, deer->horse 0.033, truck->automobile
-    0.024, airplane->ship 0.020 placed; the rest of each row spread evenly."""
+    gives none; the named confusions cat->dog 0.040, dog->cat 0.032, deer->horse 0.033,
+    truck->automobile 0.024, airplane->ship 0.020 placed; the rest of each row spread evenly."""
     agreement = np.full(10, 0.954)
     agreement[[4, 1, 7]] = [0.917, 0.975, 0.975]
     named = {(3, 5): 0.040, (5, 3): 0.032, (4, 7): 0.033, (9, 1): 0.024, (0, 8): 0.020}
