@@ -132,7 +132,6 @@ def demo_summary() -> str:
 
 def cmd_demo(args) -> int:
     from palbench.bench.config import read_toml
-    from palbench.reports.report import one_line_reading
 
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -143,11 +142,9 @@ def cmd_demo(args) -> int:
                           quiet=args.quiet)
     if code:
         return code
-    write_report_files(store, str(out_dir))
-    with open_store(store, mode="read") as opened:
-        reading = one_line_reading(opened.to_frame(), opened.pair_runs())
+    write_report_files(store, str(out_dir))  # prints the report's one-line reading
     print(f"palbench demo: report in {out_dir / 'index.html'} (and leaderboard.md, "
-          f"curves.png)\n{reading}")
+          "curves.png)")
     return 0
 
 
@@ -273,9 +270,12 @@ def write_report_files(store_arg, out, metric="task_acc", hue="strategy", experi
     if mistake_cost is not None and not mistake_cost > 0:
         raise ConfigError("--mistake-cost", mistake_cost, "must be > 0 (cost units per unit "
                           "of test error over the model's life)")
+    from palbench.reports.report import one_line_reading
+
     paths = write_report(frame, Path(out), metric, hue, panels, runs, rank_blocks, baseline,
                          pair_runs, published, mistake_cost)
     print("palbench: wrote " + ", ".join(str(p) for p in paths))
+    print(one_line_reading(frame, pair_runs, metric))
     return 0
 
 

@@ -3,6 +3,8 @@ chromium package; .ci/run installs it) loads it and reports the decoded images a
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 import subprocess
@@ -60,3 +62,75 @@ def test_index_html_renders_tables_and_images_in_chromium(report, tmp_path):
                     "--window-size=1200,1600", f"--screenshot={shot}", report.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 20_000
+
+
+def test_the_report_leads_with_its_one_line_reading(tmp_path, capsys):
+    """`palbench report` prints the reading; index.html and leaderboard.md carry the same line
+    before any figure or table."""
+    (tmp_path / "c.toml").write_text(SMALL_CONFIG)
+    store = tmp_path / "s.sqlite"
+    assert main(["run", str(tmp_path / "c.toml"), "--store", str(store), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["report", "--store", str(store), "--out", str(tmp_path / "r")]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    assert printed.startswith("Best by AULC of task_acc: ") and "against random" in printed
+    page = (tmp_path / "r" / "index.html").read_text()
+    at = page.index(html.escape("In one line: " + printed))
+    assert at < page.index("<img") and at < page.index("<table")
+    board = (tmp_path / "r" / "leaderboard.md").read_text()
+    assert board.index("In one line: " + printed) < board.index("|")
+
+
+def test_left_out_runs_say_why(tmp_path):
+    """Adding [[stopping]] makes new cells under the same names: the older runs are left out,
+    and the note says it was another spec, not another tag or version."""
+    (tmp_path / "c.toml").write_text(SMALL_CONFIG)
+    store = tmp_path / "s.sqlite"
+    assert main(["run", str(tmp_path / "c.toml"), "--store", str(store), "--quiet"]) == 0
+    (tmp_path / "c.toml").write_text(SMALL_CONFIG + '\n[[stopping]]\nname = "max_budget"\n')
+    assert main(["run", str(tmp_path / "c.toml"), "--store", str(store), "--quiet"]) == 0
+    assert main(["report", "--store", str(store), "--out", str(tmp_path / "r")]) == 0
+    board = (tmp_path / "r" / "leaderboard.md").read_text()
+    assert "4 older run(s) left out for a newer run of the same cell and seed (4 under " \
+           "another spec (a parameter, the [experiment] or the [[stopping]] criteria changed" \
+           in board
+    assert "another tag" not in board and "palbench version" not in board
+
+
+def test_a_component_named_by_import_path_is_labelled_by_that_path(tmp_path):
+    """Panels and lines are named as the config names them: an import path, not the bare
+    class name."""
+    (tmp_path / "c.toml").write_text(SMALL_CONFIG.replace(
+        'name = "noisy_label"', 'name = "palbench.oracles.noisy:NoisyLabel"'))
+    store = tmp_path / "s.sqlite"
+    assert main(["run", str(tmp_path / "c.toml"), "--store", str(store), "--quiet"]) == 0
+    assert main(["report", "--store", str(store), "--out", str(tmp_path / "r")]) == 0
+    board = (tmp_path / "r" / "leaderboard.md").read_text()
+    assert "oracle palbench.oracles.noisy:NoisyLabel" in board and "oracle NoisyLabel" not in \
+        board
+
+
+SORT_PROBE = """<script>window.addEventListener('load', () => {
+  const table = document.querySelector('table');
+  const column = [...table.tHead.rows[0].cells].findIndex(th => th.textContent === 'AULC');
+  const read = () => [...table.tBodies[0].rows].map(r => r.cells[column].textContent);
+  table.tHead.rows[0].cells[column].click();
+  const up = read();
+  table.tHead.rows[0].cells[column].click();
+  document.body.setAttribute('data-sorted', JSON.stringify([up, read()]));
+}); </script></body>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
+def test_a_click_on_a_header_sorts_the_table_in_chromium(report, tmp_path):
+    probe = tmp_path / "sort.html"
+    probe.write_text(report.read_text().replace("</body>", SORT_PROBE))
+    done = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                           "--dump-dom", probe.as_uri()], capture_output=True, text=True,
+                          timeout=120)
+    match = re.search(r"data-sorted=\"([^\"]+)\"", done.stdout)
+    assert match, done.stderr[-2000:]
+    up, down = json.loads(html.unescape(match.group(1)))
+    means = [float(cell.split()[0]) for cell in up]
+    assert len(means) == 2 and means == sorted(means)  # ascending, then the other way
+    assert down == up[::-1]

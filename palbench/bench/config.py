@@ -28,6 +28,7 @@ from palbench.learners import LEARNERS
 from palbench.oracles import ORACLES
 from palbench.oracles.costs import Costs
 from palbench.params import build, coerce, read_toml, unknown_key_error  # noqa: F401
+from palbench.protocol import name_of
 from palbench.stopping import STOPPING
 from palbench.strategies import STRATEGIES
 
@@ -226,6 +227,17 @@ def resolve_paths(table: dict, base_dir: Path) -> dict:
     return table
 
 
+def label_of(name: str, obj) -> str:
+    """A component's label in results, as the config names it: its display name, with a
+    class named by import path called by that path rather than its bare class name
+    (`mywork.noise:ClassDependent(rate=0.2)`, never `ClassDependent(rate=0.2)`)."""
+    shown = obj.display_name()
+    bare = name_of(type(obj))
+    if ":" in name and shown.startswith(bare):
+        return name + shown[len(bare):]
+    return shown
+
+
 def build_components(section: str, tables: list[dict], base_dir: Path) -> list[Entry]:
     built = []
     for i, table in enumerate(tables):
@@ -243,8 +255,9 @@ def build_components(section: str, tables: list[dict], base_dir: Path) -> list[E
         if explicit_id is not None:
             coerce(explicit_id, str, f"{where}.id")
         obj = build(cls, table, where)
+        named = table["name"] if isinstance(table.get("name"), str) else ""  # not a class
         table = {**table, "name": name}
-        built.append(Entry(name, explicit_id or obj.display_name(), table, obj))
+        built.append(Entry(name, explicit_id or label_of(named, obj), table, obj))
     labels = [c.label for c in built]
     for i, label in enumerate(labels):
         check(labels.index(label) == i, f"{where_of(section, i, len(built))}.id", label,

@@ -189,9 +189,10 @@ def oracle_gain_shares(panel: pd.DataFrame, baseline: str, oracle: str) -> dict[
 
 def one_line_reading(frame: pd.DataFrame, pair_runs: set | None,
                      metric: str = "task_acc") -> str:
-    """The report in one sentence: the best line by AULC, the best line asking pair
-    questions when some did, and the verdict of the first against random."""
-    runs = per_run(frame, metric)
+    """The report in one sentence: the best line by AULC (oracle lines left out), the best
+    line asking pair questions when some did, and the verdict of the first against random.
+    Printed by `palbench report` and the demo, and at the top of index.html."""
+    runs = per_run(without_oracle_lines(frame.dropna(subset=[metric])), metric)
     lines = runs.groupby(["strategy", "learner"])["aulc"].mean().sort_values(ascending=False)
     (strategy, learner), best = lines.index[0], lines.iloc[0]
     text = f"best by AULC of {metric}: {strategy} with {learner} ({best:.3f})"
@@ -204,7 +205,7 @@ def one_line_reading(frame: pd.DataFrame, pair_runs: set | None,
             text += f"; best asking pair questions: {p_strategy} with {p_learner} " \
                     f"({p_best:.3f})"
     verdicts = paired_against(runs[runs["learner"] == learner], "aulc", "random")
-    row = verdicts[verdicts["strategy"] == strategy]
+    row = verdicts[verdicts["strategy"] == strategy] if not verdicts.empty else verdicts
     if not row.empty:
         text += f"; {strategy} against random: {row['gain'].iloc[0]:+.3f}, " \
                 f"{row['verdict'].iloc[0]} over {int(row['seeds'].iloc[0])} seeds"
@@ -304,7 +305,7 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
     from palbench.reports.plots import plot_curves, plot_graph, plot_ranks
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    frame = frame.dropna(subset=[metric])
+    frame = frame_all = frame.dropna(subset=[metric])
     kept = one_run_per_seed(frame)
     dropped = frame["run_id"].nunique() - kept["run_id"].nunique()
     # rows in cell, seed and budget order: intervals do not depend on which worker finished first
@@ -333,16 +334,40 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
     if published is not None:
         from palbench.reports.published import published_blocks
         blocks += published_blocks(kept, published)
+    blocks.insert(1, Paragraph("In one line: " + one_line_reading(kept, pair_runs, metric)))
     if dropped:
-        blocks.insert(2, Paragraph(
-            f"{dropped} older run(s) of a cell and seed that the store also holds in a newer "
-            "run (another tag or palbench version) are left out: each seed counts once."))
+        blocks.insert(3, Paragraph(left_out_note(frame_all, kept)))
     board.write_text(to_markdown(blocks), encoding="utf-8")
     written = [path for path, _ in figures] + [board]
     if runs is not None:
         runs = runs[runs["run_id"].isin(frame["run_id"])]
-        written.append(write_html(out_dir, blocks, figures, runs))
+        written.append(write_html(out_dir, blocks, figures, runs, lead=2))
     return written
+
+
+def left_out_note(frame: pd.DataFrame, kept: pd.DataFrame) -> str:
+    """Why runs of a cell and seed were left out for a newer one under the same names: another
+    tag, another palbench version, or another spec (a parameter, the experiment or the
+    stopping criteria changed: a new cell whose labels are the same)."""
+    columns = CELL_KEYS + ["seed", "run_id", "spec_hash", "palbench_version", "tag"]
+    runs = frame[[c for c in columns if c in frame]].drop_duplicates("run_id")
+    newest = runs[runs["run_id"].isin(set(kept["run_id"]))]
+    pairs = runs[~runs["run_id"].isin(set(kept["run_id"]))].merge(
+        newest, on=CELL_KEYS + ["seed"], suffixes=("", "_kept"))
+    reasons = {"another tag": 0, "another palbench version": 0, "another spec": 0}
+    for row in pairs.itertuples():
+        if (row.tag if row.tag == row.tag else None) != \
+                (row.tag_kept if row.tag_kept == row.tag_kept else None):
+            reasons["another tag"] += 1
+        elif row.palbench_version != row.palbench_version_kept:
+            reasons["another palbench version"] += 1
+        else:
+            reasons["another spec"] += 1
+    why = "; ".join(f"{n} under {reason}" for reason, n in reasons.items() if n)
+    spec = " (a parameter, the [experiment] or the [[stopping]] criteria changed, which makes " \
+        "a new cell under the same names)" if reasons["another spec"] else ""
+    return (f"{len(pairs)} older run(s) left out for a newer run of the same cell and seed "
+            f"({why}{spec}): each seed counts once.")
 
 
 def stopping_blocks(frame: pd.DataFrame, hue: str, keys: list[str],
