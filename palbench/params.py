@@ -24,7 +24,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-RESERVED_KEYS = ("name", "id")
+RESERVED_KEYS = ("name", "id", "with")  # the harness's keys, not parameters
 
 
 def _type_name(tp: Any) -> str:

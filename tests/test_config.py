@@ -125,3 +125,96 @@ def test_per_class_costs_by_class_name(write_config):
     plan = load_plan(write_config(text))
     costs = plan.cells[0].costs.obj.label_costs(("0", "1", "2"), "costs")
     assert list(costs) == [1.0, 3.0, 3.0]
+
+
+PAIRED = """
+[experiment]
+seeds = [0, 1]
+budgets = [6]
+[[dataset]]
+name = "blobs"
+[[dataset]]
+name = "circles"
+n_samples = 120
+[[strategy]]
+name = "random"
+with = { oracle = ["exact", "noisy_label"] }
+[[strategy]]
+name = "random_pairs"
+with = { oracle = "exact_pair" }
+[[oracle]]
+name = "exact"
+with = { dataset = "blobs" }
+[[oracle]]
+name = "noisy_label"
+with = { dataset = "circles" }
+[[oracle]]
+name = "exact_pair"
+[learner]
+name = "sklearn"
+"""
+
+
+def test_with_pairs_tables_instead_of_crossing_them(write_config):
+    """Each oracle runs with its own dataset, the pair strategy only with the pair oracle
+    (crossed, a label oracle would refuse it): 2 label cells + 2 x 2 pair cells, by seed."""
+    plan = load_plan(write_config(PAIRED))
+    cells = [(c.dataset.label, c.oracle.label, c.strategy.label, c.seed) for c in plan.cells]
+    assert sorted(cells) == sorted(
+        (d, o, s, seed) for d, o, s in [("blobs", "exact", "random"),
+                                        ("circles", "noisy_label", "random"),
+                                        ("blobs", "exact_pair", "random_pairs"),
+                                        ("circles", "exact_pair", "random_pairs")]
+        for seed in (0, 1))
+    with pytest.raises(ConfigError, match="answers label queries, but strategy 'random_pairs'"):
+        load_plan(write_config(PAIRED.replace('with = { oracle = "exact_pair" }', "")))
+
+
+@pytest.mark.parametrize("change,field,why", [
+    (('with = { dataset = "blobs" }', 'with = { dataset = "blob" }'), "oracle[0].with.dataset",
+     "no dataset is labelled 'blob' (did you mean 'blobs'?)"),
+    (('with = { dataset = "blobs" }', 'with = { datasets = "blobs" }'),
+     "oracle[0].with.datasets", "unknown key (did you mean 'dataset'?)"),
+    (('with = { dataset = "blobs" }', 'with = { dataset = 3 }'), "oracle[0].with.dataset",
+     "must be a label or a list of labels"),
+    (('with = { oracle = "exact_pair" }', 'with = { oracle = "exact" }'), "oracle[0].name",
+     "answers label queries, but strategy 'random_pairs'"),
+])
+def test_a_bad_with_key_is_one_line(change, field, why, write_config):
+    with pytest.raises(ConfigError) as info:
+        load_plan(write_config(PAIRED.replace(*change)))
+    assert info.value.field == field and why in str(info.value), str(info.value)
+
+
+def test_with_keys_that_leave_nothing_are_refused(write_config):
+    config = """
+        [experiment]
+        budgets = [6]
+        [[dataset]]
+        name = "blobs"
+        [[dataset]]
+        name = "circles"
+        [strategy]
+        name = "random"
+        with = { dataset = "blobs" }
+        [oracle]
+        name = "exact"
+        with = { dataset = "circles" }
+        [learner]
+        name = "sklearn"
+    """
+    with pytest.raises(ConfigError, match="leave no combination"):
+        load_plan(write_config(config))
+
+
+def test_the_pairing_example_of_the_config_guide_makes_the_cells_it_says(write_config):
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "guide" / "config.md").read_text()
+    block = page.split("## Pairing tables instead of crossing them")[1].split("```toml")[1]
+    block = block.split("```")[0]
+    plan = load_plan(write_config('[experiment]\nbudgets = [6]\n[learner]\nname = "sklearn"\n'
+                                  + block))
+    assert sorted((c.strategy.label, c.oracle.label, c.dataset.label) for c in plan.cells) == [
+        ("margin", "careful", "wine"), ("margin", "noisy_label", "digits"),
+        ("random_pairs", "exact_pair", "digits"), ("random_pairs", "exact_pair", "wine")]

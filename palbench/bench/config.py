@@ -9,6 +9,7 @@ field and the bad value.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import itertools
 import json
@@ -119,6 +120,16 @@ class Entry:
     label: str
     table: dict
     obj: Any
+    # its `with` key: section -> the labels it runs with (absent: every entry of that section)
+    paired: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+
+    def goes_with(self, section: str, other: Entry | None, own_section: str) -> bool:
+        """Whether a cell may hold this entry and `other` (of `section`): neither's `with`
+        key excludes the other."""
+        if other is None:
+            return True
+        return (section not in self.paired or other.label in self.paired[section]) and \
+            (own_section not in other.paired or self.label in other.paired[own_section])
 
     def public_table(self) -> dict:
         """Its name and its identity (palbench.fields.identity: every parameter that can
@@ -227,6 +238,52 @@ def resolve_paths(table: dict, base_dir: Path) -> dict:
     return table
 
 
+PAIRABLE = ("dataset", "strategy", "oracle", "costs", "learner", "selection_learner")
+
+
+def paired_with(value, section: str, where: str) -> dict[str, tuple[str, ...]]:
+    """A `with` key as section -> labels: `with = { dataset = "digits" }` or
+    `{ dataset = ["digits", "wine"], oracle = "exact" }` (labels are checked once every
+    section is built: check_pairing)."""
+    if value is None:
+        return {}
+    check(isinstance(value, dict) and len(value) > 0, where, value,
+          "must be a table { section = label or [labels] }, e.g. { dataset = \"digits\" }")
+    found = {}
+    for key, labels in value.items():
+        if key not in PAIRABLE or key == section:
+            raise unknown_key_error(f"{where}.{key}", key, labels,
+                                    [s for s in PAIRABLE if s != section])
+        labels = [labels] if isinstance(labels, str) else labels
+        check(isinstance(labels, list) and len(labels) > 0 and
+              all(isinstance(label, str) for label in labels), f"{where}.{key}", value[key],
+              "must be a label or a list of labels")
+        found[key] = tuple(labels)
+    return found
+
+
+def check_pairing(sections: dict[str, list[Entry]]) -> None:
+    """Every label a `with` key names exists in its section (else "did you mean")."""
+    for section, entries in sections.items():
+        for i, entry in enumerate(entries):
+            for other, labels in entry.paired.items():
+                known = [e.label for e in sections[other]] if sections.get(other) else []
+                for label in labels:
+                    if label not in known:
+                        hint = difflib.get_close_matches(label, known, n=1, cutoff=0.6)
+                        raise ConfigError(f"{where_of(section, i, len(entries))}.with.{other}",
+                                          label, f"no {other} is labelled {label!r}" +
+                                          (f" (did you mean {hint[0]!r}?)" if hint else "") +
+                                          "; labels: " + (", ".join(known) or "none"))
+
+
+def together(entries: dict[str, Entry | None]) -> bool:
+    """Whether these entries (by section) may form a cell: no `with` key excludes a pair."""
+    items = [(s, e) for s, e in entries.items() if e is not None]
+    return all(a.goes_with(sb, b, sa) for i, (sa, a) in enumerate(items)
+               for sb, b in items[i + 1:])
+
+
 def label_of(name: str, obj) -> str:
     """A component's label in results, as the config names it: its display name, with a
     class named by import path called by that path rather than its bare class name
@@ -256,8 +313,9 @@ def build_components(section: str, tables: list[dict], base_dir: Path) -> list[E
             coerce(explicit_id, str, f"{where}.id")
         obj = build(cls, table, where)
         named = table["name"] if isinstance(table.get("name"), str) else ""  # not a class
+        paired = paired_with(table.get("with"), section, f"{where}.with")
         table = {**table, "name": name}
-        built.append(Entry(name, explicit_id or label_of(named, obj), table, obj))
+        built.append(Entry(name, explicit_id or label_of(named, obj), table, obj, paired))
     labels = [c.label for c in built]
     for i, label in enumerate(labels):
         check(labels.index(label) == i, f"{where_of(section, i, len(built))}.id", label,
@@ -309,8 +367,11 @@ def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, 
               f"{where_of('dataset', i, len(sections['dataset']))}.split_seed", "run",
               f"{entry.name!r} has an official test set; only datasets that palbench splits "
               "can be split anew per run")
+    check_pairing(sections)
     for strategy in sections["strategy"]:
         for o, oracle in enumerate(sections["oracle"]):
+            if not together({"strategy": strategy, "oracle": oracle}):
+                continue
             kind, answered = strategy.obj.query_kind, oracle.obj.query_kinds
             check(kind in answered, where_of("oracle", o, len(sections["oracle"])) + ".name",
                   oracle.name, f"answers {' and '.join(answered)} queries, but strategy "
@@ -379,11 +440,15 @@ def check_against_data(base: Experiment, sections: dict, datasets: dict) -> None
         experiment = base.for_dataset(pool_cost(sections, data))
         for section in ("oracle", "learner", "selection_learner", "strategy"):
             for i, entry in enumerate(sections[section]):
-                entry.obj.validate_data(data, where_of(section, i, len(sections[section])))
+                if together({"dataset": dataset_component, section: entry}):
+                    entry.obj.validate_data(data, where_of(section, i, len(sections[section])))
         selecting = "selection_learner" if sections["selection_learner"] else "learner"
         for i, learner in enumerate(sections[selecting]):  # what the strategies will see
             can = learner.obj.capabilities(data)
             for strategy in sections["strategy"]:
+                if not together({"dataset": dataset_component, selecting: learner,
+                                 "strategy": strategy}):
+                    continue
                 for capability in sorted(strategy.obj.requires() - can):
                     raise learner.obj.refuse(capability,
                                              where_of(selecting, i, len(sections[selecting])),
@@ -483,9 +548,15 @@ def plan_from_raw(raw: dict, base_dir: Path = Path(".")) -> Plan:
     for d, s, o, c, learner, selector, seed in itertools.product(
             sections["dataset"], sections["strategy"], sections["oracle"], sections["costs"],
             sections["learner"], sections["selection_learner"] or [None], experiment.seeds):
+        if not together({"dataset": d, "strategy": s, "oracle": o, "costs": c,
+                         "learner": learner, "selection_learner": selector}):
+            continue
         component, fingerprint = runs.get((d.label, seed), (d, datasets[d.label].fingerprint))
         cells.append(Cell(budgets[d.label], component, s, o, c, learner, seed, fingerprint,
                           selector, tuple(sections["stopping"])))
+    if not cells:
+        raise ConfigError("with", None, "the `with` keys leave no combination of the tables "
+                          "to run: each entry's `with` must name labels it can be paired with")
     return Plan(experiment, cells, datasets, prepared)
 
 
