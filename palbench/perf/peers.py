@@ -15,7 +15,7 @@ modAL's ActiveLearner refits in `teach`, as it must. palbench runs exactly what
 Everything is pinned to one BLAS thread.
 
 Timing: `--repeat` rounds, the frameworks interleaved in a rotating order in this one process;
-a round's time for a framework is the sum over seeds. Printed: the median ratio palbench/peer
+a round's time for a framework is the sum over seeds. Printed: the median ratio palbench / peer
 per strategy, and the accuracy agreement: per budget, mean accuracy over seeds with Student-t
 95% intervals, and the palbench - peer difference of AULC with a Welch 95% interval.
 
