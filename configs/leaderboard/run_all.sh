@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The standing leaderboard of label strategies (native and scikit-activeml's through the adapter)
-# on digits, a 10,000-image Fashion-MNIST pool and a tabular CSV; reports to docs/leaderboard/:
+# on digits, a 10,000-image Fashion-MNIST pool and a tabular CSV; reports to docs/generated/leaderboard/:
 # one per data set and one across all three (ranks over data set x seed blocks). About 20
 # minutes on 2 CPU cores. Needs pip install 'palbench[peers]' and
 # apt-get install dataset-fashion-mnist. Usage: bash configs/leaderboard/run_all.sh [STORE]
@@ -11,6 +11,6 @@ workers=${WORKERS:-2}
 for data in breast_cancer digits fashion; do
     palbench run "configs/leaderboard/${data}.toml" --store "$store" --workers "$workers" --quiet
     palbench report --store "$store" --experiment "leaderboard-$data" --rank-blocks seed \
-        --out "docs/leaderboard/$data"
+        --out "docs/generated/leaderboard/$data"
 done
-palbench report --store "$store" --rank-blocks seed --out docs/leaderboard
+palbench report --store "$store" --rank-blocks seed --out docs/generated/leaderboard

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce the PAL paper's toy experiments with the harness; reports go to docs/paper/NAME/.
+# Reproduce the PAL paper's toy experiments with the harness; reports go to docs/generated/paper/NAME/.
 # About 4 minutes on 2 CPU cores. Usage: bash configs/paper/run_all.sh [STORE]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,7 +12,7 @@ while read -r config experiment hue; do
         fi
     done
     palbench report --store "$store" --experiment "$experiment" --metric probe_acc \
-        --hue "$hue" --out "docs/paper/$config"
+        --hue "$hue" --out "docs/generated/paper/$config"
 done <<'LIST'
 active_vs_passive paper-active-vs-passive strategy
 signed_vs_unsigned paper-signed-vs-unsigned learner
@@ -20,4 +20,4 @@ missing_entries paper-missing-entries strategy
 corrupted_labels paper-corrupted-labels oracle
 LIST
 palbench report --store "$store" --experiment paper-active-vs-passive --metric task_acc \
-    --out docs/paper/active_vs_passive/task_acc
+    --out docs/generated/paper/active_vs_passive/task_acc
