@@ -3,7 +3,7 @@
 
 Given the two-view graph (views 2i and 2i+1 of one sample linked), `spectral_contrastive` and
 `simclr` equal their usual two-view forms, and `vicreg`'s invariance term equals VICReg's; its
-variance and covariance terms are statistics of the whole batch (tests/test_losses.py).
+variance and covariance terms are statistics of the whole batch (tests/learners/test_losses.py).
 `signed=False` callers pass G clipped at 0: known negatives then count as unknown.
 """
 

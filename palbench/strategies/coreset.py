@@ -5,7 +5,7 @@ minimax sense.
 Memory is O(N) and no pick copies the pool: squared distances are ||z||^2 + ||c||^2 - 2 z.c,
 so the first ones come from blocks of matrix products against the centres, and each pick
 updates them with one matrix-vector product over the pool (in the pool's own dtype, float32
-for palbench's datasets). The picks are the exact greedy's (tests/test_strategy_references.py
+for palbench's datasets). The picks are the exact greedy's (tests/strategies/test_references.py
 checks them against scikit-activeml's); at 10^6 x 64 a round of 500 picks takes seconds
 (`palbench bench scale`).
 """

@@ -8,7 +8,7 @@ with p(y, y*|x, x*) = mean_s p_s(y|x) p_s(y*|x*) over `n_samples` models drawn b
 MC dropout (sample s is one network for candidates and targets alike), and `targets` target
 inputs drawn from the pool (the authors' setting without a separate target set). The joint
 entropy is one matrix product per block of candidates, as in the authors' `epig_from_probs_
-using_matmul`; `tests/test_strategy_references.py` checks the scores against the definition
+using_matmul`; `tests/strategies/test_references.py` checks the scores against the definition
 (the KL divergence of the joint from the product of its marginals).
 """
 

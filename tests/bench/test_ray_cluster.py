@@ -154,7 +154,7 @@ def in_a_cluster(tmp_path: Path, body: str, grid: str = GRID) -> Path:
 
 
 def rows(store: Path):
-    from tests.test_ray import frame_of
+    from tests.bench.test_ray import frame_of
 
     return frame_of(store)
 

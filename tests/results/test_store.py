@@ -104,7 +104,7 @@ def test_schema_1_store_is_migrated_in_place(tmp_path):
     import shutil
     from pathlib import Path
 
-    fixture = Path(__file__).parent / "fixtures" / "store_v1.sqlite"
+    fixture = Path(__file__).parents[1] / "fixtures" / "store_v1.sqlite"
     path = tmp_path / "old.sqlite"
     shutil.copy(fixture, path)
     before = sqlite3.connect(path).execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0]
@@ -124,7 +124,7 @@ def test_failed_migration_leaves_the_old_store(tmp_path, monkeypatch):
     from palbench.results import store as store_module
 
     path = tmp_path / "old.sqlite"
-    shutil.copy(Path(__file__).parent / "fixtures" / "store_v1.sqlite", path)
+    shutil.copy(Path(__file__).parents[1] / "fixtures" / "store_v1.sqlite", path)
 
     def broken(conn):
         conn.execute("ALTER TABLE runs ADD COLUMN tag TEXT")

@@ -210,7 +210,7 @@ def test_with_keys_that_leave_nothing_are_refused(write_config):
 def test_the_pairing_example_of_the_config_guide_makes_the_cells_it_says(write_config):
     from pathlib import Path
 
-    page = (Path(__file__).resolve().parents[1] / "docs" / "guide" / "config.md").read_text()
+    page = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "config.md").read_text()
     block = page.split("## Pairing tables instead of crossing them")[1].split("```toml")[1]
     block = block.split("```")[0]
     plan = load_plan(write_config('[experiment]\nbudgets = [6]\n[learner]\nname = "sklearn"\n'

@@ -15,7 +15,7 @@ from palbench.results.schema import SCHEMA_VERSION, create_statements
 from palbench.results.store import ResultsStore
 
 ROUNDS = 50
-FIXTURE = Path(__file__).parent / "fixtures" / "store_v1.sqlite"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "store_v1.sqlite"
 
 
 def open_together(paths: list[str], barrier, failures) -> None:

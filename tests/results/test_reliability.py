@@ -20,7 +20,7 @@ from palbench.cli import main
 from palbench.errors import ConfigError
 from palbench.results.store import ResultsStore
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GRID = """
 [experiment]
 name = "faults"

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_html_report import CHROMIUM, FLAGS, PROBE
+from tests.reports.test_html_report import CHROMIUM, FLAGS, PROBE
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -264,7 +264,7 @@ def test_the_shipped_protocol_configs_run(name, tmp_path):
 
     from palbench.params import read_toml
 
-    raw = read_toml(Path(__file__).parent.parent / "configs" / "protocols" / f"{name}.toml")
+    raw = read_toml(Path(__file__).parents[2] / "configs" / "protocols" / f"{name}.toml")
     raw["experiment"]["seeds"] = [0]
     raw["experiment"]["budgets"] = [22, 24] if name == "zhan_lu_protocol" else [40, 50]
     for learner in ([raw["learner"]] if isinstance(raw["learner"], dict) else raw["learner"]) \

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).parent.parent / "docs"
+DOCS = Path(__file__).parents[2] / "docs"
 # study outputs (generated reports) hold no examples; every other page is checked
 PAGES = sorted(p for p in DOCS.rglob("*.md") if not (p.parent / "index.html").exists())
 NOT_RUN = re.compile(r"^# not run: \S")

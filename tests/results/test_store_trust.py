@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from palbench.cli import main
-from tests.test_reliability import tmpfs
+from tests.results.test_reliability import tmpfs
 
 GRID = """
 [experiment]
@@ -133,7 +133,7 @@ def test_an_empty_file_is_not_a_store_and_stays_empty(inputs, tmp_path, capsys):
 def test_reading_an_older_store_leaves_its_file_as_it_was(tmp_path, capsys):
     """A schema-1 store is read (migrated in memory), never migrated in place."""
     store = tmp_path / "v1.sqlite"
-    shutil.copy(Path(__file__).parent / "fixtures" / "store_v1.sqlite", store)
+    shutil.copy(Path(__file__).parents[1] / "fixtures" / "store_v1.sqlite", store)
     before = digest(store)
     assert main(["report", "--store", str(store), "--out", str(tmp_path / "r")]) == 0
     assert main(["export", "--store", str(store), "--out", str(tmp_path / "rows.csv")]) == 0

@@ -21,7 +21,7 @@ import pytest
 from palbench.cli import main
 from palbench.results.export import read_bundle
 from palbench.results.schema import COMPLETE_KEY
-from tests.test_reliability import OVERLAP_GRID, palbench, rows, stored_runs
+from tests.results.test_reliability import OVERLAP_GRID, palbench, rows, stored_runs
 
 GRID_B = OVERLAP_GRID.replace('name = "faults"', 'name = "other"').replace(
     "seeds = [0, 1, 2, 3, 4, 5]", "seeds = [0, 1, 2]")
