@@ -37,11 +37,13 @@ def as_plan(config, base_dir: str | Path = ".") -> Plan:
 
 def run(config, *, store: str | Path | None = None, workers: int = 1, tag: str | None = None,
         force: bool = False, executor: str = "local", address: str | None = None,
-        progress: bool = True) -> Results:
+        progress: bool = True, batch_cells: int | None = None) -> Results:
     """Run every cell of `config` that the store lacks (all of them with `force`) and return
     its results. `store`: the SQLite file (default $PALBENCH_STORE, else ./palbench.sqlite);
     `workers`: processes (local) or CPUs (Ray) running cells side by side; `tag`: a label
-    kept with the runs, so that versions of a strategy sit side by side in one store."""
+    kept with the runs, so that versions of a strategy sit side by side in one store;
+    `batch_cells`: cells run in lockstep with their fits trained as one batch (None: chosen
+    from the learner, cores and memory; the rows are the same whatever it is)."""
     from palbench.results.store import ResultsStore, store_path
 
     if not isinstance(workers, int) or workers < 1:
@@ -52,7 +54,8 @@ def run(config, *, store: str | Path | None = None, workers: int = 1, tag: str |
     path = store_path(None if store is None else str(store))
     with ResultsStore(path) as results_store:
         summary = run_plan(plan, results_store, workers=workers, force=force, tag=tag,
-                           executor=executor, address=address, progress=progress)
+                           executor=executor, address=address, progress=progress,
+                           batch_cells=batch_cells)
     return Results(path, plan, tag, summary)
 
 

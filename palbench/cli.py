@@ -49,7 +49,7 @@ def open_store(store_arg, mode: str = "write"):
 
 
 def run_into_store(config, store_arg, *, workers=1, force=False, quiet=False, tag=None,
-                   executor="local", address=None, verbose=False) -> int:
+                   executor="local", address=None, verbose=False, batch_cells=None) -> int:
     """Run a config (a path, or a (raw table, base folder) pair) into the store; print the
     summary line. Exit status 130 when interrupted."""
     from palbench.bench.config import load_plan, plan_from_raw
@@ -60,7 +60,7 @@ def run_into_store(config, store_arg, *, workers=1, force=False, quiet=False, ta
     with open_store(store_arg) as store:
         summary = run_plan(plan, store, workers=workers, force=force, tag=tag,
                            executor=executor, address=address, progress=not quiet,
-                           verbose=verbose)
+                           verbose=verbose, batch_cells=batch_cells)
         path = store.path
     if summary.interrupted:
         print(f"palbench: interrupted; {summary.written} finished runs are in {path}. Run the "
@@ -75,7 +75,8 @@ def cmd_run(args) -> int:
         raise ConfigError("--address", args.address, "only with --executor ray")
     return run_into_store(args.config, args.store, workers=args.workers, force=args.force,
                           quiet=args.quiet, tag=args.tag, executor=args.executor,
-                          address=args.address, verbose=args.verbose)
+                          address=args.address, verbose=args.verbose,
+                          batch_cells=args.batch_cells)
 
 
 def cmd_robustness(args) -> int:
@@ -131,7 +132,7 @@ def demo_summary() -> str:
 
 
 def cmd_demo(args) -> int:
-    from palbench.bench.config import read_toml
+    from palbench.params import read_toml
 
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -312,11 +313,16 @@ def add_run(sub) -> None:
                                   "KIND' shows each component's parameters)")
     _store_arg(p)
     p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="parallel worker processes (or local Ray CPUs), one cell each "
-                        "(default 1)")
+                   help="parallel worker processes (or local Ray CPUs), one group of cells "
+                        "each (default 1)")
+    p.add_argument("--batch-cells", type=int, default=None, metavar="N",
+                   help="cells of one dataset, learner and checkpoint schedule that advance "
+                        "in lockstep, their fits trained as one batch (mlp); the rows are the "
+                        "same whatever N is (default: chosen from the learner, the workers "
+                        "and the memory; 1 for learners that do not batch)")
     p.add_argument("--executor", choices=("local", "ray"), default="local",
-                   help="local: this machine's process pool; ray: one Ray task per cell "
-                        "(pip install 'palbench[ray]')")
+                   help="local: this machine's process pool; ray: one Ray task per group of "
+                        "cells (pip install 'palbench[ray]')")
     p.add_argument("--address", metavar="ADDR",
                    help="Ray cluster to join: auto, HOST:PORT (the head's GCS port) or "
                         "ray://HOST:PORT (Ray Client); a cluster started by `ray start` needs "

@@ -295,11 +295,6 @@ class SimilarityGraph:
             raise ValueError(f"labels must lie in [0, {self.c})")
         return self.add_pairs(indices, self.n + labels, np.ones(len(indices), bool))
 
-    def add_not_class(self, indices, classes) -> int:
-        """Record "sample i is not class classes[i]" (a no-edge to the class node)."""
-        classes = np.asarray(classes, np.int64)
-        return self.add_pairs(indices, self.n + classes, np.zeros(len(classes), bool))
-
     def _first_same(self, positions) -> np.ndarray:
         """The first raw answer of each stored pair (for the "first" rule)."""
         if self.rule != "first":

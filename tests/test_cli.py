@@ -122,7 +122,8 @@ def test_list_one_component_gives_each_parameter_from_the_reference(capsys):
 def test_demo_config_is_valid():
     from importlib.resources import files
 
-    from palbench.bench.config import parse, read_toml
+    from palbench.bench.config import parse
+    from palbench.params import read_toml
 
     experiment, sections = parse(read_toml(str(files("palbench.bench") / "demo.toml")))
     kinds = {s.label: s.obj.query_kind for s in sections["strategy"]}

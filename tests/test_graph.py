@@ -27,7 +27,7 @@ def test_labels_link_to_class_nodes_which_are_mutual_negatives():
     g.add_pairs([0], [3], [True])
     assert list(g.known_labels()) == [2, 0, -1, 2, -1]
     assert g.relation([3], [1])[0] == -1  # via classes 2 and 0
-    g.add_not_class([4, 4], [0, 1])
+    g.add_pairs([4, 4], [5 + 0, 5 + 1], [False, False])  # "4 is not class 0, nor 1"
     assert g.known_labels()[4] == 2  # ruled out of all classes but one: deduced
 
 

@@ -1,1 +1,3 @@
-"""The harness: config, data, loop, executors, store access, reports, command line."""
+"""The harness's work: a config as a grid of cells (config, seeds), one cell run start to end
+(loop, with its ledger, evaluation and thread pinning), executors, the session that runs a plan
+into a store, robustness studies."""

@@ -28,7 +28,7 @@ from palbench.imports import add_roots, path_of
 from palbench.learners import LEARNERS
 from palbench.oracles import ORACLES
 from palbench.oracles.costs import Costs
-from palbench.params import build, coerce, read_toml, unknown_key_error  # noqa: F401
+from palbench.params import build, coerce, read_toml, unknown_key_error
 from palbench.protocol import name_of
 from palbench.stopping import STOPPING
 from palbench.strategies import STRATEGIES

@@ -1,5 +1,7 @@
-"""Where cells run: in this process (workers=1), a local process pool (one cell a task), or a
-Ray cluster (one task a cell; a local one on loopback by default).
+"""Where cells run: in this process (workers=1), a local process pool, or a Ray cluster (a
+local one on loopback by default). A task is a group of cells that advance in lockstep
+(`loop.run_cells`: their fits trained as one batch); groups of one by default, `batch_cells`
+cells of one dataset, learner and checkpoint schedule with --batch-cells N.
 
 Workers only compute; results come back to the caller, which alone writes the store.
 """
@@ -7,6 +9,7 @@ Workers only compute; results come back to the caller, which alone writes the st
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing
 import os
 import re
@@ -15,8 +18,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from palbench.bench import loop
 from palbench.bench.config import Cell
-from palbench.bench.loop import CellResult, run_cell
+from palbench.bench.loop import CellResult
 from palbench.datasets import Dataset
 from palbench.errors import ComponentError, ConfigError, WorkerDied
 
@@ -53,8 +57,75 @@ def end_with_parent(parent: int) -> None:
 
 
 
-def _run_in_worker(cell: Cell) -> CellResult:
+def group_key(cell: Cell) -> str:
+    """What cells of one lockstep group share: the dataset, the learners (task and selection)
+    and the checkpoint schedule, so that their fits line up and batch."""
+    spec = cell.spec()
+    return json.dumps([cell.dataset_fingerprint, spec["learner"],
+                       spec.get("selection_learner"), list(cell.experiment.budgets),
+                       cell.experiment.batch_size], sort_keys=True)
+
+
+def cell_groups(cells: list[Cell], batch_cells: int) -> list[list[Cell]]:
+    """The cells in groups of at most `batch_cells` with one group_key, in plan order (a
+    resumed run groups the cells it still has to run)."""
+    by_key: dict[str, list[Cell]] = {}
+    for cell in cells:
+        by_key.setdefault(group_key(cell), []).append(cell)
+    return [same[start:start + batch_cells] for same in by_key.values()
+            for start in range(0, len(same), batch_cells)]
+
+
+MAX_BATCH_CELLS = 32  # automatic groups: the speed-up has flattened by then (bench batching)
+MEMORY_SHARE = 0.5  # of the memory available now, what a worker's batch may take
+
+
+def available_memory() -> int:
+    """Bytes of memory available now (Linux: MemAvailable; elsewhere the free pages)."""
+    try:
+        with open("/proc/meminfo") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def batch_size_for(cells: list[Cell], datasets: Callable[[Cell], Dataset], workers: int,
+                   requested: int | None) -> int:
+    """How many cells a lockstep group holds: `requested` (--batch-cells) when its fits fit
+    in memory (else one line before any work); automatically, 1 unless a learner batches its
+    fits, else the cells sharing a group key spread over the workers, at most
+    MAX_BATCH_CELLS and what memory allows."""
+    if requested is not None and (not isinstance(requested, int) or requested < 1):
+        raise ConfigError("--batch-cells", requested, "must be an integer >= 1")
+    if not cells:
+        return requested or 1
+    need = max(cell.learner.obj.batch_member_bytes(datasets(cell)) for cell in cells)
+    budget = MEMORY_SHARE * available_memory() / max(workers, 1)
+    fits = int(budget // need) if need else MAX_BATCH_CELLS * 1000
+    if requested is not None:
+        if requested > max(fits, 1):
+            raise ConfigError("--batch-cells", requested, f"a group's fits would need "
+                              f"{requested * need / 2**30:.1f} GiB, more than the "
+                              f"{budget / 2**30:.1f} GiB a worker may take here; at most "
+                              f"{max(fits, 1)}")
+        return requested
+    if not any(cell.learner.obj.batches_fits for cell in cells):
+        return 1
+    largest = max(len(group) for group in cell_groups(cells, len(cells)))
+    return max(1, min(-(-largest // max(workers, 1)), MAX_BATCH_CELLS, fits))
+
+
+def run_group(cells: list[Cell], data: Dataset) -> list[CellResult]:
+    """A group of cells on one dataset, in lockstep."""
+    return loop.run_cells([(cell, data) for cell in cells])
+
+
+def _run_in_worker(cells: list[Cell]) -> list[CellResult]:
     """Rebuild the dataset once per worker process (cheaper than sending the arrays)."""
+    cell = cells[0]
     key = cell.dataset_fingerprint
     if key not in _WORKER_DATASETS:
         _WORKER_DATASETS.clear()
@@ -62,7 +133,7 @@ def _run_in_worker(cell: Cell) -> CellResult:
     data = _WORKER_DATASETS[key]
     if data.fingerprint != cell.dataset_fingerprint:
         raise RuntimeError(f"dataset {cell.dataset.label!r} changed on disk during the run")
-    return run_cell(cell, data)
+    return run_group(cells, data)
 
 
 def check_workers_can_start(cells: list[Cell]) -> None:
@@ -139,34 +210,37 @@ def unguarded_main_line() -> int | None:
 
 def run_cells(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], workers: int,
               on_result: Callable[[CellResult], None],
-              on_checkpoint: Callable[[], None] | None = None) -> None:
-    """Run every cell (`datasets(cell)` gives its data); call on_result in this process as each
-    finishes (in completion order)."""
-    cells = list(cells)
+              on_checkpoint: Callable[[], None] | None = None, batch_cells: int = 1) -> None:
+    """Run every cell (`datasets(cell)` gives its data), in lockstep groups of at most
+    `batch_cells`; call on_result in this process as each finishes (in completion order; a
+    group's cells when the group does)."""
+    groups = cell_groups(list(cells), batch_cells)
     if workers <= 1:
-        for cell in cells:
-            hook = (lambda _c: on_checkpoint()) if on_checkpoint else None
-            on_result(run_cell(cell, datasets(cell), hook))
+        for group in groups:
+            hook = (lambda _i, _c: on_checkpoint()) if on_checkpoint else None
+            for result in loop.run_cells([(cell, datasets(cell)) for cell in group], hook):
+                on_result(result)
         return
-    check_workers_can_start(cells)
+    check_workers_can_start([cell for group in groups for cell in group])
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=end_with_parent, initargs=(os.getpid(),)) as pool:
-        pending = {pool.submit(_run_in_worker, cell) for cell in cells}
+        pending = {pool.submit(_run_in_worker, group) for group in groups}
         try:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     try:
-                        result = future.result()
+                        results = future.result()
                     except BrokenProcessPool:
                         raise WorkerDied("a worker process ended without a result (killed, "
                                          "or out of memory); finished runs are stored: run "
                                          "again to resume") from None
-                    if on_checkpoint:
-                        for _ in result.checkpoints:
-                            on_checkpoint()
-                    on_result(result)
+                    for result in results:
+                        if on_checkpoint:
+                            for _ in result.checkpoints:
+                                on_checkpoint()
+                        on_result(result)
         except BaseException:
             for future in pending:
                 future.cancel()
@@ -283,12 +357,14 @@ RAY_TASK_RETRIES = 3  # a cell whose worker or node dies runs again elsewhere, t
 def run_cells_ray(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], workers: int,
                   on_result: Callable[[CellResult], None],
                   on_checkpoint: Callable[[], None] | None = None,
-                  address: str | None = None, verbose: bool = False) -> None:
-    """One Ray task per cell; results stream back to this process, which alone writes the
-    store. Each dataset goes into Ray's object store once (`ray.put`): a node fetches it once
-    for all the cells it runs, and a task carries only its cell (a few KiB). A cell whose
-    worker or node dies is retried (RAY_TASK_RETRIES). Without `address`, a local Ray
-    instance on loopback with `workers` CPUs, no dashboard, no usage stats."""
+                  address: str | None = None, verbose: bool = False,
+                  batch_cells: int = 1) -> None:
+    """One Ray task per lockstep group of cells (one cell by default); results stream back to
+    this process, which alone writes the store. Each dataset goes into Ray's object store once
+    (`ray.put`): a node fetches it once for all the cells it runs, and a task carries only its
+    cells (a few KiB each). A group whose worker or node dies is retried (RAY_TASK_RETRIES).
+    Without `address`, a local Ray instance on loopback with `workers` CPUs, no dashboard, no
+    usage stats."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     if address:
@@ -315,9 +391,10 @@ def run_cells_ray(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], wo
         started = True
     cells = list(cells)
     check_workers_can_start(cells)
+    groups = cell_groups(cells, batch_cells)
     try:
         gpus = ray.cluster_resources().get("GPU", 0)
-        task = ray.remote(run_cell)
+        task = ray.remote(run_group)
         pools: dict[str, object] = {}  # one object per dataset: each node fetches it once
 
         def pool_of(cell: Cell):
@@ -325,15 +402,16 @@ def run_cells_ray(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], wo
                 pools[cell.dataset_fingerprint] = ray.put(datasets(cell))
             return pools[cell.dataset_fingerprint]
 
-        pending = {task.options(num_cpus=1, num_gpus=_ray_gpu_request(cell, gpus),
-                                max_retries=RAY_TASK_RETRIES).remote(cell, pool_of(cell)): cell
-                   for cell in cells}
+        pending = {task.options(num_cpus=1, num_gpus=_ray_gpu_request(group[0], gpus),
+                                max_retries=RAY_TASK_RETRIES).remote(group, pool_of(group[0])):
+                   group for group in groups}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
-                cell = pending.pop(ref)
+                group = pending.pop(ref)
+                cell = group[0]
                 try:
-                    result = ray.get(ref)
+                    results = ray.get(ref)
                 except ray.exceptions.RayTaskError as exc:  # a bad-input line, not a traceback
                     if isinstance(exc.cause, (ConfigError, ComponentError)):
                         raise exc.cause from None
@@ -343,10 +421,11 @@ def run_cells_ray(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], wo
                                      f"(seed {cell.seed}) was lost on the cluster after "
                                      f"{RAY_TASK_RETRIES} retries ({type(exc).__name__}); "
                                      "finished runs are stored: run again to resume") from None
-                if on_checkpoint:
-                    for _ in result.checkpoints:
-                        on_checkpoint()
-                on_result(result)
+                for result in results:
+                    if on_checkpoint:
+                        for _ in result.checkpoints:
+                            on_checkpoint()
+                    on_result(result)
     except BaseException:
         for ref in list(pending):
             ray.cancel(ref, force=True)

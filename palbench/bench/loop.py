@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -56,6 +56,23 @@ def component_frames(exc: BaseException) -> str:
     while len(frames) > 1 and frames[0].filename in harness:
         frames = frames[1:]
     return "".join(traceback.format_list(frames))
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A fit a cell waits for: its learner (`field` names it in errors) on the cell's answers
+    so far, with the cell's learner seed; `apart`: the task learner's, beside a selection
+    learner. `alone()` runs it by itself; the driver batches equal learners' fits."""
+
+    state: CellState
+    learner: object
+    field: str
+    apart: bool
+
+    def alone(self):
+        with self.state.blame(self.field, "fitting the learner"):
+            return self.learner.fit(self.state.data, self.state.ledger.learner_view,
+                                    seed=self.state.seeds["learner"])
 
 
 class CellState:
@@ -127,30 +144,42 @@ class CellState:
     def model_is_stale(self) -> bool:
         return self.fitted_on != self.ledger.n_queries
 
+    def fit_request(self, task: bool) -> Fit:
+        """The fit this cell needs next: the selection learner's (task False), or the task
+        learner's, which is the selection learner itself unless one is apart."""
+        learner = self.learner if task else self.selector
+        field = "learner" if learner is self.learner else "selection_learner"
+        return Fit(self, learner, field, task and self.selector is not self.learner)
+
+    @property
+    def task_is_stale(self) -> bool:
+        if self.selector is self.learner:
+            return self.model_is_stale
+        return self.task_fitted_on != self.ledger.n_queries or self.task is None
+
+    def adopt(self, fit: Fit, model) -> None:
+        """Take the model a fit gave: the task model apart, or the selection model the
+        strategy sees from its next round on."""
+        self.pretrain_seconds += model.pretrain_seconds
+        if fit.apart:
+            self.task, self.task_fitted_on = model, self.ledger.n_queries
+            return
+        self.model, self.fitted_on = model, self.ledger.n_queries
+        self.ctx.model, self.ctx.model_version = model, self.ctx.model_version + 1
+
     def refit(self) -> None:
-        """Retrain the selection learner from scratch on everything answered so far."""
-        field = "learner" if self.selector is self.learner else "selection_learner"
-        with self.blame(field, "fitting the learner"):
-            self.model = self.selector.fit(self.data, self.ledger.learner_view,
-                                           seed=self.seeds["learner"])
-        self.pretrain_seconds += self.model.pretrain_seconds
-        self.fitted_on = self.ledger.n_queries
-        self.ctx.model, self.ctx.model_version = self.model, self.ctx.model_version + 1
+        """Retrain the selection learner from scratch on everything answered so far (the
+        contract checks and benchmarks call it; a run asks through `cell_steps`)."""
+        fit = self.fit_request(task=False)
+        self.adopt(fit, fit.alone())
 
     def task_model(self):
-        """The task learner trained on everything answered so far: the selection model
-        itself unless a selection learner is apart."""
-        if self.selector is self.learner:
-            if self.model_is_stale:
-                self.refit()
-            return self.model
-        if self.task_fitted_on != self.ledger.n_queries or self.task is None:
-            with self.blame("learner", "fitting the learner"):
-                self.task = self.learner.fit(self.data, self.ledger.learner_view,
-                                             seed=self.seeds["learner"])
-            self.pretrain_seconds += self.task.pretrain_seconds
-            self.task_fitted_on = self.ledger.n_queries
-        return self.task
+        """The task learner trained on everything answered so far (fitted here when stale):
+        the selection model itself unless a selection learner is apart."""
+        if self.task_is_stale:
+            fit = self.fit_request(task=True)
+            self.adopt(fit, fit.alone())
+        return self.task if self.selector is not self.learner else self.model
 
     def full_pool_accuracy(self) -> float:
         """The full-pool bound: the task learner trained on the true label of every pool
@@ -204,9 +233,13 @@ class CellState:
 
 
 
-def run_cell(cell: Cell, data: Dataset,
-             on_checkpoint: Callable[[Checkpoint], None] | None = None) -> CellResult:
-    """Run one cell to its last budget and return its checkpoints (nothing is written here)."""
+def cell_steps(cell: Cell, data: Dataset,
+               on_checkpoint: Callable[[Checkpoint], None] | None = None
+               ) -> Generator[Fit, tuple[object, float], CellResult]:
+    """One cell to its last budget, as a generator: it yields each fit it needs and is sent
+    back (model, seconds); it returns the cell's result. Selection, oracle, graph and
+    evaluation stay the cell's own; only fitting is handed out, so that `run_cells` can train
+    the fits of many cells together. Nothing is written here."""
     started = time.perf_counter()
     state = CellState(cell, data).start()
     strategy, ledger = state.strategy, state.ledger
@@ -215,46 +248,116 @@ def run_cell(cell: Cell, data: Dataset,
     exhausted = False
     watch = StopWatch(data, cell.seed, {s.label: s.obj for s in cell.stopping}) \
         if cell.stopping else None
-    with single_threaded():
-        for budget in cell.experiment.budgets:
-            state.select_seconds = state.pretrain_seconds = fit_s = 0.0
-            while not exhausted and ledger.spent < budget - 1e-9:
-                if strategy.needs_model and state.model_is_stale and \
-                        (ledger.graph.known_labels() >= 0).any():
-                    t0 = time.perf_counter()
-                    state.refit()
-                    fit_s += time.perf_counter() - t0
-                affordable = int(np.floor((budget - ledger.spent) / price + 1e-9))
-                k = max(1, min(cell.experiment.batch_size, affordable))
-                exhausted = not state.ask(k)
-            t0 = time.perf_counter()
-            model = state.task_model()
-            fit_s += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            with state.blame("learner", "evaluating the learner"):
-                scores = evaluate(model, data, cell.experiment.probe)
-                if watch is not None:
-                    watch.observe(budget, ledger.spent, ledger.n_queries, model, scores.proba)
-            stats = ledger.graph.stats()
-            checkpoint = Checkpoint(
-                budget=float(budget), cost=ledger.spent, n_queries=ledger.n_queries,
-                n_free=ledger.n_free, n_labels=stats.n_known_class,
-                n_abstain=ledger.n_abstain, n_wrong=ledger.n_wrong,
-                n_components=stats.n_components, n_conflicts=stats.n_conflicts,
-                task_acc=scores.task_acc, probe_acc=scores.probe_acc,
-                select_seconds=state.select_seconds,
-                fit_seconds=fit_s - state.pretrain_seconds,
-                eval_seconds=time.perf_counter() - t0, pretrain_seconds=state.pretrain_seconds,
-                balanced_acc=scores.balanced_acc, macro_f1=scores.macro_f1)
-            result.checkpoints.append(checkpoint)
-            if on_checkpoint is not None:
-                on_checkpoint(checkpoint)
+    for budget in cell.experiment.budgets:
+        state.select_seconds = state.pretrain_seconds = fit_s = 0.0
+        while not exhausted and ledger.spent < budget - 1e-9:
+            if strategy.needs_model and state.model_is_stale and \
+                    (ledger.graph.known_labels() >= 0).any():
+                fit = state.fit_request(task=False)
+                model, seconds = yield fit
+                state.adopt(fit, model)
+                fit_s += seconds
+            affordable = int(np.floor((budget - ledger.spent) / price + 1e-9))
+            k = max(1, min(cell.experiment.batch_size, affordable))
+            exhausted = not state.ask(k)
+        if state.task_is_stale:
+            fit = state.fit_request(task=True)
+            model, seconds = yield fit
+            state.adopt(fit, model)
+            fit_s += seconds
+        model = state.task_model()
+        t0 = time.perf_counter()
+        with state.blame("learner", "evaluating the learner"):
+            scores = evaluate(model, data, cell.experiment.probe)
+            if watch is not None:
+                watch.observe(budget, ledger.spent, ledger.n_queries, model, scores.proba)
+        stats = ledger.graph.stats()
+        checkpoint = Checkpoint(
+            budget=float(budget), cost=ledger.spent, n_queries=ledger.n_queries,
+            n_free=ledger.n_free, n_labels=stats.n_known_class,
+            n_abstain=ledger.n_abstain, n_wrong=ledger.n_wrong,
+            n_components=stats.n_components, n_conflicts=stats.n_conflicts,
+            task_acc=scores.task_acc, probe_acc=scores.probe_acc,
+            select_seconds=state.select_seconds,
+            fit_seconds=fit_s - state.pretrain_seconds,
+            eval_seconds=time.perf_counter() - t0, pretrain_seconds=state.pretrain_seconds,
+            balanced_acc=scores.balanced_acc, macro_f1=scores.macro_f1)
+        result.checkpoints.append(checkpoint)
+        if on_checkpoint is not None:
+            on_checkpoint(checkpoint)
     if watch is not None:
         with state.blame("stopping", "judging where to stop"):
             result.stops = watch.verdicts([c.task_acc for c in result.checkpoints])
     if cell.experiment.full_pool:
-        with single_threaded():
-            result.full_pool_acc = state.full_pool_accuracy()
+        result.full_pool_acc = state.full_pool_accuracy()
     result.wall_seconds = time.perf_counter() - started
     result.answers = ledger.log
     return result
+
+
+def fit_together(fits: list[Fit]) -> list[object]:
+    """The models of fits by one learner on one dataset, trained as one batch
+    (`Learner.fit_batch`). When the batch raises, each fit runs alone, so that the error
+    names the cell whose fit failed (a fit is a pure function of its answers and seed: the
+    models are the same either way)."""
+    first = fits[0]
+    try:
+        return first.learner.fit_batch(first.state.data,
+                                       [f.state.ledger.learner_view for f in fits],
+                                       seeds=[f.state.seeds["learner"] for f in fits])
+    except Exception:  # noqa: BLE001  (told apart below, one fit at a time)
+        if len(fits) == 1:
+            return [first.alone()]
+        return [fit.alone() for fit in fits]
+
+
+def run_cells(cells: list[tuple[Cell, Dataset]],
+              on_checkpoint: Callable[[int, Checkpoint], None] | None = None
+              ) -> list[CellResult]:
+    """Run cells in lockstep: each advances until it needs a fit; the fits waiting at once
+    by equal learners on one dataset are trained as one batch; each cell then goes on with
+    its model. A cell's rows are the same as when it runs alone (its fits are: the batched
+    learners' members are bit-identical to solo fits, tested). A batch's fit time is shared
+    equally among its cells' `fit_seconds`. `on_checkpoint(i, checkpoint)` for cell i."""
+    results: list[CellResult | None] = [None] * len(cells)
+    steps = [cell_steps(cell, data, None if on_checkpoint is None else
+                        (lambda c, i=i: on_checkpoint(i, c)))
+             for i, (cell, data) in enumerate(cells)]
+    waiting: dict[int, Fit] = {}
+
+    def advance(i: int, sent) -> None:
+        try:
+            waiting[i] = steps[i].send(sent)
+        except StopIteration as done:
+            waiting.pop(i, None)
+            results[i] = done.value
+
+    with single_threaded():
+        for i in range(len(steps)):
+            advance(i, None)
+        while waiting:
+            batches: list[list[int]] = []
+            for i, fit in waiting.items():
+                for batch in batches:
+                    other = waiting[batch[0]]
+                    if other.learner == fit.learner and \
+                            other.state.data.fingerprint == fit.state.data.fingerprint:
+                        batch.append(i)
+                        break
+                else:
+                    batches.append([i])
+            for batch in batches:
+                t0 = time.perf_counter()
+                models = fit_together([waiting[i] for i in batch])
+                share = (time.perf_counter() - t0) / len(batch)
+                for i, model in zip(batch, models):
+                    advance(i, (model, share))
+    return results
+
+
+def run_cell(cell: Cell, data: Dataset,
+             on_checkpoint: Callable[[Checkpoint], None] | None = None) -> CellResult:
+    """Run one cell to its last budget and return its checkpoints (nothing is written here):
+    a lockstep group of one."""
+    return run_cells([(cell, data)], None if on_checkpoint is None else
+                     (lambda _, checkpoint: on_checkpoint(checkpoint)))[0]

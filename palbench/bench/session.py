@@ -33,16 +33,19 @@ class RunSummary:
 
 def run_plan(plan: Plan, store: ResultsStore, *, workers: int = 1, force: bool = False,
              tag: str | None = None, executor: str = "local", address: str | None = None,
-             progress: bool = True, verbose: bool = False) -> RunSummary:
+             progress: bool = True, verbose: bool = False,
+             batch_cells: int | None = None) -> RunSummary:
     """Run every cell of `plan` that `store` lacks (all of them with `force`); a Ctrl-C stops
     the run and returns what was written so far (interrupted=True). `verbose`: Ray's own
-    log lines too."""
+    log lines too. `batch_cells`: cells a lockstep group holds (their fits trained as one
+    batch); None chooses it from the learner, the cores and the memory."""
     from tqdm import tqdm
 
-    from palbench.bench.executors import run_cells, run_cells_ray
+    from palbench.bench.executors import batch_size_for, run_cells, run_cells_ray
 
     done = set() if force else store.complete_hashes(tag)
     todo = [c for c in plan.cells if c.spec_hash() not in done]
+    batch_cells = batch_size_for(todo, plan.data, workers, batch_cells)
     summary = RunSummary(planned=len(plan.cells), skipped=len(plan.cells) - len(todo))
     if summary.skipped:
         print(f"palbench: {summary.skipped} of {summary.planned} runs already complete in "
@@ -66,9 +69,10 @@ def run_plan(plan: Plan, store: ResultsStore, *, workers: int = 1, force: bool =
     try:
         if executor == "ray":
             run_cells_ray(todo, plan.data, workers, on_result, lambda: bar.update(),
-                          address, verbose)
+                          address, verbose, batch_cells)
         else:
-            run_cells(todo, plan.data, workers, on_result, on_checkpoint=lambda: bar.update())
+            run_cells(todo, plan.data, workers, on_result, on_checkpoint=lambda: bar.update(),
+                      batch_cells=batch_cells)
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:

@@ -56,6 +56,8 @@ class Learner(Component):
 
     kind: ClassVar[str] = "learner"
     device_name: ClassVar[str] = "cpu"  # where it trains (torch learners: a property)
+    # True: fit_batch trains several models as one computation (worth grouping cells for)
+    batches_fits: ClassVar[bool] = False
 
     def capabilities(self, data) -> frozenset[str]:
         """The CAPABILITIES its models have on this dataset (strategies check them at config
@@ -73,6 +75,18 @@ class Learner(Component):
         """Train from scratch on the dataset's pool features and what the graph knows
         (`graph.known_labels()`, `graph.signed_block(i)`, ...); never on `data.y`."""
         raise NotImplementedError(f"{type(self).__name__} must define fit(data, graph, *, seed)")
+
+    def fit_batch(self, data, graphs: list, *, seeds: list[int]) -> list[Model]:
+        """One model per (graph, seed), each exactly what `fit` gives it: learners that can
+        train several models as one batched computation (mlp) override it; by default, one
+        fit after another. The lockstep executor hands each checkpoint's fits of a group of
+        cells here."""
+        return [self.fit(data, graph, seed=seed) for graph, seed in zip(graphs, seeds)]
+
+    def batch_member_bytes(self, data) -> int:
+        """Memory one more model of a fit_batch takes at most on this dataset (the batch's
+        size is checked against the machine's memory before a run starts)."""
+        return 0
 
     def pool_embedding(self, data, *, seed: int) -> np.ndarray:
         """A self-supervised embedding of the pool (capability "pool_embedding")."""
@@ -93,10 +107,25 @@ class LabelLearner(Learner):
         idx = np.flatnonzero(known >= 0)
         return self.fit_labels(data.X[idx], known[idx], data.n_classes, seed=seed)
 
+    def fit_batch(self, data, graphs: list, *, seeds: list[int]) -> list[Model]:
+        sets = []
+        for graph in graphs:
+            known = graph.known_labels()
+            idx = np.flatnonzero(known >= 0)
+            sets.append((data.X[idx], known[idx]))
+        return self.fit_labels_batch(sets, data.n_classes, seeds=seeds)
+
     def fit_labels(self, X: np.ndarray, labels: np.ndarray, n_classes: int, *,
                    seed: int) -> Model:
         """Train on X (the labelled samples' features) and labels (0 .. n_classes-1)."""
         raise NotImplementedError
+
+    def fit_labels_batch(self, sets: list[tuple[np.ndarray, np.ndarray]], n_classes: int, *,
+                         seeds: list[int]) -> list[Model]:
+        """One model per (X, labels) set and seed, each exactly what `fit_labels` gives it;
+        by default one after another."""
+        return [self.fit_labels(X, labels, n_classes, seed=seed)
+                for (X, labels), seed in zip(sets, seeds)]
 
 
 class ClassFrequencyModel(Model):

@@ -96,12 +96,6 @@ class BatchSampler:
         return batch[np.sort(first)]
 
 
-def sample_batch(roots: np.ndarray, size: int, positive_fraction: float,
-                 rng: np.random.Generator) -> np.ndarray:
-    """One minibatch (see BatchSampler)."""
-    return BatchSampler(roots).draw(size, positive_fraction, rng)
-
-
 class PalModel(Model):
     """The trained encoder and its class head; `embed` is the encoder's output."""
 

@@ -10,13 +10,8 @@ from torch import nn
 
 from palbench.errors import ConfigError, check
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner, Model
-from palbench.learners.torch_common import (
-    TorchLearner,
-    as_tensor,
-    epoch_batches,
-    make_mlp,
-    resolve_device,
-)
+from palbench.learners.batched import Member, train
+from palbench.learners.torch_common import TorchLearner, as_tensor, resolve_device
 
 
 class TorchClassifier(Model):
@@ -97,6 +92,15 @@ class MLP(TorchLearner, LabelLearner):
     dropout: float = 0.0  # dropout rate (> 0 for BALD's MC dropout)
     device: str = "auto"  # auto (a GPU when present), cpu or cuda
 
+    batches_fits = True
+
+    def batch_member_bytes(self, data):
+        """Weights, gradients and two Adam moments in float32, and the member's samples
+        padded to the pool (its labelled set can grow to the whole pool)."""
+        widths = [data.X.shape[1], *self.hidden, data.n_classes]
+        weights = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+        return 16 * weights + 4 * data.n_pool * (data.X.shape[1] + 2)
+
     def validate(self, where):
         self.check_torch_params(where)
         for name in ("epochs", "batch_size"):
@@ -117,27 +121,17 @@ class MLP(TorchLearner, LabelLearner):
         return super().refuse(capability, where, strategy)
 
     def fit_labels(self, X, labels, n_classes, *, seed):
-        if len(labels) == 0:
-            return ClassFrequencyModel(labels, n_classes)
-        device = resolve_device(self.device)
-        # the seed covers initialisation and the dropout masks of training, and the caller's
-        # torch random state is left as it was
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed)
-            net = make_mlp(X.shape[1], self.hidden, n_classes, self.dropout).to(device)
-            self._train(net, X, labels, device, seed)
-        return TorchClassifier(net, device)
+        return self.fit_labels_batch([(X, labels)], n_classes, seeds=[seed])[0]
 
-    def _train(self, net, X, labels, device, seed) -> None:
-        generator = torch.Generator().manual_seed(seed)
-        Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
-        yt = torch.as_tensor(labels, dtype=torch.long, device=device)
-        optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr,
-                                      weight_decay=self.weight_decay)
-        loss_fn = nn.CrossEntropyLoss()
-        net.train()
-        for idx in epoch_batches(len(labels), self.batch_size, self.epochs, self.min_steps,
-                                 generator, device):
-            optimizer.zero_grad(set_to_none=True)
-            loss_fn(net(Xt[idx]), yt[idx]).backward()
-            optimizer.step()
+    def fit_labels_batch(self, sets, n_classes, *, seeds):
+        """One network per (X, labels) set, trained together as one batched model
+        (learners.batched): each the same, bit for bit, as when trained alone."""
+        members = [Member(X, labels, seed) for (X, labels), seed in zip(sets, seeds)
+                   if len(labels)]
+        device = resolve_device(self.device)
+        nets = iter(train(members, n_classes, self.hidden, epochs=self.epochs,
+                          min_steps=self.min_steps, batch_size=self.batch_size, lr=self.lr,
+                          weight_decay=self.weight_decay, dropout=self.dropout,
+                          device=device)) if members else iter(())
+        return [TorchClassifier(next(nets), device) if len(labels) else
+                ClassFrequencyModel(labels, n_classes) for _, labels in sets]

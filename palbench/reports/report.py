@@ -133,12 +133,6 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
     return blocks
 
 
-def leaderboard_markdown(frame: pd.DataFrame, metric: str = "task_acc",
-                         hue: str = "strategy", keys: list[str] | None = None,
-                         baseline: str = "random") -> str:
-    return to_markdown(leaderboard_blocks(frame, metric, hue, keys, baseline))
-
-
 def paired_blocks(panel: pd.DataFrame, baseline: str = "random") -> list[Block]:
     """Each strategy against the baseline on AULC over shared seeds (paired t-test, Holm)."""
     verdicts = paired_against(panel, "aulc", baseline)

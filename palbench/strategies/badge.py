@@ -29,20 +29,6 @@ def residuals(proba: np.ndarray) -> np.ndarray:
     return r
 
 
-def gradient_embedding(H: np.ndarray, proba: np.ndarray) -> np.ndarray:
-    """The explicit N x (C * D) embedding (for checks and small pools)."""
-    r = residuals(proba)
-    return (r[:, :, None] * np.asarray(H, dtype=np.float64)[:, None, :]).reshape(len(r), -1)
-
-
-def squared_distances_to(j: int, r_by_class: np.ndarray, H: np.ndarray,
-                         sq_norm: np.ndarray) -> np.ndarray:
-    """||g_i - g_j||^2 for every i, from the factors: |g_i|^2 + |g_j|^2 - 2 <r_i,r_j><h_i,h_j>
-    (`r_by_class`: the residuals transposed, C x N). Evaluated as `badge_select` does."""
-    cross = r_by_class.T @ (2.0 * r_by_class[:, j])
-    return (sq_norm + sq_norm[j]) - cross * (H @ H[j])
-
-
 def draw_proportional(weight: np.ndarray, rng: np.random.Generator,
                       block: int = DRAW_BLOCK) -> int:
     """An index drawn with probability proportional to `weight` (non-negative, not all 0),

@@ -49,15 +49,8 @@ class JointEntropy:
         self.W = np.ones((1, n_samples))
         self.exact, self.n_configs, self.rng, self.offset = True, n_configs, rng, 0.0
 
-    def with_each(self, P: np.ndarray) -> np.ndarray:
-        """H(batch, y_c) for every candidate c; P is (n_samples, n_candidates, C)."""
-        S, n, C = P.shape
-        flat = P.reshape(S, n * C)
-        if flat.dtype != np.float32:
-            flat = flat.astype(np.float32)
-        return self.with_each_flat(flat, n, C)
-
     def with_each_flat(self, flat: np.ndarray, n: int, C: int) -> np.ndarray:
+        """H(batch, y_c) for every candidate c; `flat` is (n_samples, n x C) float32."""
         S = flat.shape[0]
         joint = (self.W.astype(np.float32) / S) @ flat  # p(config m, y_c): (m, n * C)
         plogp = np.maximum(joint, np.float32(1e-30))

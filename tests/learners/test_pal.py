@@ -11,7 +11,7 @@ from palbench.errors import ConfigError
 from palbench.graph import SimilarityGraph
 from palbench.learners.augment import resolve
 from palbench.learners.kernel import KernelPAL
-from palbench.learners.pal import PAL, sample_batch
+from palbench.learners.pal import PAL, BatchSampler
 from palbench.learners.pretrain import forget
 from palbench.params import build
 
@@ -140,7 +140,7 @@ def test_cnn_on_vectors_is_a_config_error(blobs):
 def test_minibatches_contain_known_positive_pairs():
     roots = np.arange(1000)
     roots[:20] = 0  # one component of 20 samples among 980 singletons
-    batch = sample_batch(roots, 64, 0.5, np.random.default_rng(0))
+    batch = BatchSampler(roots).draw(64, 0.5, np.random.default_rng(0))
     assert len(np.unique(batch)) == len(batch) <= 64
     assert (roots[batch] == 0).sum() >= 2
 

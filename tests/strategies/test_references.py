@@ -10,17 +10,32 @@ import numpy as np
 import pytest
 import torch
 
-from palbench.strategies.badge import (
-    badge_select,
-    gradient_embedding,
-    residuals,
-    squared_distances_to,
-)
+from palbench.strategies.badge import badge_select, residuals
 from palbench.strategies.bald import JointEntropy, bald_scores, batch_bald_select, entropy
 from palbench.strategies.coreset import k_center_greedy
 from palbench.strategies.typiclust import typiclust_select
 
 skactiveml = pytest.importorskip("skactiveml")
+
+
+def gradient_embedding(H: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """BADGE's explicit N x (C * D) embedding: the reference the factored form is held to."""
+    r = residuals(proba)
+    return (r[:, :, None] * np.asarray(H, dtype=np.float64)[:, None, :]).reshape(len(r), -1)
+
+
+def squared_distances_to(j: int, r_by_class: np.ndarray, H: np.ndarray,
+                         sq_norm: np.ndarray) -> np.ndarray:
+    """||g_i - g_j||^2 for every i, from the factors: |g_i|^2 + |g_j|^2 - 2 <r_i,r_j><h_i,h_j>
+    (`r_by_class`: the residuals transposed, C x N), as `badge_select` evaluates it."""
+    cross = r_by_class.T @ (2.0 * r_by_class[:, j])
+    return (sq_norm + sq_norm[j]) - cross * (H @ H[j])
+
+
+def with_each(joint: JointEntropy, P: np.ndarray) -> np.ndarray:
+    """H(batch, y_c) for every candidate c; P is (n_samples, n_candidates, C)."""
+    S, n, C = P.shape
+    return joint.with_each_flat(P.reshape(S, n * C).astype(np.float32), n, C)
 
 
 def test_coreset_picks_what_scikit_activeml_picks():
@@ -192,7 +207,7 @@ def test_batch_bald_exact_joint_entropy_matches_enumeration():
     for picked in ([], [2], [2, 4]):
         if picked:
             joint.add(samples[:, picked[-1]])
-        got = joint.with_each(samples)
+        got = with_each(joint, samples)
         for c in range(6):
             assert got[c] == pytest.approx(brute_joint_entropy(samples, picked + [c]), rel=1e-5)
 
@@ -205,7 +220,7 @@ def test_batch_bald_sampled_estimate_is_close_to_exact():
         exact.add(samples[:, j])
         sampled.add(samples[:, j])
     assert exact.exact and not sampled.exact
-    np.testing.assert_allclose(sampled.with_each(samples), exact.with_each(samples), atol=0.05)
+    np.testing.assert_allclose(with_each(sampled, samples), with_each(exact, samples), atol=0.05)
 
 
 def test_batch_bald_first_pick_is_bald_and_mutual_information_adds_up():
