@@ -51,6 +51,9 @@ def run(config, *, store: str | Path | None = None, workers: int = 1, tag: str |
     if executor not in ("local", "ray"):
         raise ConfigError("executor", executor, "must be \"local\" or \"ray\"")
     plan = as_plan(config)
+    from palbench.bench.executors import batch_size_for
+
+    batch_size_for(plan.cells, plan.data, workers, batch_cells)  # bad sizes: before the store
     path = store_path(None if store is None else str(store))
     with ResultsStore(path) as results_store:
         summary = run_plan(plan, results_store, workers=workers, force=force, tag=tag,

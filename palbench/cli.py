@@ -53,10 +53,12 @@ def run_into_store(config, store_arg, *, workers=1, force=False, quiet=False, ta
     """Run a config (a path, or a (raw table, base folder) pair) into the store; print the
     summary line. Exit status 130 when interrupted."""
     from palbench.bench.config import load_plan, plan_from_raw
+    from palbench.bench.executors import batch_size_for
     from palbench.bench.session import run_plan
 
     workers = positive_workers(workers)
     plan = plan_from_raw(*config) if isinstance(config, tuple) else load_plan(config)
+    batch_size_for(plan.cells, plan.data, workers, batch_cells)  # bad sizes: before the store
     with open_store(store_arg) as store:
         summary = run_plan(plan, store, workers=workers, force=force, tag=tag,
                            executor=executor, address=address, progress=not quiet,
