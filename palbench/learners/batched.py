@@ -50,6 +50,27 @@ def schedule(n: int, batch_size: int, epochs: int, min_steps: int,
     return steps
 
 
+class MaskStream:
+    """A member's dropout keep-masks for one hidden layer, drawn from its own generator a
+    block of rows at a time (one call per MASK_BLOCK rows instead of one a step): the masks a
+    member gets depend only on its own steps, never on who trains beside it."""
+
+    def __init__(self, generator: torch.Generator, width: int, rate: float):
+        self.generator, self.width, self.rate = generator, width, rate
+        self.buffer = torch.empty((0, width), dtype=torch.bool)
+
+    def take(self, rows: int) -> torch.Tensor:
+        if len(self.buffer) < rows:
+            fresh = torch.rand((max(MASK_BLOCK, rows), self.width),
+                               generator=self.generator) >= self.rate
+            self.buffer = torch.cat([self.buffer, fresh])
+        taken, self.buffer = self.buffer[:rows], self.buffer[rows:]
+        return taken
+
+
+MASK_BLOCK = 4096  # rows of keep-masks drawn at once
+
+
 def steps_by_size(plans: list[list[torch.Tensor]]):
     """Per step, the members that take one, grouped by their minibatch's size:
     [(size, [member, ...]), ...]."""
@@ -72,36 +93,42 @@ def initial_layers(n_in: int, hidden: tuple[int, ...], n_out: int, seed: int):
 
 
 class AdamW:
-    """torch.optim.AdamW's update, elementwise, with a step count per member: only the
-    members named at a step move (their moments, their count, their weights)."""
+    """torch.optim.AdamW's update, elementwise, on every member's parameters as one (members,
+    P) tensor, with a step count per member: only the members named at a step move (their
+    moments, their count, their weights)."""
 
-    def __init__(self, params: list[torch.Tensor], members: int, lr: float,
-                 weight_decay: float, device: torch.device):
-        self.params, self.lr, self.weight_decay = params, lr, weight_decay
-        self.m = [torch.zeros_like(p) for p in params]
-        self.v = [torch.zeros_like(p) for p in params]
-        self.steps = torch.zeros(members, dtype=torch.float64, device=device)
+    def __init__(self, flat: torch.Tensor, lr: float, weight_decay: float):
+        self.flat, self.lr, self.weight_decay = flat, lr, weight_decay
+        self.m, self.v = torch.zeros_like(flat), torch.zeros_like(flat)
+        self.steps = torch.zeros(len(flat), dtype=torch.float64, device=flat.device)
 
     @torch.no_grad()
     def step(self, members: torch.Tensor) -> None:
         self.steps[members] += 1
         beta1, beta2 = BETAS
         t = self.steps[members]
-        correction1 = (1 - beta1 ** t)
-        correction2_sqrt = (1 - beta2 ** t).sqrt()
+        step_size = (self.lr / (1 - beta1 ** t)).to(self.flat.dtype)[:, None]
+        root = (1 - beta2 ** t).sqrt().to(self.flat.dtype)[:, None]
         everyone = len(members) == len(self.steps)
-        for p, m, v in zip(self.params, self.m, self.v):
-            shape = (-1,) + (1,) * (p.dim() - 1)
-            step_size = (self.lr / correction1).to(p.dtype).view(shape)
-            root = correction2_sqrt.to(p.dtype).view(shape)
-            pp, mm, vv, g = (p, m, v, p.grad) if everyone else \
-                (p[members], m[members], v[members], p.grad[members])
-            pp.mul_(1 - self.lr * self.weight_decay)
-            mm.lerp_(g, 1 - beta1)
-            vv.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-            pp.sub_(step_size * mm / (vv.sqrt() / root + EPS))
-            if not everyone:
-                p[members], m[members], v[members] = pp, mm, vv
+        p, m, v, g = (self.flat, self.m, self.v, self.flat.grad) if everyone else \
+            (self.flat[members], self.m[members], self.v[members], self.flat.grad[members])
+        p.mul_(1 - self.lr * self.weight_decay)
+        m.lerp_(g, 1 - beta1)
+        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+        p.sub_(step_size * m / (v.sqrt() / root + EPS))
+        if not everyone:
+            self.flat[members], self.m[members], self.v[members] = p, m, v
+
+
+def unflatten(flat: torch.Tensor, shapes: list[tuple[tuple, tuple]]):
+    """[(W, b), ...] per layer, as views of the (members, P) parameters."""
+    layers, at = [], 0
+    for w_shape, b_shape in shapes:
+        w_size, b_size = int(np.prod(w_shape)), int(np.prod(b_shape))
+        layers.append((flat[:, at:at + w_size].view(len(flat), *w_shape),
+                       flat[:, at + w_size:at + w_size + b_size].view(len(flat), *b_shape)))
+        at += w_size + b_size
+    return layers
 
 
 def forward(layers: list[tuple[torch.Tensor, torch.Tensor]], x: torch.Tensor,
@@ -128,14 +155,16 @@ def train(members: list[Member], n_classes: int, hidden: tuple[int, ...], *, epo
     n_in = members[0].X.shape[1]
     count = len(members)
     drawn = [initial_layers(n_in, hidden, n_classes, m.seed) for m in members]
-    layers = [(torch.stack([d[i][0] for d in drawn]).to(device).requires_grad_(),
-               torch.stack([d[i][1] for d in drawn]).to(device).requires_grad_())
-              for i in range(len(drawn[0]))]
-    optimizer = AdamW([t for pair in layers for t in pair], count, lr, weight_decay, device)
+    shapes = [(tuple(W.shape), tuple(b.shape)) for W, b in drawn[0]]
+    flat = torch.stack([torch.cat([t.reshape(-1) for pair in d for t in pair]) for d in drawn])
+    flat = flat.to(device).requires_grad_()
+    optimizer = AdamW(flat, lr, weight_decay)
     orders = [torch.Generator().manual_seed(m.seed) for m in members]
     plans = [schedule(len(m.labels), batch_size, epochs, min_steps, g)
              for m, g in zip(members, orders)]
-    noise = [torch.Generator().manual_seed(m.seed + 1) for m in members] if dropout else []
+    noise = [[MaskStream(generator, width, dropout) for width in hidden]
+             for generator in (torch.Generator().manual_seed(m.seed + 1) for m in members)] \
+        if dropout else []
     # every member's samples in one padded tensor: a step gathers its rows in one indexing
     most = max(len(m.labels) for m in members)
     X = torch.zeros((count, most, n_in), dtype=torch.float32)
@@ -146,20 +175,17 @@ def train(members: list[Member], n_classes: int, hidden: tuple[int, ...], *, epo
     X, Y = X.to(device), Y.to(device)
     everyone = torch.arange(count, device=device)
     for step, groups in enumerate(steps_by_size(plans)):
-        for p in optimizer.params:
-            p.grad = None
+        flat.grad = None
         active = []
         for size, group in groups:
             index = everyone if len(group) == count else torch.tensor(group, device=device)
-            own = layers if len(group) == count else \
-                [(W[index], b[index]) for W, b in layers]
+            own = unflatten(flat if len(group) == count else flat[index], shapes)
             rows = torch.stack([plans[i][step] for i in group]).to(device)
             x, y = X[index[:, None], rows], Y[index[:, None], rows]
             active += group
 
             def masks(layer, shape, group=group):
-                return torch.stack([torch.rand(shape[1:], generator=noise[i]) >= dropout
-                                    for i in group]).to(device)
+                return torch.stack([noise[i][layer].take(shape[1]) for i in group]).to(device)
 
             logits = forward(own, x, dropout, masks if dropout else None)
             losses = nn.functional.cross_entropy(logits.reshape(-1, n_classes), y.reshape(-1),
@@ -168,6 +194,7 @@ def train(members: list[Member], n_classes: int, hidden: tuple[int, ...], *, epo
         optimizer.step(everyone if len(active) == count else
                        torch.tensor(sorted(active), device=device))
     nets = []
+    layers = unflatten(flat.detach(), shapes)
     for i in range(count):
         net = make_mlp(n_in, hidden, n_classes, dropout).to(device)
         linear = [m for m in net if isinstance(m, nn.Linear)]

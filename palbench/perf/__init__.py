@@ -25,6 +25,8 @@ BENCHMARKS = {
               "every label strategy at 10^6 samples: seconds a round and peak memory"),
     "store_open": ("palbench.perf.store_open",
                    "what checking a store at every open costs (integrity_check, 10,000 runs)"),
+    "batching": ("palbench.perf.batching",
+                 "cells trained together against alone: fits per second, whole processes"),
     "gpu": ("palbench.perf.gpu_training",
             "PAL against cross-entropy training time on one GPU (Fashion-MNIST)"),
 }

@@ -168,3 +168,21 @@ def test_scale_prices_typiclusts_sample(capsys):
     out = run(capsys, "scale", "--typiclust", "--n", "3000", "--dim", "8", "--k", "20",
               "--max-candidates", "1000")
     assert re.search(r"\(1,000 sampled, [\d.]+ s\): \d+% of the exact picks'", out), out
+
+
+def test_batching_times_fits_and_whole_processes_side_by_side(capsys):
+    out = run(capsys, "batching", "--members", "3", "--epochs", "2", "--seeds", "2",
+              "--strategies", "random,margin", "--budgets", "20,30", "--workers", "1")
+    assert re.search(r"alone [\d.]+ fits/s .* together [\d.]+ fits/s .*: [\d.]+x; weights "
+                     r"bit-identical: True", out), out
+    assert re.search(r"whole process, digits, mlp, 4 runs, 1 workers: alone [\d.]+ s, in "
+                     r"lockstep groups [\d.]+ s: [\d.]+x; rows identical: True", out), out
+
+
+@pytest.mark.gpu
+def test_batching_on_gpu(capsys):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    out = run(capsys, "batching", "--device", "cuda", "--members", "10", "--fits-only")
+    assert re.search(r"together [\d.]+ fits/s", out), out
