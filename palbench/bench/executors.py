@@ -96,8 +96,8 @@ def batch_size_for(cells: list[Cell], datasets: Callable[[Cell], Dataset], worke
                    requested: int | None) -> int:
     """How many cells a lockstep group holds: `requested` (--batch-cells) when its fits fit
     in memory (else one line before any work); automatically, 1 unless a learner batches its
-    fits, else the cells sharing a group key spread over the workers, at most
-    MAX_BATCH_CELLS and what memory allows."""
+    fits, else the cells sharing a group key spread evenly over whole rounds of the workers,
+    at most MAX_BATCH_CELLS and what memory allows."""
     if requested is not None and (not isinstance(requested, int) or requested < 1):
         raise ConfigError("--batch-cells", requested, "must be an integer >= 1")
     if not cells:
@@ -115,7 +115,11 @@ def batch_size_for(cells: list[Cell], datasets: Callable[[Cell], Dataset], worke
     if not any(cell.learner.obj.batches_fits for cell in cells):
         return 1
     largest = max(len(group) for group in cell_groups(cells, len(cells)))
-    return max(1, min(-(-largest // max(workers, 1)), MAX_BATCH_CELLS, fits))
+    workers = max(workers, 1)
+    # as many groups as a whole number of rounds of the workers needs, none above the cap:
+    # 130 cells on 2 workers make 6 groups of at most 22, never 4 of 32 and a last one alone
+    rounds = -(-largest // (workers * MAX_BATCH_CELLS))
+    return max(1, min(-(-largest // (workers * rounds)), fits))
 
 
 def run_group(cells: list[Cell], data: Dataset) -> list[CellResult]:

@@ -129,3 +129,20 @@ def test_a_bad_batch_size_is_one_line_before_any_work(value, why, write_config, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and why in err
     assert not store.exists()
+
+
+def test_the_automatic_group_size_fills_whole_rounds_of_the_workers(write_config):
+    """mlp cells spread evenly over whole rounds of the workers (at most 32 a group); a
+    learner that does not batch its fits runs its cells alone."""
+    from palbench.bench.config import load_plan
+    from palbench.bench.executors import batch_size_for, cell_groups
+
+    plan = load_plan(write_config(GRID))
+    cells = plan.cells * 22  # 132 cells sharing one group key
+    assert batch_size_for(cells, plan.data, 2, None) == 22
+    assert [len(g) for g in cell_groups(cells, 22)] == [22] * 6
+    assert batch_size_for(plan.cells, plan.data, 1, None) == 6
+    sklearn = load_plan(write_config(GRID.split("[learner]")[0] +
+                                     '[learner]\nname = "sklearn"\n', "sk.toml"))
+    assert batch_size_for(sklearn.cells, sklearn.data, 1, None) == 1
+    assert batch_size_for(sklearn.cells, sklearn.data, 1, 3) == 3  # asked for: kept
