@@ -269,3 +269,16 @@ def test_a_strategy_cannot_change_the_run_it_sees(blobs):
     np.testing.assert_array_equal(before[3], after[3])
     state.ask(5)  # the views follow the run
     assert ctx.queried.sum() == 10 and len(ctx.answer_log) == 10
+
+
+def test_results_stops_are_the_stopping_criteria_of_this_plan_s_runs(tmp_path):
+    """Results.stops(): one row per run of the plan and criterion, read from the same rows
+    as frame() (what ResultsStore.stops() gave before the store stopped importing reports)."""
+    from palbench.reports.metrics import stops_of
+
+    cfg = {**config(), "stopping": [{"name": "max_budget", "budget": 6}]}
+    results = palbench.run(cfg, store=tmp_path / "s.sqlite", progress=False)
+    stops = results.stops()
+    assert len(stops) == 4 and set(stops["criterion"]) == {"max_budget(budget=6)"}
+    assert stops["stopped"].all() and (stops["cost"] == 6).all()
+    assert stops.equals(stops_of(results.frame()))

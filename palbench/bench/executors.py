@@ -1,6 +1,6 @@
 """Where cells run: in this process (workers=1), a local process pool, or a Ray cluster (a
 local one on loopback by default). A task is a group of cells that advance in lockstep
-(`loop.run_cells`: their fits trained as one batch); groups of one by default, `batch_cells`
+(`loop.run_lockstep`: their fits trained as one batch); groups of one by default, `batch_cells`
 cells of one dataset, learner and checkpoint schedule with --batch-cells N.
 
 Workers only compute; results come back to the caller, which alone writes the store.
@@ -124,7 +124,7 @@ def batch_size_for(cells: list[Cell], datasets: Callable[[Cell], Dataset], worke
 
 def run_group(cells: list[Cell], data: Dataset) -> list[CellResult]:
     """A group of cells on one dataset, in lockstep."""
-    return loop.run_cells([(cell, data) for cell in cells])
+    return loop.run_lockstep([(cell, data) for cell in cells])
 
 
 def _run_in_worker(cells: list[Cell]) -> list[CellResult]:
@@ -222,7 +222,7 @@ def run_cells(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], worker
     if workers <= 1:
         for group in groups:
             hook = (lambda _i, _c: on_checkpoint()) if on_checkpoint else None
-            for result in loop.run_cells([(cell, datasets(cell)) for cell in group], hook):
+            for result in loop.run_lockstep([(cell, datasets(cell)) for cell in group], hook):
                 on_result(result)
         return
     check_workers_can_start([cell for group in groups for cell in group])

@@ -238,7 +238,7 @@ def cell_steps(cell: Cell, data: Dataset,
                ) -> Generator[Fit, tuple[object, float], CellResult]:
     """One cell to its last budget, as a generator: it yields each fit it needs and is sent
     back (model, seconds); it returns the cell's result. Selection, oracle, graph and
-    evaluation stay the cell's own; only fitting is handed out, so that `run_cells` can train
+    evaluation stay the cell's own; only fitting is handed out, so that `run_lockstep` can train
     the fits of many cells together. Nothing is written here."""
     started = time.perf_counter()
     state = CellState(cell, data).start()
@@ -311,7 +311,7 @@ def fit_together(fits: list[Fit]) -> list[object]:
         return [fit.alone() for fit in fits]
 
 
-def run_cells(cells: list[tuple[Cell, Dataset]],
+def run_lockstep(cells: list[tuple[Cell, Dataset]],
               on_checkpoint: Callable[[int, Checkpoint], None] | None = None
               ) -> list[CellResult]:
     """Run cells in lockstep: each advances until it needs a fit; the fits waiting at once
@@ -359,5 +359,5 @@ def run_cell(cell: Cell, data: Dataset,
              on_checkpoint: Callable[[Checkpoint], None] | None = None) -> CellResult:
     """Run one cell to its last budget and return its checkpoints (nothing is written here):
     a lockstep group of one."""
-    return run_cells([(cell, data)], None if on_checkpoint is None else
+    return run_lockstep([(cell, data)], None if on_checkpoint is None else
                      (lambda _, checkpoint: on_checkpoint(checkpoint)))[0]

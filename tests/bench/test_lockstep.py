@@ -76,7 +76,7 @@ def test_a_model_based_strategy_s_round_fits_are_batched(blobs, monkeypatch):
     """margin refits before every round: cells at the same round hand their fits over
     together, so the batches hold every cell."""
     from palbench.bench.config import cell_for
-    from palbench.bench.loop import run_cells
+    from palbench.bench.loop import run_lockstep
     from palbench.learners.supervised import MLP
     from palbench.oracles.exact import Exact
     from palbench.strategies.uncertainty import Margin
@@ -95,10 +95,10 @@ def test_a_model_based_strategy_s_round_fits_are_batched(blobs, monkeypatch):
     experiment = Experiment(seeds=(0,), budgets=(6.0, 12.0), batch_size=3, probe=False)
     cells = [(cell_for(blobs, strategy=Margin(), oracle=Exact(), learner=learner, seed=seed,
                        experiment=experiment), blobs) for seed in range(4)]
-    together = run_cells(cells)
+    together = run_lockstep(cells)
     assert sizes and set(sizes) == {4}  # every fit of every round, the four cells at once
     sizes.clear()
-    alone = [run_cells([cell])[0] for cell in cells]
+    alone = [run_lockstep([cell])[0] for cell in cells]
     assert set(sizes) == {1}
     for a, b in zip(together, alone):
         assert [c.task_acc for c in a.checkpoints] == [c.task_acc for c in b.checkpoints]

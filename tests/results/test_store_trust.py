@@ -166,7 +166,7 @@ def test_a_run_into_a_store_it_cannot_write_fails_before_computing_a_cell(
     import palbench.bench.loop as loop
 
     computed = []
-    monkeypatch.setattr(loop, "run_cells", lambda *a, **k: computed.append(a) or [])
+    monkeypatch.setattr(loop, "run_lockstep", lambda *a, **k: computed.append(a) or [])
     with tmpfs(tmp_path / "media", "size=2m") as media:
         shutil.copy(inputs / "s.sqlite", media / "s.sqlite")
         subprocess.run(["mount", "-o", "remount,ro", str(media)], check=True)
