@@ -1,14 +1,16 @@
 """User-facing errors: one clear line naming the field and the bad value, exit status 2."""
 
+import os
+
 
 class ConfigError(ValueError):
     """Bad input from the user (config, data file, command line). The CLI prints it on one line."""
 
     def __init__(self, field: str, value: object, why: str):
         self.field, self.value, self.why = field, value, why
-        shown = repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
+        shown = repr(str(value) if isinstance(value, os.PathLike) else value)
+        if len(shown) > 80 and not isinstance(value, (str, os.PathLike)):
+            shown = shown[:77] + "..."  # a long list or array; a path or name is shown whole
         super().__init__(f"{field} = {shown}: {why}" if field else why)
 
     def __reduce__(self):  # rebuilt whole when it crosses a process boundary (worker pools)

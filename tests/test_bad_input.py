@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from palbench.cli import main
+from palbench.errors import ConfigError
 
 BASE = """
 [experiment]
@@ -92,3 +94,12 @@ def test_a_fit_that_fails_inside_a_run_is_one_line(workers, tmp_path, capsys):
     assert "n_neighbors" in err and "Traceback" not in err
     runs = sqlite3.connect(store).execute("SELECT COUNT(*) FROM runs").fetchone()[0]
     assert runs == 0
+
+
+def test_a_long_path_is_shown_whole_and_a_long_list_is_cut():
+    """A path cut short hides which file was wrong; a list of a thousand values says nothing."""
+    path = Path("/tmp") / ("deep-folder-" * 12) / "store.sqlite"
+    assert str(ConfigError("store", path, "why")) == f"store = '{path}': why"
+    assert str(ConfigError("store", str(path), "why")) == f"store = '{path}': why"
+    shown = str(ConfigError("budgets", list(range(1000)), "why")).removesuffix(": why")
+    assert shown.endswith("...") and len(shown) == len("budgets = ") + 80
