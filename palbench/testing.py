@@ -375,7 +375,9 @@ def check_learner(learner, *, params: dict | None = None, data=None) -> None:
     """Check a learner (class or instance): a model from nothing known, from one class and
     from several; probabilities of shape (n, C), non-negative, rows summing to 1; the same
     model again for the same seed and answers (bit for bit on CPU), whatever it fitted
-    before; never reading the true labels; the capabilities it declares working."""
+    before, and from `fit_batch` the models `fit` gives one by one (cells in lockstep are
+    fitted as a batch); never reading the true labels; the capabilities it declares working."""
+    from palbench.bench.threads import single_threaded
     from palbench.graph import GraphView, SimilarityGraph
     from palbench.learners.base import CAPABILITIES, Learner
 
@@ -415,6 +417,15 @@ def check_learner(learner, *, params: dict | None = None, data=None) -> None:
     if not np.array_equal(first, again):
         _fail(who, "gave a different model for the same seed and answers: fit must start "
                    "fresh and take all its randomness from the seed")
+    graphs = [graph_with(0, data.n_classes), graph, graph_with(12, data.n_classes)]
+    seeds = [3, 3, 4]
+    with single_threaded():  # as runs train: one thread, results independent of the batch
+        batch = lrn.fit_batch(data, graphs, seeds=seeds)
+        alone = [lrn.fit(data, g, seed=s).predict_proba(X) for g, s in zip(graphs, seeds)]
+    if len(batch) != len(graphs) or not all(
+            np.array_equal(m.predict_proba(X), p) for m, p in zip(batch, alone)):
+        _fail(who, "gave other models from fit_batch than from fit for the same answers and "
+                   "seeds: each model of a batch must be the one its fit alone gives")
     changed = np.random.default_rng(5).random(data.n_pool) < 0.3
     twin = dataclasses.replace(data, y=np.where(changed, 0, data.y))
     if not np.array_equal(first, lrn.fit(twin, graph, seed=3).predict_proba(X)):

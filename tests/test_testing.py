@@ -158,8 +158,21 @@ class Unseeded(Learner):
         return TrueLabelsModel(p / p.sum())
 
 
+@dataclass(frozen=True, kw_only=True)
+class BatchesOtherwise(Learner):
+    """Its batched fits ignore each member's own seed: other models than its fits."""
+
+    def fit(self, data, graph, *, seed):
+        p = np.random.default_rng(seed).random(data.n_classes)
+        return TrueLabelsModel(p / p.sum())
+
+    def fit_batch(self, data, graphs, *, seeds):
+        return [self.fit(data, graph, seed=seeds[0]) for graph in graphs]
+
+
 @pytest.mark.parametrize("cls,rule", [(ReadsY, "read the true labels"),
-                                      (Unseeded, "same seed and answers")])
+                                      (Unseeded, "same seed and answers"),
+                                      (BatchesOtherwise, "fit_batch than from fit")])
 def test_check_learner_names_the_rule_broken(cls, rule):
     with pytest.raises(ContractError, match=rule):
         check_learner(cls)

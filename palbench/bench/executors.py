@@ -112,7 +112,7 @@ def batch_size_for(cells: list[Cell], datasets: Callable[[Cell], Dataset], worke
                               f"{budget / 2**30:.1f} GiB a worker may take here; at most "
                               f"{max(fits, 1)}")
         return requested
-    if not any(cell.learner.obj.batches_fits for cell in cells):
+    if not any(cell.learner.obj.batches_fits(datasets(cell)) for cell in cells):
         return 1
     largest = max(len(group) for group in cell_groups(cells, len(cells)))
     workers = max(workers, 1)

@@ -56,8 +56,6 @@ class Learner(Component):
 
     kind: ClassVar[str] = "learner"
     device_name: ClassVar[str] = "cpu"  # where it trains (torch learners: a property)
-    # True: fit_batch trains several models as one computation (worth grouping cells for)
-    batches_fits: ClassVar[bool] = False
 
     def capabilities(self, data) -> frozenset[str]:
         """The CAPABILITIES its models have on this dataset (strategies check them at config
@@ -82,6 +80,11 @@ class Learner(Component):
         fit after another. The lockstep executor hands each checkpoint's fits of a group of
         cells here."""
         return [self.fit(data, graph, seed=seed) for graph, seed in zip(graphs, seeds)]
+
+    def batches_fits(self, data) -> bool:
+        """True when fit_batch trains several models on this dataset as one computation
+        (worth grouping cells for); by default False, and cells run alone."""
+        return False
 
     def batch_member_bytes(self, data) -> int:
         """Memory one more model of a fit_batch takes at most on this dataset (the batch's

@@ -13,7 +13,8 @@ alike" edges. The learner uses both, in two phases:
    names (labels and the transitive closure of pair answers: edges to class nodes), on the
    schedule of the `mlp` learner; plus, with `graph_weight` > 0, the graph loss on batches of
    known relations only (components with known positives, and known negatives when signed),
-   through a projection head.
+   through a projection head. Without the graph loss, the fits of cells in lockstep train as
+   one batched model (learners.batched), each the same, bit for bit, as alone.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from palbench.errors import ConfigError, check
 from palbench.fields import param
 from palbench.learners.augment import Augmenter, check_for, resolve
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, Learner, Model
+from palbench.learners.batched import Member, member_bytes, train
 from palbench.learners.losses import LOSSES
 from palbench.learners.pretrain import cache_key, check_cache_dir, pretrained
 from palbench.learners.torch_common import (
@@ -251,42 +253,70 @@ class PAL(TorchLearner, Learner):
         """The pool through the encoder pretrained on it (no answers involved: the same at
         every checkpoint, from the same cache entry as `fit`)."""
         device = resolve_device(self.device)
-        kind = resolve(self.augment, data)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed)
-            net = self.build(data).to(device)
-            views = Augmenter(kind, data.image_shape, self.aug_noise, device)
-            key = cache_key(data.fingerprint, self.pretrain_params(kind), seed)
-            state, _ = pretrained(
-                key, self.cache_dir, lambda: self._pretrain(net, data, views, device, seed))
-            net.load_state_dict(state)
+        net, _ = self._initial(data, resolve(self.augment, data), device, seed)
         return encode(net.eval(), data.X, device)
 
-    def fit(self, data, graph, *, seed):
-        device = resolve_device(self.device)
-        kind = resolve(self.augment, data)
-        known = graph.known_labels()
-        idx = np.flatnonzero(known >= 0)
+    def _initial(self, data, kind: str, device, seed: int) -> tuple[nn.Module, float]:
+        """The encoder a fit starts from, and the seconds its pretraining took: drawn under
+        the seed, then the pool's pretrained weights when it pretrains (every weight the same
+        whether cached or not)."""
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
             net = self.build(data).to(device)
-            seconds = 0.0
-            if self.pretrains(kind):
-                views = Augmenter(kind, data.image_shape, self.aug_noise, device)
-                key = cache_key(data.fingerprint, self.pretrain_params(kind), seed)
-                state, seconds = pretrained(
-                    key, self.cache_dir, lambda: self._pretrain(net, data, views, device, seed))
-                net.load_state_dict(state)  # every weight: the same whether cached or not
+            if not self.pretrains(kind):
+                return net, 0.0
+            views = Augmenter(kind, data.image_shape, self.aug_noise, device)
+            key = cache_key(data.fingerprint, self.pretrain_params(kind), seed)
+            state, seconds = pretrained(
+                key, self.cache_dir, lambda: self._pretrain(net, data, views, device, seed))
+            net.load_state_dict(state)
+        return net, seconds
+
+    def batches_fits(self, data):
+        """Fits batch unless the graph loss is on: its minibatches of relations come from
+        each cell's own graph (those fits run one after another)."""
+        return self.graph_weight == 0
+
+    def batch_member_bytes(self, data):
+        return member_bytes(nn.Sequential(*self.build(data), nn.Linear(self.dim, data.n_classes)),
+                            data.n_pool, self.batch_size)
+
+    def fit(self, data, graph, *, seed):
+        return self.fit_batch(data, [graph], seeds=[seed])[0]
+
+    def fit_batch(self, data, graphs, *, seeds):
+        """Each cell's encoder starts from its own (pretrained) weights and a class head drawn
+        under seed + 1; the cross-entropy training of all of them is one batched model
+        (learners.batched), each cell's bit-identical to it trained alone, unless the graph
+        loss is on (then one after another)."""
+        device = resolve_device(self.device)
+        kind = resolve(self.augment, data)
+        models, members, nets = [], [], []
+        for graph, seed in zip(graphs, seeds):
+            known = graph.known_labels()
+            idx = np.flatnonzero(known >= 0)
+            net, seconds = self._initial(data, kind, device, seed)
             if len(idx) == 0:
-                return PriorModel(known[idx], data.n_classes, net, device, seconds)
-            torch.manual_seed(seed + 1)  # fine-tuning draws the same, cached or not
-            head = nn.Linear(self.dim, data.n_classes).to(device)
-            self._train(net, head, data, graph, idx, known[idx], device, seed)
-        return PalModel(net, head, device, seconds)
+                models.append(PriorModel(known[idx], data.n_classes, net, device, seconds))
+                continue
+            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                torch.manual_seed(seed + 1)  # fine-tuning draws the same, cached or not
+                head = nn.Linear(self.dim, data.n_classes).to(device)
+                if self.graph_weight:
+                    self._train(net, head, data, graph, idx, known[idx], device, seed)
+                else:
+                    members.append(Member(data.X[idx], known[idx], seed))
+                    nets.append(nn.Sequential(*net, head))  # the same modules, trained below
+            models.append(PalModel(net, head, device, seconds))
+        if members:
+            train(members, nets, epochs=self.epochs, min_steps=self.min_steps,
+                  batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
+                  device=device)
+        return models
 
     def _train(self, net, head, data, graph, idx, labels, device, seed) -> None:
-        """Cross-entropy on the samples of known class, on the `mlp` learner's schedule, plus
-        the graph loss on known relations when `graph_weight` > 0."""
+        """With the graph loss on: cross-entropy on the samples of known class, on the `mlp`
+        learner's schedule, plus the graph loss on batches of known relations."""
         projector = nn.Sequential(nn.ReLU(), nn.Linear(self.dim, self.dim)).to(device)
         params = list(net.parameters()) + list(head.parameters())
         if self.graph_weight:

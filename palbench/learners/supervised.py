@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -10,8 +11,8 @@ from torch import nn
 
 from palbench.errors import ConfigError, check
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner, Model
-from palbench.learners.batched import Member, train
-from palbench.learners.torch_common import TorchLearner, as_tensor, resolve_device
+from palbench.learners.batched import Member, member_bytes, seeded, train
+from palbench.learners.torch_common import TorchLearner, as_tensor, make_mlp, resolve_device
 
 
 class TorchClassifier(Model):
@@ -92,14 +93,16 @@ class MLP(TorchLearner, LabelLearner):
     dropout: float = 0.0  # dropout rate (> 0 for BALD's MC dropout)
     device: str = "auto"  # auto (a GPU when present), cpu or cuda
 
-    batches_fits = True
+    def batches_fits(self, data):
+        return True
+
+    def network(self, n_in: int, n_classes: int) -> nn.Sequential:
+        """The untrained network (its weights drawn from torch's global generator)."""
+        return make_mlp(n_in, self.hidden, n_classes, self.dropout)
 
     def batch_member_bytes(self, data):
-        """Weights, gradients and two Adam moments in float32, and the member's samples
-        padded to the pool (its labelled set can grow to the whole pool)."""
-        widths = [data.X.shape[1], *self.hidden, data.n_classes]
-        weights = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
-        return 16 * weights + 4 * data.n_pool * (data.X.shape[1] + 2)
+        return member_bytes(self.network(data.X.shape[1], data.n_classes), data.n_pool,
+                            self.batch_size)
 
     def validate(self, where):
         self.check_torch_params(where)
@@ -129,9 +132,11 @@ class MLP(TorchLearner, LabelLearner):
         members = [Member(X, labels, seed) for (X, labels), seed in zip(sets, seeds)
                    if len(labels)]
         device = resolve_device(self.device)
-        nets = iter(train(members, n_classes, self.hidden, epochs=self.epochs,
-                          min_steps=self.min_steps, batch_size=self.batch_size, lr=self.lr,
-                          weight_decay=self.weight_decay, dropout=self.dropout,
-                          device=device)) if members else iter(())
-        return [TorchClassifier(next(nets), device) if len(labels) else
+        build = partial(self.network, sets[0][0].shape[1], n_classes)
+        nets = [seeded(build, m.seed) for m in members]
+        trained = iter(train(members, nets, epochs=self.epochs, min_steps=self.min_steps,
+                             batch_size=self.batch_size, lr=self.lr,
+                             weight_decay=self.weight_decay, device=device)
+                       if members else ())
+        return [TorchClassifier(next(trained), device) if len(labels) else
                 ClassFrequencyModel(labels, n_classes) for _, labels in sets]

@@ -11,7 +11,8 @@ fits per second and the ratio, and whether every member's weights came out equal
 the leaderboard's budgets) run by `palbench run` twice, side by side in fresh stores: with
 `--batch-cells 1` (every cell alone) and with the default (lockstep groups, their fits
 batched); wall seconds of each process, the ratio, and whether the two stores hold the same
-rows. `pal` does not batch its fits (yet): its ratio shows what grouping alone costs.
+rows. With `--learner pal` the slice trains `pal` (its CNN encoder on digits' 8x8 images,
+without pretraining), whose fits batch too.
 """
 
 from __future__ import annotations
@@ -35,26 +36,25 @@ def fit_members(count: int, device: str, epochs: int = 100) -> tuple[float, floa
     import torch
     from sklearn.datasets import load_digits
 
-    from palbench.learners.batched import Member, train
+    from palbench.learners.supervised import MLP
 
     torch.set_num_threads(1)
     X, y = load_digits(return_X_y=True)
     X = (X / 16).astype(np.float32)
     rng = np.random.default_rng(0)
-    members = []
-    for seed in range(count):
-        rows = rng.choice(len(X), 200, replace=False)
-        members.append(Member(X[rows], y[rows], seed))
-    settings = dict(epochs=epochs, min_steps=100, batch_size=64, lr=1e-3, weight_decay=1e-4,
-                    dropout=0.2, device=torch.device(device))
+    sets = [(X[rows], y[rows]) for rows in (rng.choice(len(X), 200, replace=False)
+                                            for _ in range(count))]
+    learner = MLP(hidden=(128,), epochs=epochs, min_steps=100, batch_size=64, lr=1e-3,
+                  weight_decay=1e-4, dropout=0.2, device=device)
     t0 = time.perf_counter()
-    alone = [train([m], 10, (128,), **settings)[0] for m in members]
+    alone = [learner.fit_labels(features, labels, 10, seed=seed) for seed, (features, labels) in
+             enumerate(sets)]
     solo = time.perf_counter() - t0
     t0 = time.perf_counter()
-    together = train(members, 10, (128,), **settings)
+    together = learner.fit_labels_batch(sets, 10, seeds=list(range(count)))
     batched = time.perf_counter() - t0
-    same = all(torch.equal(a, b) for net_a, net_b in zip(alone, together)
-               for a, b in zip(net_a.parameters(), net_b.parameters()))
+    same = all(torch.equal(a, b) for model_a, model_b in zip(alone, together)
+               for a, b in zip(model_a.net.parameters(), model_b.net.parameters()))
     return solo, batched, same
 
 

@@ -51,8 +51,23 @@ def run(config, store, *options) -> None:
     assert main(["run", str(config), "--store", str(store), "--quiet", *options]) == 0
 
 
-def test_rows_are_the_same_alone_in_a_group_and_in_a_pool(write_config, tmp_path):
-    config = write_config(GRID)
+PAL_LEARNER = """[learner]
+name = "pal"
+hidden = [16]
+dim = 4
+epochs = 3
+min_steps = 12
+batch_size = 8
+pretrain = "on"
+pretrain_steps = 5
+device = "cpu"
+"""
+
+
+@pytest.mark.parametrize("grid", [GRID, GRID.split("[learner]")[0] + PAL_LEARNER],
+                         ids=["mlp", "pal"])
+def test_rows_are_the_same_alone_in_a_group_and_in_a_pool(grid, write_config, tmp_path):
+    config = write_config(grid)
     run(config, tmp_path / "alone.sqlite", "--batch-cells", "1")
     run(config, tmp_path / "group.sqlite", "--batch-cells", "6")
     run(config, tmp_path / "pool.sqlite", "--batch-cells", "2", "--workers", "2")
@@ -133,7 +148,8 @@ def test_a_bad_batch_size_is_one_line_before_any_work(value, why, write_config, 
 
 def test_the_automatic_group_size_fills_whole_rounds_of_the_workers(write_config):
     """mlp cells spread evenly over whole rounds of the workers (at most 32 a group); a
-    learner that does not batch its fits runs its cells alone."""
+    learner that does not batch its fits (sklearn; pal with its graph loss) runs its cells
+    alone."""
     from palbench.bench.config import load_plan
     from palbench.bench.executors import batch_size_for, cell_groups
 
@@ -146,3 +162,8 @@ def test_the_automatic_group_size_fills_whole_rounds_of_the_workers(write_config
                                      '[learner]\nname = "sklearn"\n', "sk.toml"))
     assert batch_size_for(sklearn.cells, sklearn.data, 1, None) == 1
     assert batch_size_for(sklearn.cells, sklearn.data, 1, 3) == 3  # asked for: kept
+    pal = GRID.split("[learner]")[0] + '[learner]\nname = "pal"\ndevice = "cpu"\n'
+    batched = load_plan(write_config(pal, "pal.toml"))
+    assert batch_size_for(batched.cells, batched.data, 1, None) == 6
+    graph_loss = load_plan(write_config(pal + "graph_weight = 0.5\n", "graph.toml"))
+    assert batch_size_for(graph_loss.cells, graph_loss.data, 1, None) == 1

@@ -188,3 +188,44 @@ def test_pal_at_its_defaults_keeps_up_with_mlp_on_the_same_answers(digits):
             means[name] = np.mean([accuracy(learner.fit(digits, graphs[s, budget], seed=s),
                                             digits) for s in seeds])
         assert means["pal"] >= means["mlp"] - 0.02, (budget, means)
+
+
+@pytest.mark.parametrize("settings", [
+    dict(encoder="cnn", hidden=(16,), dim=6, pretrain="off"),  # images: conv, pool, head
+    dict(encoder="mlp", hidden=(12,), dim=4, pretrain="on", pretrain_steps=10),  # pretrained
+])
+def test_pal_fits_of_several_cells_together_are_each_cell_s_fit_alone(settings, digits):
+    """fit_batch trains the cells' encoders and heads as one batched model: each model is the
+    one its own fit gives (weights and predictions equal), an empty labelled set included."""
+    import torch
+
+    from palbench.bench.threads import single_threaded
+
+    learner = PAL(epochs=2, min_steps=4, device="cpu", **settings)
+    graphs = [labelled_graph(digits, f, seed=s) for s, f in ((0, 0.05), (1, 0.02), (2, 0.08))]
+    graphs.append(SimilarityGraph(digits.n_pool, digits.n_classes))  # nothing known yet
+    seeds = [5, 6, 7, 8]
+    forget()
+    with single_threaded():
+        together = learner.fit_batch(digits, graphs, seeds=seeds)
+        alone = [learner.fit(digits, g, seed=s) for g, s in zip(graphs, seeds)]
+    assert learner.batches_fits(digits)
+    for a, b in zip(together, alone):
+        assert type(a) is type(b)
+        np.testing.assert_array_equal(a.predict_proba(digits.X_test),
+                                      b.predict_proba(digits.X_test))
+        for p, q in zip(a.net.parameters(), b.net.parameters()):
+            assert torch.equal(p, q)
+
+
+def test_pal_with_the_graph_loss_fits_one_cell_after_another(blobs):
+    """The graph loss draws each cell's minibatches of relations from its own graph: those
+    fits are not batched, and the executor runs such cells alone."""
+    learner = PAL(graph_weight=0.5, hidden=(8,), dim=4, epochs=2, device="cpu")
+    assert not learner.batches_fits(blobs) and PAL().batches_fits(blobs)
+    graphs = [labelled_graph(blobs, 0.2, seed=s) for s in (0, 1)]
+    together = learner.fit_batch(blobs, graphs, seeds=[0, 1])
+    for graph, seed, model in zip(graphs, (0, 1), together):
+        alone = learner.fit(blobs, graph, seed=seed)
+        np.testing.assert_array_equal(model.predict_proba(blobs.X_test),
+                                      alone.predict_proba(blobs.X_test))
