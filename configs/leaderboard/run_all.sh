@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The standing leaderboard of label strategies (native and scikit-activeml's through the adapter)
 # on digits, a 10,000-image Fashion-MNIST pool and a tabular CSV; reports to docs/generated/leaderboard/:
-# one per data set and one across all three (ranks over data set x seed blocks). About 20
-# minutes on 2 CPU cores. Needs pip install 'palbench[peers]' and
+# one per data set and one across all three (ranks over data set x seed blocks). About 21
+# minutes on 2 CPU cores (27 with BATCH_CELLS=1). Needs pip install 'palbench[peers]' and
 # apt-get install dataset-fashion-mnist. Usage: [BATCH_CELLS=N] bash configs/leaderboard/run_all.sh [STORE]
 # (BATCH_CELLS=1: every cell alone, the time before cells were trained together)
 set -euo pipefail

@@ -1,6 +1,6 @@
 """Cells trained together against cells trained alone: fits per second, and whole processes.
 
-    palbench bench batching [--learner mlp|pal] [--seeds 10] [--strategies a,b,...]
+    palbench bench batching [--learner mlp|pal|pal-cnn] [--seeds 10] [--strategies a,b,...]
         [--budgets 20,40,80,160,320] [--workers 2] [--repeats 1] [--members 10]
         [--epochs 100] [--device cpu|cuda] [--fits-only]
 
@@ -11,8 +11,9 @@ fits per second and the ratio, and whether every member's weights came out equal
 the leaderboard's budgets) run by `palbench run` twice, side by side in fresh stores: with
 `--batch-cells 1` (every cell alone) and with the default (lockstep groups, their fits
 batched); wall seconds of each process, the ratio, and whether the two stores hold the same
-rows. With `--learner pal` the slice trains `pal` (its CNN encoder on digits' 8x8 images,
-without pretraining), whose fits batch too.
+rows. With `--learner pal` the slice trains `pal` (its default MLP encoder and class head,
+without pretraining), whose fits batch too; `--learner pal-cnn`, its CNN encoder on digits'
+8x8 images (convolutions batched as unfold and a matrix product per member).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import numpy as np
 
 STRATEGIES = "random,least_confident,margin,entropy,coreset"
 LEARNERS = {"mlp": {"name": "mlp", "hidden": [128], "dropout": 0.2},
-            "pal": {"name": "pal", "pretrain": "off"}}
+            "pal": {"name": "pal", "pretrain": "off"},
+            "pal-cnn": {"name": "pal", "encoder": "cnn", "pretrain": "off"}}
 
 
 def fit_members(count: int, device: str, epochs: int = 100) -> tuple[float, float, bool]:
