@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Label queries (mlp) against pair queries (pal) on digits and Fashion-MNIST (10,000-image pool),
-# on one cost axis; reports to docs/generated/deep/. About 10 minutes on 2 CPU cores; Fashion-MNIST needs
+# on one cost axis; reports to docs/generated/deep/. About 14 minutes on 2 CPU cores; Fashion-MNIST needs
 # apt-get install dataset-fashion-mnist. Usage: bash configs/deep/run_all.sh [STORE]
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -147,13 +147,12 @@ class AdamW:
 
 
 def unflatten(flat: torch.Tensor, shapes: list[torch.Size]) -> list[torch.Tensor]:
-    """Each parameter as a (members, *shape) view of the (members, P) parameters."""
-    views, at = [], 0
-    for shape in shapes:
-        size = int(np.prod(shape))
-        views.append(flat[:, at:at + size].view(len(flat), *shape))
-        at += size
-    return views
+    """Each parameter as a (members, *shape) view of the (members, P) parameters. One split,
+    not a slice per parameter: a slice's backward fills a whole (members, P) gradient of
+    zeros, a split's backward is one concatenation."""
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    return [part.view(len(flat), *shape)
+            for part, shape in zip(flat.split(sizes, dim=1), shapes)]
 
 
 def convolve(x: torch.Tensor, W: torch.Tensor, b: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
