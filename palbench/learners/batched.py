@@ -201,14 +201,11 @@ def forward(architecture: nn.Sequential, params: list[torch.Tensor], x: torch.Te
     return x
 
 
-def member_bytes(net: nn.Sequential, n_pool: int, batch_size: int) -> int:
+def member_bytes(net: nn.Sequential, n_in: int, n_pool: int, batch_size: int) -> int:
     """Memory one member of a batch takes at most: weights, gradients and two Adam moments in
     float32, its samples padded to the pool (its labelled set can grow to the whole pool), and
     a minibatch's activations (convolutions' unfolded inputs included) kept for the backward
     pass and their gradients."""
-    n_in = next(m for m in net if isinstance(m, (nn.Linear, nn.Unflatten)))
-    n_in = n_in.in_features if isinstance(n_in, nn.Linear) else int(np.prod(
-        n_in.unflattened_size))
     floats = 0
     with torch.no_grad():
         x = torch.zeros(1, n_in)

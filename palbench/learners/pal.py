@@ -133,6 +133,12 @@ class PriorModel(ClassFrequencyModel):
         return encode(self.net, X, self.device)
 
 
+def own_rng(device: torch.device):
+    """torch's random state forked for the block (the device's too, on CUDA): a fit draws from
+    its own seeds and leaves the caller's streams as they were."""
+    return torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
+
+
 @torch.no_grad()
 def encode(net: nn.Module, X: np.ndarray, device: torch.device) -> np.ndarray:
     """The network's output on X, in chunks of 8,192 rows."""
@@ -260,7 +266,7 @@ class PAL(TorchLearner, Learner):
         """The encoder a fit starts from, and the seconds its pretraining took: drawn under
         the seed, then the pool's pretrained weights when it pretrains (every weight the same
         whether cached or not)."""
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        with own_rng(device):
             torch.manual_seed(seed)
             net = self.build(data).to(device)
             if not self.pretrains(kind):
@@ -278,8 +284,8 @@ class PAL(TorchLearner, Learner):
         return self.graph_weight == 0
 
     def batch_member_bytes(self, data):
-        return member_bytes(nn.Sequential(*self.build(data), nn.Linear(self.dim, data.n_classes)),
-                            data.n_pool, self.batch_size)
+        net = nn.Sequential(*self.build(data), nn.Linear(self.dim, data.n_classes))
+        return member_bytes(net, data.X.shape[1], data.n_pool, self.batch_size)
 
     def fit(self, data, graph, *, seed):
         return self.fit_batch(data, [graph], seeds=[seed])[0]
@@ -299,7 +305,7 @@ class PAL(TorchLearner, Learner):
             if len(idx) == 0:
                 models.append(PriorModel(known[idx], data.n_classes, net, device, seconds))
                 continue
-            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            with own_rng(device):
                 torch.manual_seed(seed + 1)  # fine-tuning draws the same, cached or not
                 head = nn.Linear(self.dim, data.n_classes).to(device)
                 if self.graph_weight:

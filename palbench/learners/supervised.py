@@ -101,7 +101,8 @@ class MLP(TorchLearner, LabelLearner):
         return make_mlp(n_in, self.hidden, n_classes, self.dropout)
 
     def batch_member_bytes(self, data):
-        return member_bytes(self.network(data.X.shape[1], data.n_classes), data.n_pool,
+        n_in = data.X.shape[1]
+        return member_bytes(self.network(n_in, data.n_classes), n_in, data.n_pool,
                             self.batch_size)
 
     def validate(self, where):

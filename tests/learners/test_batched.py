@@ -12,7 +12,14 @@ import torch
 from torch import nn
 
 from palbench.bench.threads import single_threaded
-from palbench.learners.batched import Member, check_architecture, forward, seeded, train
+from palbench.learners.batched import (
+    Member,
+    check_architecture,
+    forward,
+    member_bytes,
+    seeded,
+    train,
+)
 from palbench.learners.pal import make_cnn
 from palbench.learners.supervised import MLP
 from palbench.learners.torch_common import make_mlp
@@ -121,3 +128,13 @@ def test_a_module_the_batched_forward_does_not_know_is_refused():
         check_architecture(nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Linear(4, 2)))
     with pytest.raises(TypeError, match="groups=1"):
         check_architecture(nn.Sequential(nn.Conv2d(2, 2, 3, groups=2)))
+
+
+def test_a_member_s_memory_counts_its_weights_samples_and_minibatch_activations():
+    """What the executor sizes groups by: 16 bytes a weight (weights, gradients, two Adam
+    moments), the padded samples, and activations that grow with the minibatch."""
+    net = encoder_with_head(0)
+    weights = sum(p.numel() for p in net.parameters())
+    small, large = member_bytes(net, 64, 100, 8), member_bytes(net, 64, 100, 64)
+    assert 16 * weights + 4 * 100 * 66 < small < large
+    assert member_bytes(net, 64, 100, 200) == member_bytes(net, 64, 100, 100)  # batch <= pool
