@@ -124,12 +124,16 @@ def test_badge_on_the_whole_pool_picks_only_candidates():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_badge_pruned_picks_are_the_unpruned_ones(dtype):
     """Skipping the rows a pick cannot bring nearer changes no pick: a fitted linear model
-    on blobs (most gradients near 0, as on real pools), several seeds, k up to the pool."""
+    on blobs (most gradients near 0, as on real pools), several seeds, k up to the pool.
+    The features are multiples of 1/8, so that <h_i, h_j> is exact in either dtype: the
+    pruned path's product of the rows it keeps and the full path's product of every row are
+    of different shapes, which BLAS may round in another order (docs/reliability.md); with
+    exact products the picks must be the same bits, not merely close."""
     from sklearn.datasets import make_blobs
     from sklearn.linear_model import LogisticRegression
 
     X, y = make_blobs(3000, n_features=6, centers=5, random_state=0)
-    X = X.astype(dtype)
+    X = (np.round(X * 8) / 8).astype(dtype)  # |8x| < 2^7: products and sums of 6 exact
     proba = LogisticRegression(max_iter=500).fit(X[:60], y[:60]).predict_proba(X)
     candidates = np.arange(60, 3000)
     for seed, k in ((0, 50), (1, 300), (2, 2940)):
@@ -159,8 +163,58 @@ def test_epig_is_the_kl_of_the_joint_from_its_marginals_and_at_most_bald():
     np.testing.assert_allclose(epig_scores(agree[:, :N], agree[:, N:]), 0.0, atol=1e-12)
 
 
+def float32_rounding_bound(net: torch.nn.Sequential, X: np.ndarray, dropout: float) -> float:
+    """How far float32 rounding may move a logit of `net` (its dropout kept at 1/(1-p) on
+    every unit): the classic bound for nested dot products, gamma_k * (|W_L| ... |W_1||x|),
+    with k the roundings along the longest path (each layer's inner dimension and its bias,
+    and the dropout's scaling). Products of another shape (50 rows or 10, another CPU's
+    kernel) may round in another order, never further than this."""
+    magnitude = torch.as_tensor(np.abs(X), dtype=torch.float64)
+    k = 0
+    for layer in net:
+        if isinstance(layer, torch.nn.Linear):
+            magnitude = magnitude @ layer.weight.detach().double().abs().T + \
+                layer.bias.detach().double().abs()
+            k += layer.in_features + 1
+        elif isinstance(layer, torch.nn.Dropout):
+            magnitude = magnitude / (1.0 - dropout)
+            k += 1
+    u = np.finfo(np.float32).eps / 2
+    return k * u / (1 - k * u) * float(magnitude.max())
+
+
+def dropout_masks(model, X: np.ndarray, consistent: bool) -> tuple[np.ndarray, np.ndarray]:
+    """sample_proba's outputs and the masks it used: read off the input of the layer after
+    the dropout (a dropped unit is 0 there; a unit is known where its ReLU is above 0)."""
+    first = next(i for i, m in enumerate(model.net) if isinstance(m, torch.nn.Dropout))
+    seen = []
+    hook = model.net[first + 1].register_forward_pre_hook(
+        lambda _module, args: seen.append(args[0].numpy().copy()))
+    try:
+        out = model.sample_proba(X, 6, seed=3, consistent=consistent)
+    finally:
+        hook.remove()
+    before = model.embed(X) if first == len(model.net) - 2 else None
+    assert before is not None  # one hidden layer: the dropout's input is the embedding
+    kept = np.stack(seen) != 0  # (sample, row, unit)
+    return out, np.where(before > 0, kept, -1)  # -1: not known (the ReLU gave 0)
+
+
+def one_mask_per_sample(masks: np.ndarray) -> np.ndarray | None:
+    """Each sample's one mask over the units (True: kept), or None when two rows of a sample
+    were given different masks."""
+    known = masks >= 0
+    kept = (masks == 1).any(axis=1)
+    dropped = ((masks == 0) & known).any(axis=1)
+    return None if (kept & dropped).any() else kept
+
+
 def test_consistent_dropout_is_one_network_per_sample_whatever_rows_are_asked():
-    """EPIG's joint needs sample s to be the same network for candidates and targets."""
+    """EPIG's joint needs sample s to be the same network for candidates and targets: the
+    same dropout mask for every row, whichever rows a call asks for. So the outputs are the
+    same network's, equal up to float32 rounding: products of 50 rows and of 10 round in
+    another order on some CPUs (2e-8 apart with AVX-512 and AMX; docs/reliability.md), never
+    further than the rounding bound."""
     from palbench.datasets import DATASETS
     from palbench.graph import SimilarityGraph
     from palbench.learners import LEARNERS
@@ -170,11 +224,19 @@ def test_consistent_dropout_is_one_network_per_sample_whatever_rows_are_asked():
     graph.add_labels(np.arange(30), data.y[:30])
     model = LEARNERS.get("mlp")(hidden=(16,), dropout=0.3, epochs=3, device="cpu").fit(
         data, graph, seed=0)
-    whole = model.sample_proba(data.X[:50], 6, seed=3, consistent=True)
-    part = model.sample_proba(data.X[20:30], 6, seed=3, consistent=True)
-    np.testing.assert_array_equal(whole[:, 20:30], part)
-    loose = model.sample_proba(data.X[:50], 6, seed=3)  # a mask per row: not one network
-    assert not np.array_equal(loose[:, 20:30], model.sample_proba(data.X[20:30], 6, seed=3))
+    whole, whole_masks = dropout_masks(model, data.X[:50], consistent=True)
+    part, part_masks = dropout_masks(model, data.X[20:30], consistent=True)
+    per_sample = one_mask_per_sample(whole_masks)
+    assert per_sample is not None and (~per_sample).any() and per_sample.any(axis=1).all()
+    both = (whole_masks[:, 20:30] >= 0) & (part_masks >= 0)
+    assert both.any()
+    np.testing.assert_array_equal(whole_masks[:, 20:30][both], part_masks[both])
+    bound = float32_rounding_bound(model.net, data.X[:50], 0.3)
+    assert 0 < bound < 1e-4
+    np.testing.assert_allclose(whole[:, 20:30], part, rtol=0, atol=bound)
+    loose, loose_masks = dropout_masks(model, data.X[:50], consistent=False)
+    assert one_mask_per_sample(loose_masks) is None  # a mask per row: not one network
+    assert np.abs(loose[:, 20:30] - part).max() > 1000 * bound
 
 
 def test_bald_scores_equal_the_closed_form():
