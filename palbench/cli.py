@@ -179,6 +179,21 @@ def cmd_check(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_verify(args) -> int:
+    from palbench.bench.verify import verify_store
+
+    workers = positive_workers(args.workers)
+    with open_store(args.store, mode="read") as store:  # only read: never written
+        report = verify_store(store, sample=args.sample, seed=args.seed, workers=workers,
+                              progress=not args.quiet)
+    if report.interrupted:
+        raise KeyboardInterrupt
+    for line in report.differences:
+        print(line)
+    print(report.summary())
+    return 1 if report.differences else 0
+
+
 def cmd_compare(args) -> int:
     from palbench.reports.compare import compare, markdown
 
@@ -404,6 +419,30 @@ def add_check(sub) -> None:
     p.set_defaults(handler=cmd_check)
 
 
+def add_verify(sub) -> None:
+    p = sub.add_parser(
+        "verify", help="re-run stored cells and compare every checkpoint (exit 1 on a "
+                       "difference)",
+        description="Audit a store (a leaderboard submission, an imported bundle): re-run its "
+                    "cells, each rebuilt from its stored spec, into a scratch store (the store "
+                    "given is only read) and compare every checkpoint value: identical, within "
+                    "its metric's tolerance (accuracies: one test prediction; counts and costs "
+                    "exact; times not compared), or different (one line each: run, budget, "
+                    "metric, stored and re-run values). Exit 0: none different; 1: a value "
+                    "differs; 2: bad input. docs/reliability.md says what agrees across "
+                    "machines.")
+    _store_arg(p)
+    p.add_argument("--sample", type=int, metavar="N",
+                   help="re-run N cells drawn with --seed (default: every cell)")
+    p.add_argument("--seed", type=int, default=0, metavar="K",
+                   help="the seed of the --sample draw (default 0)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="parallel worker processes (default 1); the values are the same "
+                        "whatever N is")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=cmd_verify)
+
+
 def add_compare(sub) -> None:
     p = sub.add_parser(
         "compare", help="compare two tags or palbench versions cell by cell",
@@ -506,7 +545,7 @@ def add_bench(sub) -> None:
 
 
 COMMANDS = (add_run, add_demo, add_check, add_compare, add_list, add_export, add_import,
-            add_report, add_robustness, add_bench)
+            add_report, add_robustness, add_bench, add_verify)
 
 
 def build_parser() -> argparse.ArgumentParser:
