@@ -184,8 +184,8 @@ def cmd_verify(args) -> int:
 
     workers = positive_workers(args.workers)
     with open_store(args.store, mode="read") as store:  # only read: never written
-        report = verify_store(store, sample=args.sample, seed=args.seed, workers=workers,
-                              progress=not args.quiet)
+        report = verify_store(store, sample=args.sample, seed=args.seed,
+                              data_files=args.data, workers=workers, progress=not args.quiet)
     if report.interrupted:
         raise KeyboardInterrupt
     for line in report.differences:
@@ -436,6 +436,10 @@ def add_verify(sub) -> None:
                    help="re-run N cells drawn with --seed (default: every cell)")
     p.add_argument("--seed", type=int, default=0, metavar="K",
                    help="the seed of the --sample draw (default 0)")
+    p.add_argument("--data", action="append", default=[], metavar="FILE",
+                   help="a file that a stored dataset (csv, npz) was read from: no spec holds "
+                        "a path, only the data's fingerprint, so each file given is tried "
+                        "until one gives the stored data (repeatable)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="parallel worker processes (default 1); the values are the same "
                         "whatever N is")

@@ -35,8 +35,9 @@ import numpy as np
 import palbench
 from palbench.bench.config import Plan, plan_from_raw
 from palbench.bench.session import run_plan
-from palbench.datasets import Dataset
+from palbench.datasets import DATASETS, Dataset
 from palbench.errors import ConfigError
+from palbench.fields import without_results
 from palbench.results.schema import CHECKPOINT_FIELDS
 from palbench.results.store import ResultsStore
 
@@ -215,7 +216,7 @@ def first_difference(stored, rebuilt, where: str = "") -> str:
     return f"{where} is {json.dumps(stored)} in the store, {json.dumps(rebuilt)} here"
 
 
-def rebuild(runs: list[StoredRun], hashes: list[str]) -> Plan:
+def rebuild(runs: list[StoredRun], hashes: list[str], data_files: list[Path]) -> Plan:
     """One plan of the chosen cells, each rebuilt from its stored spec and proved to have its
     stored hash; a cell that cannot be rebuilt here is bad input naming its run and why."""
     first = {}
@@ -228,26 +229,56 @@ def rebuild(runs: list[StoredRun], hashes: list[str]) -> Plan:
         groups.setdefault(json.dumps([rest, run.experiment, run.labels]), []).append(run)
     cells, datasets, by_fingerprint = [], {}, {}
     for group in groups.values():
-        run = group[0]
-        raw = config_of(run.spec, run.experiment, run.labels,
-                        sorted(r.spec["seed"] for r in group))
-        try:
-            plan = plan_from_raw(raw)
-        except ConfigError as exc:
-            raise ConfigError("store", f"run {run.run_id}", "its cell cannot be rebuilt here "
-                              f"({exc}){version_note(run)}") from None
+        plan = group_plan(group, data_files)
         made = {cell.spec_hash(): cell for cell in plan.cells}
-        for stored in group:
-            if stored.spec_hash not in made:
-                cell = next(c for c in plan.cells if c.seed == stored.spec["seed"])
-                raise ConfigError("store", f"run {stored.run_id}", "its cell cannot be "
-                                  "rebuilt here: " + first_difference(stored.spec, cell.spec())
-                                  + version_note(stored))
-            cells.append(made[stored.spec_hash])
+        cells += [made[stored.spec_hash] for stored in group]
         datasets.update(plan.datasets)
         by_fingerprint.update(plan.by_fingerprint)
     experiment = dataclasses.replace(cells[0].experiment, name="verify")
     return Plan(experiment, cells, datasets, by_fingerprint)
+
+
+def group_plan(group: list[StoredRun], data_files: list[Path]) -> Plan:
+    """The plan of one spec's stored seeds, holding each stored hash. A dataset read from a
+    file is rebuilt with each of `data_files` as its path in turn, until one gives the stored
+    data: a path is in no spec (it changes no result; the data's fingerprint is there)."""
+    run = group[0]
+    raw = config_of(run.spec, run.experiment, run.labels, sorted(r.spec["seed"] for r in group))
+    try:
+        reads_file = "path" in without_results(DATASETS.get(raw["dataset"]["name"],
+                                                                "dataset.name"))
+    except ConfigError as exc:
+        raise cannot_rebuild(run, f"({exc})") from None
+    label = run.labels["dataset"]
+    if reads_file and not data_files:
+        raise cannot_rebuild(run, f": dataset {label!r} is read from a file, whose path no "
+                             "spec holds; give the file with --data FILE")
+    tries = [{**raw, "dataset": {**raw["dataset"], "path": str(f)}} for f in data_files] \
+        if reads_file else [raw]
+    why = failed = ""
+    for attempt in tries:
+        try:
+            plan = plan_from_raw(attempt)
+        except ConfigError as exc:
+            why = failed = f" ({exc})"
+            continue
+        made = {cell.spec_hash(): cell for cell in plan.cells}
+        missing = [stored for stored in group if stored.spec_hash not in made]
+        if not missing:
+            return plan
+        cell = next(c for c in plan.cells if c.seed == missing[0].spec["seed"])
+        why = ": " + first_difference(missing[0].spec, cell.spec())
+        run = missing[0]
+    if reads_file:
+        why = (f": no --data file gives the data of dataset {label!r} (fingerprint "
+               f"{run.spec['dataset']['fingerprint'][:12]}...)"
+               f"{failed if len(tries) == 1 else ''}")
+    raise cannot_rebuild(run, why)
+
+
+def cannot_rebuild(run: StoredRun, why: str) -> ConfigError:
+    return ConfigError("store", f"run {run.run_id}", f"its cell cannot be rebuilt here{why}"
+                       f"{version_note(run)}")
 
 
 def version_note(run: StoredRun) -> str:
@@ -299,10 +330,16 @@ def compare(stored: StoredRun, rerun: StoredRun, data: Dataset, report: Verifica
 
 
 def verify_store(store: ResultsStore, *, sample: int | None = None, seed: int = 0,
-                 workers: int = 1, progress: bool = True) -> Verification:
+                 data_files: list[str | Path] = (), workers: int = 1,
+                 progress: bool = True) -> Verification:
     """Re-run the store's cells (all, or `sample` of them drawn with `seed`) into a scratch
-    store and compare every stored run of each with its re-run. `store` is only read (open
-    it with mode="read": then nothing can write it)."""
+    store and compare every stored run of each with its re-run; `data_files`: the files that
+    datasets read from files may be read from. `store` is only read (open it with
+    mode="read": then nothing can write it)."""
+    data_files = [Path(f).resolve() for f in data_files]
+    for f in data_files:
+        if not f.is_file():
+            raise ConfigError("--data", str(f), "no such file")
     if sample is not None and sample < 1:
         raise ConfigError("--sample", sample, "must be at least 1 (leave it out to verify "
                           "every cell)")
@@ -315,7 +352,7 @@ def verify_store(store: ResultsStore, *, sample: int | None = None, seed: int = 
     altered = [run for run in runs if spec_hash_of(run.spec) != run.spec_hash]
     runs = [run for run in runs if run not in altered]
     hashes = choose(runs, sample, seed)
-    plan = rebuild(runs, hashes) if hashes else None
+    plan = rebuild(runs, hashes, data_files) if hashes else None
     chosen = [run for run in runs if run.spec_hash in set(hashes)]
     report = Verification(cells=len(hashes), runs=len(chosen),
                           other_versions=sum(r.version != palbench.__version__ for r in chosen))

@@ -211,6 +211,51 @@ def test_a_cell_this_palbench_cannot_rebuild_is_refused_before_running(store, ca
     assert "stored by palbench 9.9" in err
 
 
+def test_a_file_dataset_is_verified_with_the_file_given(tmp_path, capsys):
+    """A csv's path is in no spec (its data's fingerprint is): verify asks for the file,
+    finds the one of the stored data among those given, and refuses a file of other data."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(120, n_features=4, n_informative=3, n_redundant=0,
+                               n_classes=2, random_state=0)
+    source, edited = tmp_path / "points.csv", tmp_path / "edited.csv"
+    for path, first in ((source, X[0, 0]), (edited, X[0, 0] + 1.0)):
+        rows = [[first, *X[0, 1:], y[0]], *(list(x) + [c] for x, c in zip(X[1:], y[1:]))]
+        path.write_text("a,b,c,d,label\n" + "".join(
+            ",".join(f"{v:.6f}" for v in row[:4]) + f",{int(row[4])}\n" for row in rows),
+            encoding="utf-8")
+    config = tmp_path / "file.toml"
+    config.write_text(textwrap.dedent("""
+        [experiment]
+        seeds = [0]
+        budgets = [10, 20]
+        [dataset]
+        name = "csv"
+        path = "points.csv"
+        label_column = "label"
+        [strategy]
+        name = "margin"
+        [learner]
+        name = "sklearn"
+        estimator = "sklearn.linear_model.LogisticRegression"
+        """), encoding="utf-8")
+    store = tmp_path / "file.sqlite"
+    assert main(["run", str(config), "--store", str(store), "--quiet"]) == 0
+    capsys.readouterr()
+    code, lines, err = verify(capsys, "--store", store)
+    assert code == 2 and lines == [] and len(err.strip().splitlines()) == 1
+    assert "is read from a file, whose path no spec holds" in err and "--data FILE" in err
+    code, lines, err = verify(capsys, "--store", store, "--data", edited)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "'run 1': its cell cannot be rebuilt here: no --data file gives the data of " \
+        "dataset" in err
+    code, lines, _ = verify(capsys, "--store", store, "--data", edited, "--data", source)
+    assert code == 0 and lines[0].startswith("palbench verify: 1 cells re-run (1 stored runs), "
+                                             "2 checkpoints: ")
+    code, _, err = verify(capsys, "--store", store, "--data", tmp_path / "none.csv")
+    assert code == 2 and "--data" in err and "no such file" in err
+
+
 @pytest.mark.parametrize("args, named", [
     (["--sample", "0"], "--sample"),
     (["--sample", "-2"], "--sample"),
