@@ -95,8 +95,9 @@ class Results:
     def compare(self, baseline: str = "random", metric: str = "task_acc",
                 value: str = "aulc") -> pd.DataFrame:
         """Every strategy against `baseline` (a strategy label), per panel, over the seeds
-        both ran: mean paired gain in `value` ("aulc" or "final") of `metric`, paired t-test
-        p-value, Holm-adjusted within the panel, and a verdict ("better", "worse", "no
+        both ran: mean paired gain in `value` ("aulc" or "final") of `metric`, the paired
+        sign-flip test's p-value (exact up to 12 seeds; never below 2/2^n), Holm-adjusted
+        within the panel, the test's name, and a verdict ("better", "worse", "no
         evidence")."""
         from palbench.reports.metrics import per_run
         from palbench.reports.stats import paired_against

@@ -406,10 +406,12 @@ def add_check(sub) -> None:
     p = sub.add_parser(
         "check", help="check annotation-cost claims against the store (exit 1 on a failure)",
         description="Evaluate each [[claim]] of a TOML file against the store: one PASS/FAIL "
-                    "line per claim with the measured value, its bootstrap interval over seeds "
-                    "and the bound. Cells missing from the store are run from each claim's "
-                    "config first (--no-run: never). Exit 0: all pass; 1: a claim fails; "
-                    "2: a bad file.")
+                    "line per claim with the measured value, its t (or, for a ratio, Fieller) "
+                    "interval over seeds and the bound that held or failed, by how much; a "
+                    "cell with fewer seeds than its interval needs is bad input. Cells "
+                    "missing from the store are run from each claim's config first "
+                    "(--no-run: never). Exit 0: all pass; 1: a claim fails; 2: a bad file or "
+                    "too few seeds.")
     p.add_argument("claims", help="TOML file of [[claim]] tables (docs/guide/claims-in-ci.md)")
     _store_arg(p)
     p.add_argument("--no-run", action="store_true", help="never run missing cells")
@@ -452,7 +454,7 @@ def add_compare(sub) -> None:
         "compare", help="compare two tags or palbench versions cell by cell",
         description="Per dataset x oracle x costs x learner x strategy: the candidate's change "
                     "in final accuracy, AULC and cost to reach --target, paired over shared "
-                    "seeds with bootstrap 95% intervals; significant regressions are flagged.")
+                    "seeds with 95% t intervals; significant regressions are flagged.")
     _store_arg(p)
     p.add_argument("--baseline", required=True, metavar="TAG_OR_VERSION")
     p.add_argument("--candidate", required=True, metavar="TAG_OR_VERSION")

@@ -3,8 +3,10 @@
 A claim names one cell (dataset, strategy, and as many of oracle, costs, learner,
 selection_learner, experiment and tag as the store needs to tell its cells apart), a metric per
 run (cost_to_reach a target accuracy, aulc, final_acc, a stopping criterion's stop), and a bound
-that the far end of a bootstrap interval over that cell's seeds must meet (at_most, at_least, or
-ratio_at_most against the cell of another strategy in the same setting, paired on seeds).
+that the far end of an interval over that cell's seeds must meet: at_most or at_least on the
+Student-t interval of the mean, or ratio_at_most on Fieller's interval of the ratio to the cell
+of another strategy in the same setting, paired on seeds. A verdict names the bound that held
+or failed and by how much; a cell with fewer seeds than its interval needs is refused (exit 2).
 
 A claim measures exactly one cell per side, or it is refused (bad input, exit 2) with the
 values that tell the cells apart and the key to add: pooling cells would count their seeds
@@ -29,7 +31,15 @@ import pandas as pd
 from palbench.errors import ConfigError, check
 from palbench.params import build, read_toml, unknown_key_error
 from palbench.reports.metrics import per_run, stops_of
-from palbench.reports.stats import bootstrap_ci
+from palbench.reports.stats import (
+    INTERVAL_MIN_SEEDS,
+    Interval,
+    mean_ci,
+    paired_method,
+    ratio_ci,
+    seeds_to_decide,
+    smallest_p,
+)
 
 CLAIM_METRICS = ("cost_to_reach", "aulc", "final_acc", "stop_cost", "stop_loss", "robust_wins")
 ROBUST = "robust_wins"  # the share of a robustness study's variants won (reports/robustness.py)
@@ -159,9 +169,49 @@ def fmt(value: float) -> str:
     return "not reached" if math.isinf(value) else f"{value:.4g}"
 
 
-def evaluate(claim: Claim, frame: pd.DataFrame, baseline: pd.DataFrame | None) -> Verdict:
-    """PASS when the far end of the bootstrap interval meets the bound. `frame` holds the
-    runs of one cell, one run per seed (`baseline`: those of the relative_to cell)."""
+def bound_held(interval: Interval, bound: float, side: str) -> tuple[bool, str]:
+    """Whether the interval's far end (`side`: "upper" for at_most and ratio_at_most,
+    "lower" for at_least) meets the bound, and that said: the bound that held, or the one
+    that failed and by how much."""
+    edge = interval.high if side == "upper" else interval.low
+    name = f"{side} {interval.level:.0%} bound"
+    if math.isnan(edge):
+        return False, f"{name} undefined ({interval.why})"
+    passed = bool(edge <= bound) if side == "upper" else bool(edge >= bound)
+    op = {("upper", True): "<=", ("upper", False): ">", ("lower", True): ">=",
+          ("lower", False): "<"}[side, passed]
+    if math.isinf(edge):
+        return passed, f"{name} unbounded {op} {bound:g}"
+    return passed, f"{name} {edge:.4g} {op} {bound:g} by {abs(edge - bound):.2g}"
+
+
+def measured(label: str, interval: Interval, values: np.ndarray) -> str:
+    """The claim's value with its interval, or why it has none (runs never reached it)."""
+    missed = int(np.isinf(values).sum())
+    if missed:
+        return f"{label} not reached in {missed} of {len(values)} seeds"
+    if math.isinf(interval.high) and math.isinf(interval.low):
+        return f"{label} = {fmt(interval.point)} ({interval.why})"
+    return f"{label} = {fmt(interval.point)} [{fmt(interval.low)}, {fmt(interval.high)}]"
+
+
+def enough_seeds(claim: Claim, n: int, where: str, shared: bool = False) -> None:
+    """A claim's interval needs INTERVAL_MIN_SEEDS seeds (shared with the baseline's cell
+    for a ratio): fewer is bad input, since no outcome of the check could mean anything."""
+    if n < INTERVAL_MIN_SEEDS:
+        kind = f"{claim.confidence:.0%} " + ("Fieller" if shared else "t") + " interval"
+        has = (f"shares {n} seed(s) with {claim.relative_to!r}'s cell" if shared else
+               f"has {n} seed(s) in its cell")
+        raise ConfigError(where, claim.name, f"{claim.strategy!r} {has}; its {kind} needs at "
+                          f"least {INTERVAL_MIN_SEEDS} (run more seeds)")
+
+
+def evaluate(claim: Claim, frame: pd.DataFrame, baseline: pd.DataFrame | None,
+             where: str = "claim") -> Verdict:
+    """PASS when the far end of the interval meets the bound: the Student-t interval of the
+    mean over the cell's seeds, or for a ratio Fieller's interval over the seeds paired with
+    the baseline (stats.mean_ci, stats.ratio_ci). `frame` holds the runs of one cell, one run
+    per seed (`baseline`: those of the relative_to cell). Too few seeds: ConfigError."""
     label = describe_metric(claim)
     values = per_run_values(frame, claim)
     if claim.metric in STOP_METRICS and values.empty:
@@ -176,49 +226,24 @@ def evaluate(claim: Claim, frame: pd.DataFrame, baseline: pd.DataFrame | None) -
             last_cost = baseline.groupby("seed")["cost"].max()
             base = base.where(~np.isinf(base), last_cost.reindex(base.index))
         seeds = values.index.intersection(base.index)
-        pairs = np.c_[values[seeds].to_numpy(), base[seeds].to_numpy()]
-        if len(seeds) < 2:
-            return Verdict(claim, False, f"FAIL  {claim.name}: needs at least 2 shared seeds, "
-                                         f"has {len(seeds)}")
-
-        def ratio(sample, axis=None):
-            if axis is None:
-                return sample[:, 0].mean() / sample[:, 1].mean()
-            return sample[..., 0].mean(axis=axis) / sample[..., 1].mean(axis=axis)
-
-        point, low, high = _bootstrap_pairs(pairs, ratio, claim.confidence)
-        passed = bool(high <= claim.ratio_at_most)
-        line = (f"{label} ratio {claim.strategy}/{claim.relative_to} = {fmt(point)} "
-                f"[{fmt(low)}, {fmt(high)}] <= {claim.ratio_at_most:g} ({len(seeds)} seeds"
+        enough_seeds(claim, len(seeds), where, shared=True)
+        mine = values[seeds].to_numpy()
+        interval = ratio_ci(mine, base[seeds].to_numpy(), claim.confidence)
+        passed, bound = bound_held(interval, claim.ratio_at_most, "upper")
+        line = (f"{measured(f'{label} ratio {claim.strategy}/{claim.relative_to}', interval, mine)}"
+                f", {bound} ({len(seeds)} seeds"
                 + (f"; {claim.relative_to} never reached it in {censored}, counted at its "
                    "last cost" if censored else "") + ")")
     else:
-        if len(values) < 2:
-            return Verdict(claim, False, f"FAIL  {claim.name}: needs at least 2 seeds for a "
-                                         f"{claim.confidence:.0%} interval, has {len(values)}")
-        point, low, high = bootstrap_ci(values.to_numpy(), level=claim.confidence)
+        enough_seeds(claim, len(values), where)
+        interval = mean_ci(values.to_numpy(), level=claim.confidence)
         if claim.at_most is not None:
-            passed = bool(high <= claim.at_most)
-            bound = f"<= {claim.at_most:g}"
+            passed, bound = bound_held(interval, claim.at_most, "upper")
         else:
-            passed = bool(low >= claim.at_least)
-            bound = f">= {claim.at_least:g}"
-        line = (f"{label} = {fmt(point)} [{fmt(low)}, {fmt(high)}] {bound} "
-                f"({len(values)} seeds)")
+            passed, bound = bound_held(interval, claim.at_least, "lower")
+        line = f"{measured(label, interval, values.to_numpy())}, {bound} ({len(values)} seeds)"
     head = "PASS" if passed else "FAIL"
-    return Verdict(claim, passed, f"{head}  {claim.name}: {line}, "
-                                  f"{claim.confidence:.0%} bootstrap interval")
-
-
-def _bootstrap_pairs(pairs: np.ndarray, statistic, level: float, n_boot: int = 10_000,
-                     seed: int = 0) -> tuple[float, float, float]:
-    rng = np.random.default_rng(seed)
-    samples = pairs[rng.integers(0, len(pairs), size=(n_boot, len(pairs)))]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        stats_ = statistic(samples, axis=1)
-        point = float(statistic(pairs))
-    low, high = np.quantile(stats_, [(1 - level) / 2, (1 + level) / 2], method="inverted_cdf")
-    return point, float(low), float(high)
+    return Verdict(claim, passed, f"{head}  {claim.name}: {line}, {interval.name}")
 
 
 def write_junit(verdicts: list[Verdict], path: Path) -> None:
@@ -267,7 +292,7 @@ def check_claims(claims: list[Claim], store, run_missing=None) -> list[Verdict]:
             if isinstance(baseline, Verdict):
                 verdicts.append(baseline)
                 continue
-        verdicts.append(evaluate(claim, runs_of, baseline))
+        verdicts.append(evaluate(claim, runs_of, baseline, where))
     return verdicts
 
 
@@ -301,6 +326,14 @@ def robust_verdict(claim: Claim, store, where: str) -> Verdict:
                           f"{len(panels)} panels on {claim.dataset} ({'; '.join(panels)}): a "
                           "robust_wins claim reads one; run the study on one oracle, costs "
                           "and learner")
+    for unit in units:  # a variant whose seeds can never give a win: no verdict to count
+        seeds, pairs = len(unit.aulc), len(unit.pairs())
+        if seeds < seeds_to_decide(pairs):
+            raise ConfigError(where, claim.name, f"variant {unit.name!r} of study "
+                              f"{claim.study!r} has {seeds} seed(s); a win there needs at "
+                              f"least {seeds_to_decide(pairs)} (sign-flip test: smallest p "
+                              f"{smallest_p(seeds):.2g} at {seeds} seeds, Holm over {pairs} "
+                              "pair(s), alpha 0.05)")
     rows = analyse(units, seed_counts=())["verdicts"]
     rows = rows[(rows["a"] == claim.strategy) & (rows["b"] == claim.relative_to)]
     wins, losses, n = int((rows["verdict"] > 0).sum()), int((rows["verdict"] < 0).sum()), \
@@ -309,11 +342,13 @@ def robust_verdict(claim: Claim, store, where: str) -> Verdict:
     passed = n > 0 and won >= claim.at_least and not (claim.never_loses and losses)
     lost = ", loses in none" if not losses else \
         f", loses in {losses}: {'; '.join(rows.loc[rows['verdict'] < 0, 'variant'])}"
+    seeds = int(rows["seeds"].min()) if n else 0
     line = (f"{claim.strategy} beats {claim.relative_to} in {wins} of {n} variants "
-            f"({won:.2f}) >= {claim.at_least:g}{lost}"
+            f"({won:.2f}) {'>=' if won >= claim.at_least else '<'} {claim.at_least:g} by "
+            f"{abs(won - claim.at_least):.2g}{lost}"
             + (" (never_loses)" if claim.never_loses else "")
-            + f"; study {claim.study!r} on {claim.dataset}, paired t-test over seeds on AULC, "
-              "Holm-corrected in each variant")
+            + f"; study {claim.study!r} on {claim.dataset}, {paired_method(seeds)} over "
+              f"{seeds} seeds on AULC, Holm-corrected in each variant")
     return Verdict(claim, passed, f"{'PASS' if passed else 'FAIL'}  {claim.name}: {line}")
 
 

@@ -2,8 +2,9 @@
 
 A cell is dataset x oracle x costs x learner x strategy (matched by name, so a changed default
 that altered the spec hash still pairs up). Per cell: the candidate's change in final accuracy,
-AULC and cost to reach a target accuracy, paired over shared seeds, with a bootstrap 95%
-interval; a regression is flagged when the whole interval lies on the worse side.
+AULC and cost to reach a target accuracy, paired over shared seeds, with a 95% t interval of
+the mean change (stats.mean_ci; none below 2 seeds); a regression is flagged when the whole
+interval lies on the worse side.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pandas as pd
 from palbench.errors import ConfigError
 from palbench.reports.metrics import CELL_KEYS as CELL
 from palbench.reports.metrics import per_run, shown_keys
-from palbench.reports.stats import bootstrap_ci
+from palbench.reports.stats import INTERVAL_MIN_SEEDS, mean_ci
 
 
 def select(frame: pd.DataFrame, ref: str, field: str) -> pd.DataFrame:
@@ -52,9 +53,9 @@ def compare(frame: pd.DataFrame, baseline: str, candidate: str,
             cand, base = cell[f"{metric}_cand"].to_numpy(), cell[f"{metric}_base"].to_numpy()
             neither = np.isinf(cand) & np.isinf(base)  # no change to measure: left out, counted
             delta = cand[~neither] - base[~neither]  # one side missing: an infinite change
-            row[f"d_{metric}"] = bootstrap_ci(delta) if len(delta) else None
+            row[f"d_{metric}"] = mean_ci(delta) if len(delta) else None
             row[f"n_{metric}_neither"] = int(neither.sum())
-            if len(delta) >= 2:
+            if len(delta) >= INTERVAL_MIN_SEEDS:
                 mean, low, high = row[f"d_{metric}"]
                 if (worse_if == "lower" and high < 0) or (worse_if == "higher" and low > 0):
                     regression.append(metric)
@@ -63,20 +64,24 @@ def compare(frame: pd.DataFrame, baseline: str, candidate: str,
     return pd.DataFrame(rows)
 
 
-def fmt(triple, neither: int = 0, seeds: int = 0) -> str:
-    """A change with its interval; seeds where neither side reached the target are said, not
-    counted as a change of zero (or of inf - inf)."""
-    if triple is None:
+def fmt(change, neither: int = 0, seeds: int = 0) -> str:
+    """A change with its interval, or why it has none; seeds where neither side reached the
+    target are said, not counted as a change of zero (or of inf - inf)."""
+    if change is None:
         return "not reached on either side"
-    mean, low, high = triple
-    text = f"{mean:+.3g}" if np.isnan(low) else f"{mean:+.3g} [{low:+.3g}, {high:+.3g}]"
+    mean, low, high = change
+    if np.isnan(low) or np.isnan(high):
+        text = f"{mean:+.3g} ({change.why})"
+    else:
+        text = f"{mean:+.3g} [{low:+.3g}, {high:+.3g}]"
     return text + (f" (neither reached it in {neither} of {seeds} seeds)" if neither else "")
 
 
 def markdown(table: pd.DataFrame, baseline: str, candidate: str, target: float) -> str:
     keys = shown_keys(table, CELL)
     lines = [f"# {candidate} against {baseline}", "",
-             "Change of the candidate, paired over shared seeds: mean [bootstrap 95% interval]. "
+             "Change of the candidate, paired over shared seeds: mean [95% t interval of the "
+             "mean change; none below 2 seeds]. "
              "A regression is flagged when the whole interval is on the worse side. Cost to "
              f"reach {target:g} task accuracy; a run that never reaches it counts as infinite, "
              "and a seed where neither side reaches it is left out of the change and counted.",

@@ -18,7 +18,8 @@ from palbench.reports.metrics import (  # noqa: E402
     oracle_lines,
     panel_title,
 )
-from palbench.reports.ranks import critical_difference, friedman, mean_ranks  # noqa: E402
+from palbench.reports.ranks import rank_test  # noqa: E402
+from palbench.reports.stats import t_band  # noqa: E402
 from palbench.results.schema import METRICS  # noqa: E402
 
 
@@ -66,7 +67,7 @@ def plot_curves(frame: pd.DataFrame, path: Path, metric: str, hue: str,
     for ax, (key, panel) in zip(axes.flat, panels):
         names = sorted(panel[hue].unique())
         sns.lineplot(data=panel, x="budget", y=metric, hue=hue, marker="o",
-                     errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax, hue_order=names,
+                     errorbar=t_band, ax=ax, hue_order=names,
                      style=hue if oracles else None, style_order=names if oracles else None,
                      dashes={n: (4, 2) if n.endswith(ORACLE_MARK) else "" for n in names}
                      if oracles else True)
@@ -84,7 +85,7 @@ def plot_curves(frame: pd.DataFrame, path: Path, metric: str, hue: str,
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
-    fig.suptitle("Accuracy vs annotation cost: mean over seeds, 95% bootstrap band",
+    fig.suptitle("Accuracy vs annotation cost: mean over seeds, 95% t band",
                  fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -101,8 +102,8 @@ def plot_graph(frame: pd.DataFrame, path: Path, hue: str, keys: list[str]) -> No
         for offset, (column, label) in enumerate(
                 [("n_labels", "samples of known class"), ("n_components", "connected components")]):
             ax = axes[2 * row + offset, col]
-            sns.lineplot(data=panel, x="budget", y=column, hue=hue, errorbar=("ci", 95),
-                         n_boot=500, seed=0, ax=ax, legend=offset == 0)
+            sns.lineplot(data=panel, x="budget", y=column, hue=hue, errorbar=t_band,
+                         ax=ax, legend=offset == 0)
             _place_legend(ax, extra > 0)
             ax.set_ylabel(label)
             ax.set_xlabel(cost_axis(panel))
@@ -113,7 +114,7 @@ def plot_graph(frame: pd.DataFrame, path: Path, hue: str, keys: list[str]) -> No
         row, col = divmod(i, cols)
         axes[2 * row, col].set_visible(False)
         axes[2 * row + 1, col].set_visible(False)
-    fig.suptitle("What the answers revealed: mean over seeds, 95% bootstrap band", fontsize=11)
+    fig.suptitle("What the answers revealed: mean over seeds, 95% t band", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -122,8 +123,10 @@ def plot_graph(frame: pd.DataFrame, path: Path, hue: str, keys: list[str]) -> No
 def plot_ranks(frame: pd.DataFrame, path: Path, metric: str = "task_acc",
                hue: str = "strategy", blocks: str = "panel") -> None:
     """Mean ranks of the lines named by `hue`; the Nemenyi critical difference is drawn only
-    when the Friedman test rejects equal ranks at 0.05 (Demsar's procedure)."""
-    ranks, n = mean_ranks(frame, metric, hue, blocks)
+    when the Friedman test rejects equal ranks at 0.05 (Demsar's procedure) and some
+    difference of mean ranks is rare enough to tell a pair apart."""
+    test = rank_test(frame, metric, hue, blocks)
+    ranks, n = test.ranks, test.n
     k = len(ranks)
     unit = "panel x seed block" if blocks == "seed" else "panel"
     fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.35 * max(k, 1)))
@@ -131,8 +134,7 @@ def plot_ranks(frame: pd.DataFrame, path: Path, metric: str = "task_acc",
         ax.text(0.5, 0.5, f"no {hue} ran in every panel", ha="center", va="center")
         ax.set_axis_off()
     else:
-        p = friedman(frame, metric, hue, blocks)
-        cd = critical_difference(k, n)
+        p, cd = test.p, test.cd
         ax.scatter(ranks.values, np.arange(k), color="C0", zorder=3)
         for y, (name, rank) in enumerate(ranks.items()):
             ax.annotate(f"{name} ({rank:.2f})", (rank, y), xytext=(8, -4),
@@ -140,13 +142,17 @@ def plot_ranks(frame: pd.DataFrame, path: Path, metric: str = "task_acc",
         if p < 0.05 and np.isfinite(cd):
             ax.plot([1, 1 + cd], [k - 0.4, k - 0.4], color="k", lw=2)
             ax.text(1 + cd / 2, k - 0.2, f"CD = {cd:.2f}", ha="center", fontsize=8)
-            title = (f"Friedman p = {p:.2g}: ranks differ; lines whose mean ranks differ by "
-                     "less than CD are not distinguishable (Nemenyi, 0.05)")
+            title = (f"{test.method} p = {p:.2g}: ranks differ; lines whose mean ranks "
+                     "differ by less than CD are not told apart "
+                     f"({'exact ' if test.exact else ''}Nemenyi, 0.05)")
         elif np.isnan(p):
             title = (f"Ranks of {hue}: the Friedman test needs at least 3 lines and 2 {unit}s "
                      f"({k} and {n} here), so the ranks are not tested")
+        elif p < 0.05:
+            title = (f"Ranks of {hue}: {test.method} p = {p:.2g}, the ranks differ, but no "
+                     f"pair can be told apart with {n} {unit}s")
         else:
-            title = f"Ranks of {hue}: Friedman p = {p:.2g}, no evidence that the ranks differ"
+            title = f"Ranks of {hue}: {test.method} p = {p:.2g}, no evidence that the ranks differ"
         ax.set_xlim(0.5, max(k, 2) + 0.9)
         ax.set_ylim(-0.8, k + 0.2)
         ax.set_yticks([])

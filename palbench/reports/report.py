@@ -1,7 +1,7 @@
 """Reports from the store.
 
 curves.png: a metric (task_acc by default) against annotation cost, mean over seeds with a 95%
-bootstrap band; graph.png: what the answers revealed (samples of known class, connected
+t band; graph.png: what the answers revealed (samples of known class, connected
 components) against cost; ranks.png: mean ranks across panels; leaderboard.md and index.html:
 final value and normalised AULC of the metric, mean with 95% interval, best in bold, rendered
 from the same tables. One panel per dataset x oracle x costs x learner; lines per strategy (or
@@ -27,7 +27,14 @@ from palbench.reports.metrics import (
     total_costs,
     without_oracle_lines,
 )
-from palbench.reports.stats import REPORT_RESAMPLES, bootstrap_ci, paired_against
+from palbench.reports.stats import (
+    mean_ci,
+    paired_against,
+    paired_method,
+    ratio_ci,
+    seeds_to_decide,
+    smallest_p,
+)
 from palbench.reports.tables import Block, Heading, Paragraph, Table, to_markdown
 from palbench.results.schema import METRICS
 
@@ -66,8 +73,8 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
         summary = summary.merge(frame[["run_id", hue]].drop_duplicates(), on="run_id")
     blocks: list[Block] = [
         Heading("palbench leaderboard", 1),
-        Paragraph(f"Metric: {METRICS.get(metric, metric)}. Mean over seeds with a 95% bootstrap "
-                  "interval (percentile, 2,000 resamples of the seeds, seeded). AULC: area under "
+        Paragraph(f"Metric: {METRICS.get(metric, metric)}. Mean over seeds [95% t interval "
+                  "of the mean; none below 2 seeds] (docs/statistics.md). AULC: area under "
                   "the metric-vs-cost curve between the first and last budget, divided by that "
                   "range. Best mean in bold. Free: labelled exemplars given for free (pair "
                   "strategies).")]
@@ -78,7 +85,7 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
             "Oracle lines (" + ", ".join(sorted(oracles)) + ") read the true labels by design: "
             "reference lines above the strategies, kept out of bold, ranks and verdicts. Share "
             "of the oracle's gain: a strategy's AULC gain over the baseline as a share of the "
-            "oracle line's, per seed pair, ratio of the mean gains with a 95% bootstrap "
+            "oracle line's, per seed pair, ratio of the mean gains with a 95% Fieller "
             "interval."))
     for key, panel in summary.groupby(keys, sort=True):
         ordinary = panel[~panel[hue].isin(oracles)] if oracles else panel
@@ -88,8 +95,7 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
         rows = []
         for name, runs in panel.groupby(hue):
             rows.append((name, len(runs), runs["final_cost"].mean(), runs["n_free"].mean(),
-                         bootstrap_ci(runs["final"], n_boot=REPORT_RESAMPLES),
-                         bootstrap_ci(runs["aulc"], n_boot=REPORT_RESAMPLES)))
+                         tuple(mean_ci(runs["final"])), tuple(mean_ci(runs["aulc"]))))
         rows.sort(key=lambda r: (r[0] in oracles, -r[5][0]))  # oracle lines last
         mine = [r for r in rows if r[0] not in oracles]
         best_final = max(r[4][0] for r in mine) if mine else None
@@ -125,7 +131,7 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
             blocks.append(Paragraph(
                 "Full-pool bound (the learner trained on the true label of every pool sample), "
                 f"test accuracy over {len(bound)} seed(s): "
-                f"{fmt(*bootstrap_ci(bound, n_boot=REPORT_RESAMPLES))}."))
+                f"{fmt(*mean_ci(bound))}."))
         blocks += [Paragraph(f"{metric} at each budget:"),
                    budget_table(_panel(frame, keys, key), metric, hue)]
         if hue == "strategy" and baseline in set(panel["strategy"]):
@@ -134,30 +140,33 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
 
 
 def paired_blocks(panel: pd.DataFrame, baseline: str = "random") -> list[Block]:
-    """Each strategy against the baseline on AULC over shared seeds (paired t-test, Holm)."""
+    """Each strategy against the baseline on AULC over shared seeds (sign-flip test, Holm)."""
     verdicts = paired_against(panel, "aulc", baseline)
     if verdicts.empty:
         return []
+    fewest, most = int(verdicts["seeds"].min()), int(verdicts["seeds"].max())
+    needed = seeds_to_decide(len(verdicts))
+    floor = (f" With {fewest} seeds the smallest possible p is {smallest_p(fewest):.2g}: no "
+             f"gain can be significant below {needed} seeds." if fewest < needed else "")
     table = pd.DataFrame({"strategy": verdicts["strategy"], "seeds": verdicts["seeds"],
                           "mean gain": verdicts["gain"].map("{:+.3f}".format),
                           "p": verdicts["p"].map("{:.3g}".format),
                           "p (Holm)": verdicts["p_holm"].map("{:.3g}".format),
                           "verdict": verdicts["verdict"]})
-    return [Paragraph(f"Against {baseline}, AULC over shared seeds (paired t-test, Holm-corrected "
-                      "within this panel; a gain that is not significant at 0.05 is \"no "
-                      "evidence\", not a win):"),
+    return [Paragraph(f"Against {baseline}, AULC over shared seeds ({paired_method(most)}, "
+                      "two-sided, Holm-corrected within this panel; a gain that is not "
+                      f"significant at 0.05 is \"no evidence\", not a win).{floor}"),
             Table(table, right=("seeds", "mean gain", "p", "p (Holm)"))]
 
 
 def oracle_gain_shares(panel: pd.DataFrame, baseline: str, oracle: str) -> dict[str, str]:
     """Per strategy, its AULC gain over the baseline as a share of the oracle line's gain,
-    over the seeds all three ran: the ratio of the mean gains, with a 95% bootstrap interval
+    over the seeds all three ran: the ratio of the mean gains, with a 95% Fieller interval
     over those seeds (1 = as good as the oracle, 0 = no better than the baseline)."""
     wide = panel.pivot_table(index="seed", columns="strategy", values="aulc")
     if baseline not in wide or oracle not in wide:
         return {}
     found = {}
-    rng = np.random.default_rng(0)
     for name in wide.columns.drop([baseline, oracle]):
         pair = wide[[name, baseline, oracle]].dropna()
         if pair.empty:
@@ -167,17 +176,12 @@ def oracle_gain_shares(panel: pd.DataFrame, baseline: str, oracle: str) -> dict[
         if ceiling.mean() <= 0:
             found[name] = "oracle no better than " + baseline
             continue
-        share = gain.mean() / ceiling.mean()
-        picks = rng.integers(0, len(gain), size=(REPORT_RESAMPLES, len(gain)))
-        tops = ceiling[picks].mean(axis=1)
-        if len(gain) < 2:
-            found[name] = fmt(share, float("nan"), float("nan"), digits=2)
-        elif (tops <= 0).mean() > 0.025:  # the ratio's interval has no upper end
-            found[name] = f"{share:.2f} (no interval: the oracle's gain over {baseline} is " \
-                          "not resolved in these seeds)"
+        share = ratio_ci(gain, ceiling)
+        if np.isinf(share.high):  # Fieller's set is unbounded
+            found[name] = f"{share.point:.2f} (no interval: the oracle's gain over " \
+                          f"{baseline} is not resolved in these seeds)"
         else:
-            ratios = gain[picks].mean(axis=1)[tops > 0] / tops[tops > 0]
-            found[name] = fmt(share, *np.quantile(ratios, [0.025, 0.975]), digits=2)
+            found[name] = fmt(*share, digits=2)
     return found
 
 
@@ -201,8 +205,10 @@ def one_line_reading(frame: pd.DataFrame, pair_runs: set | None,
     verdicts = paired_against(runs[runs["learner"] == learner], "aulc", "random")
     row = verdicts[verdicts["strategy"] == strategy] if not verdicts.empty else verdicts
     if not row.empty:
+        seeds = int(row['seeds'].iloc[0])
         text += f"; {strategy} against random: {row['gain'].iloc[0]:+.3f}, " \
-                f"{row['verdict'].iloc[0]} over {int(row['seeds'].iloc[0])} seeds"
+                f"{row['verdict'].iloc[0]} over {seeds} seeds ({paired_method(seeds)}, " \
+                "Holm-corrected)"
     return text[0].upper() + text[1:] + "."
 
 
@@ -223,13 +229,13 @@ def label_shares(panel: pd.DataFrame, metric: str, baseline: str) -> dict[str, s
         values = np.asarray(values)
         missed = int(np.isinf(values).sum())
         found[name] = f"not reached in {missed}/{len(values)}" if missed else \
-            fmt(*bootstrap_ci(values, n_boot=REPORT_RESAMPLES), digits=2)
+            fmt(*mean_ci(values), digits=2)
     return found
 
 
 def reach_costs(panel: pd.DataFrame, hue: str, metric: str,
                 targets: dict[str, float]) -> dict[str, list[str]]:
-    """Per line, the cost to reach each target: bootstrap mean over seeds, or how many runs
+    """Per line, the cost to reach each target: mean over seeds [95% t interval], or how many runs
     never reached it (censored runs are never averaged in as a number); "at the first budget"
     when every run was there already at its first checkpoint (the cost says nothing then)."""
     runs = per_run(panel, metric, targets)
@@ -245,9 +251,9 @@ def reach_costs(panel: pd.DataFrame, hue: str, metric: str,
             if missed:
                 cells.append(f"not reached in {missed}/{len(costs)}")
             elif np.all(costs <= first + 1e-9):
-                cells.append(f"at the first budget ({fmt(*bootstrap_ci(costs), digits=1)})")
+                cells.append(f"at the first budget ({fmt(*mean_ci(costs), digits=1)})")
             else:
-                cells.append(fmt(*bootstrap_ci(costs), digits=1))
+                cells.append(fmt(*mean_ci(costs), digits=1))
         found[name] = cells
     return found
 
@@ -258,25 +264,23 @@ def budget_table(panel: pd.DataFrame, metric: str, hue: str) -> Table:
     rows = []
     for budget, at in panel.groupby("budget"):
         rows.append([f"{budget:g}"] + [
-            fmt(*bootstrap_ci(at[at[hue] == n][metric], n_boot=REPORT_RESAMPLES))
+            fmt(*mean_ci(at[at[hue] == n][metric]))
             if (at[hue] == n).any() else "-" for n in names])
     return Table(pd.DataFrame(rows, columns=["budget"] + names), right=("budget",))
 
 
 def rank_blocks_of(frame: pd.DataFrame, metric: str, hue: str, blocks: str) -> list:
-    """The mean ranks as a table, with the Friedman p-value and the Nemenyi critical
-    difference (Demsar 2006), when there are at least two blocks."""
-    from palbench.reports.ranks import critical_difference, friedman, mean_ranks
-    ranks, n = mean_ranks(frame, metric, hue, blocks)
+    """The mean ranks as a table, with the Friedman test and the Nemenyi critical
+    difference (Demsar 2006; exact where the blocks are few), when there are at least two
+    blocks."""
+    from palbench.reports.ranks import rank_test
+    test = rank_test(frame, metric, hue, blocks)
+    ranks, n = test.ranks, test.n
     if n < 2 or len(ranks) < 3:
         return []
-    p = friedman(frame, metric, hue, blocks)
-    cd = critical_difference(len(ranks), n)
     unit = "panel x seed blocks" if blocks == "seed" else "panels"
-    verdict = (f"Friedman p = {p:.2g}: the ranks differ; mean ranks closer than the critical "
-               f"difference CD = {cd:.2f} (Nemenyi, 0.05) are not distinguishable."
-               if p < 0.05 else f"Friedman p = {p:.2g}: no evidence that the ranks differ.")
-    return [Heading(f"Mean ranks by AULC of {metric} over {n} {unit}"), Paragraph(verdict),
+    return [Heading(f"Mean ranks by AULC of {metric} over {n} {unit}"),
+            Paragraph(test.sentence(unit)),
             Table(pd.DataFrame({hue: list(ranks.index),
                                 "mean rank": [f"{r:.2f}" for r in ranks.values]}),
                   right=("mean rank",))]
@@ -385,13 +389,10 @@ def stopping_blocks(frame: pd.DataFrame, hue: str, keys: list[str],
         rows = []
         for (line, criterion), runs in panel.groupby([hue, "criterion"], sort=True):
             row = [line, criterion, f"{int(runs['stopped'].sum())}/{len(runs)}",
-                   "{:g} [{:g}, {:g}]".format(*bootstrap_ci(runs["cost"],
-                                                            n_boot=REPORT_RESAMPLES)),
-                   fmt(*bootstrap_ci(runs["task_acc"], n_boot=REPORT_RESAMPLES)),
-                   fmt(*bootstrap_ci(runs["loss"], n_boot=REPORT_RESAMPLES))]
+                   "{:g} [{:g}, {:g}]".format(*mean_ci(runs["cost"])),
+                   fmt(*mean_ci(runs["task_acc"])), fmt(*mean_ci(runs["loss"]))]
             if mistake_cost is not None:
-                row += [fmt(*bootstrap_ci(runs[c], n_boot=REPORT_RESAMPLES), digits=1)
-                        for c in ("total", "excess")]
+                row += [fmt(*mean_ci(runs[c]), digits=1) for c in ("total", "excess")]
             rows.append(row)
         columns = [hue, "criterion", "stopped", "cost at stop", "accuracy at stop", "loss"]
         if mistake_cost is not None:

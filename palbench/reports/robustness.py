@@ -1,8 +1,8 @@
 """Does a verdict survive the protocol? The verdicts of every pair of strategies in each variant
-of a study (paired over seeds on AULC, Holm-corrected within the variant, as the leaderboard
-does), how often they agree, which variants flip them, how alike the strategies rank across
-variants (Kendall's W), and how likely a study with fewer seeds would have said the same
-(resampling seeds without replacement).
+of a study (a paired sign-flip test over seeds on AULC, Holm-corrected within the variant, as
+the leaderboard does), how often they agree, which variants flip them, how alike the
+strategies rank across variants (Kendall's W), and how likely a study with fewer seeds would
+have said the same (resampling seeds without replacement).
 
 A study's variants and the runs of each are recorded in the store by `palbench robustness`
 (`ResultsStore.study`); nothing here infers a variant from a run's values.
@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from palbench.errors import ConfigError
 from palbench.reports.metrics import PANEL_KEYS, panel_title, per_run, without_oracle_lines
+from palbench.reports.stats import holm, sign_flip_p
 from palbench.results.study import Variant
 
 ALPHA = 0.05
@@ -36,39 +35,11 @@ def dataset_group(label: str) -> str:
     return label.split("(", 1)[0]
 
 
-def paired_p_many(differences: np.ndarray) -> np.ndarray:
-    """`stats.paired_p` along the last axis (seeds) of an array of per-seed differences."""
-    d = np.asarray(differences, float)
-    n = d.shape[-1]
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # rows without spread: set below
-        p = np.asarray(stats.ttest_1samp(d, 0.0, axis=-1).pvalue, float)
-    flat = d.std(axis=-1) == 0
-    p = np.where(flat, np.where(d.mean(axis=-1) != 0, 0.0, 1.0), p)
-    finite = np.isfinite(d).all(axis=-1)
-    return np.where(finite & (n >= 2), p, np.nan)
-
-
-def holm_many(p: np.ndarray) -> np.ndarray:
-    """Holm-Bonferroni along the last axis (`stats.holm` row by row); NaN entries are left
-    out of the count and stay NaN."""
-    p = np.asarray(p, float)
-    valid = ~np.isnan(p)
-    m = valid.sum(axis=-1, keepdims=True)
-    order = np.argsort(np.where(valid, p, np.inf), axis=-1, kind="stable")
-    ranked = np.take_along_axis(p, order, axis=-1)
-    scaled = (m - np.arange(p.shape[-1])) * ranked
-    scaled = np.minimum(1.0, np.maximum.accumulate(np.nan_to_num(scaled, nan=0.0), axis=-1))
-    adjusted = np.empty_like(p)
-    np.put_along_axis(adjusted, order, scaled, axis=-1)
-    return np.where(valid, adjusted, np.nan)
-
-
 def verdicts_of(differences: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
-    """BETTER / NONE / WORSE per pair from per-seed differences (..., pairs, seeds): a paired
-    t-test per pair, Holm-adjusted over the pairs; no evidence unless the adjusted p-value is
-    below alpha."""
-    adjusted = holm_many(paired_p_many(differences))
+    """BETTER / NONE / WORSE per pair from per-seed differences (..., pairs, seeds): the
+    leaderboard's paired sign-flip test per pair, Holm-adjusted over the pairs; no evidence
+    unless the adjusted p-value is below alpha."""
+    adjusted = holm(sign_flip_p(differences))
     sign = np.sign(np.nanmean(differences, axis=-1)) if differences.shape[-1] else 0
     return np.where(adjusted < alpha, sign, NONE).astype(int)
 
@@ -85,9 +56,11 @@ def same_verdict_share(differences: np.ndarray, n: int, alpha: float = ALPHA,
                        resamples: int = RESAMPLES, seed: int = 0) -> np.ndarray:
     """Per pair, the probability that a study of n of these seeds reaches the verdict all of
     them reach (Holm over the pairs in each resampled study too); NaN when n exceeds the
-    seeds. `differences`: (pairs, seeds)."""
+    seeds. Below stats.seeds_to_decide(pairs) seeds a study can only say "no evidence", so
+    the share is then 1 or 0: whether all the seeds say that too. `differences`: (pairs,
+    seeds)."""
     pairs, n_seeds = differences.shape
-    if n > n_seeds or n < 2:
+    if n > n_seeds or n < 1:
         return np.full(pairs, np.nan)
     full = verdicts_of(differences, alpha)
     subsets = seed_subsets(n_seeds, n, resamples, np.random.default_rng(seed))

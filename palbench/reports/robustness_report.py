@@ -52,7 +52,7 @@ def blocks_of(study: str, analysis: dict, base: str | None, missing: list[str]) 
                "the verdict most variants reach")
     blocks.append(Paragraph(
         "Per dataset and ordered pair (A, B): in how many variants A beats B, B beats A, or "
-        "neither (paired t-test over seeds on AULC, Holm-corrected over the pairs of each "
+        "neither (paired sign-flip test over seeds on AULC, Holm-corrected over the pairs of each "
         f"variant, alpha 0.05); the variants whose verdict differs from {against}; and the "
         "probability that a study of n seeds, drawn without replacement from each variant's "
         "seeds, reaches the verdict all of them reach (mean over variants)."))

@@ -1,4 +1,5 @@
-"""`palbench robustness` end to end on a tabular set (2 keys x 2 values, 5 seeds): the
+"""`palbench robustness` end to end on a tabular set (2 keys x 2 values, 6 seeds: the fewest
+at which a sign-flip test can find a win): the
 variants recorded in the store, each verdict equal to the leaderboard's paired test on that
 variant's runs, a re-run that computes nothing, the robust_wins claim, and bad input in one
 line with nothing written."""
@@ -18,7 +19,7 @@ from palbench.results.store import ResultsStore
 
 CONFIG = """
 [experiment]
-seeds = [0, 1, 2, 3, 4]
+seeds = [0, 1, 2, 3, 4, 5]
 budgets = [10, 20, 40]
 batch_size = 10
 probe = false
@@ -55,7 +56,7 @@ def test_every_variant_is_recorded_and_its_verdict_is_the_leaderboards(study):
     assert [v.name for v in variants] == [
         "experiment.batch_size=2, oracle.noise=0", "experiment.batch_size=2, oracle.noise=0.3",
         "experiment.batch_size=10, oracle.noise=0", "experiment.batch_size=10, oracle.noise=0.3"]
-    assert all(len(v.hashes) == 10 for v in variants)  # 2 strategies x 5 seeds
+    assert all(len(v.hashes) == 12 for v in variants)  # 2 strategies x 6 seeds
     assert [v.base for v in variants] == [False, False, True, False]  # the config as written
     table = pd.read_csv(folder / "out" / "robustness.csv")
     assert list(table.columns) == CSV_COLUMNS
@@ -70,7 +71,7 @@ def test_every_variant_is_recorded_and_its_verdict_is_the_leaderboards(study):
     mirror = table[(table["a"] == "random") & (table["b"] == "margin")].iloc[0]
     assert mirror["b_wins"] == row["a_wins"] and mirror["a_wins"] == row["b_wins"]
     assert 0 <= row["same_verdict_3"] <= 1 and row["same_verdict_study"] == 1.0
-    assert row["study_seeds"] == 5 and pd.isna(row["same_verdict_10"])
+    assert row["study_seeds"] == 6 and pd.isna(row["same_verdict_10"])
     for name in ("robustness.md", "index.html", "robustness_win_shares.png",
                  "robustness_experiment_batch_size.png", "robustness_oracle_noise.png"):
         assert (folder / "out" / name).stat().st_size > 0
@@ -82,7 +83,7 @@ def test_a_rerun_computes_nothing_and_changes_nothing(study, capsys):
     before = (folder / "out" / "robustness.csv").read_text()
     capsys.readouterr()
     assert main(argv) == 0
-    assert "40 runs, 0 to do (all in the store)" in capsys.readouterr().err
+    assert "48 runs, 0 to do (all in the store)" in capsys.readouterr().err
     assert (folder / "out" / "robustness.csv").read_text() == before
 
 
@@ -91,7 +92,7 @@ def test_one_at_a_time_is_the_config_and_each_value_changed_alone(study, capsys)
     assert main(["robustness", str(folder / "bc.toml"), *VARY, "--one-at-a-time", "--study",
                  "alone", "--store", str(folder / "s.sqlite"), "--out",
                  str(folder / "alone"), "--quiet"]) == 0
-    assert "3 variants, 30 runs, 0 to do" in capsys.readouterr().err  # all cells reused
+    assert "3 variants, 36 runs, 0 to do" in capsys.readouterr().err  # all cells reused
     with ResultsStore(folder / "s.sqlite", mode="read") as store:
         names = [(v.name, v.base) for v in store.study("alone")]
     assert names == [("experiment.batch_size=10, oracle.noise=0.0", True),
