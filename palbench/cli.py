@@ -103,7 +103,8 @@ def cmd_robustness(args) -> int:
         raise ConfigError("--vary", args.vary, "no variant has two strategies with shared "
                           "seeds to compare: give the config at least two strategies")
     keys = [v.partition("=")[0].strip() for v in args.vary]
-    written = write_robustness(Path(args.out), name, analysis, keys, base, missing, runs)
+    written = write_robustness(Path(args.out), name, analysis, keys, base, missing, runs,
+                               units)
     print(reading(analysis["pairs"]))
     print(f"palbench: wrote {', '.join(p.name for p in written)} into {args.out}")
     return 0
@@ -195,12 +196,13 @@ def cmd_verify(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    from palbench.reports.cells import told_apart
     from palbench.reports.compare import compare, markdown
 
     if not 0 < args.target <= 1:
         raise ConfigError("--target", args.target, "must be an accuracy in (0, 1]")
-    with open_store(args.store, mode="read") as store:
-        frame = store.to_frame()
+    with open_store(args.store, mode="read") as store:  # a cell per spec within each side
+        frame = told_apart(store.to_frame(), store.runs(), within=("palbench_version", "tag"))
     table = compare(frame, args.baseline, args.candidate, args.target)
     if table.empty:
         raise ConfigError("--candidate", args.candidate,
@@ -265,11 +267,13 @@ def cmd_import(args) -> int:
 def write_report_files(store_arg, out, metric="task_acc", hue="strategy", experiment=None,
                        panels=None, rank_blocks="panel", baseline="random",
                        published=None, mistake_cost=None) -> int:
+    from palbench.reports.cells import told_apart
     from palbench.reports.report import write_report
 
     with open_store(store_arg, mode="read") as store, store.snapshot():
-        frame = store.to_frame(**({"experiment": experiment} if experiment else {}))
-        runs = store.runs()
+        runs = store.runs()  # a cell per spec, whatever its labels (one line each)
+        frame = told_apart(store.to_frame(**({"experiment": experiment} if experiment else {})),
+                           runs)
         pair_runs = store.pair_runs()
     if frame.empty:
         if experiment:

@@ -30,7 +30,8 @@ import pandas as pd
 
 from palbench.errors import ConfigError, check
 from palbench.params import build, read_toml, unknown_key_error
-from palbench.reports.metrics import per_run, stops_of
+from palbench.reports.cells import cell_keys, told_apart
+from palbench.reports.metrics import CELL_KEYS, per_run, stops_of
 from palbench.reports.stats import (
     INTERVAL_MIN_SEEDS,
     Interval,
@@ -47,6 +48,7 @@ STOP_METRICS = {"stop_cost": "cost", "stop_loss": "loss"}  # -> stops_of() colum
 # the run columns a claim's keys select on, in the order a missing key is suggested
 FILTERS = ("strategy", "dataset", "experiment", "oracle", "costs", "learner",
            "selection_learner", "tag")
+STORED = "stored "  # + a cell key: its label as stored, before cells.told_apart
 
 
 @dataclass(frozen=True)
@@ -273,8 +275,11 @@ def check_claims(claims: list[Claim], store, run_missing=None) -> list[Verdict]:
                           "against (run the claims' configs first, or drop --no-run)")
     keys = cell_keys(runs)
     tag = frame["tag"].fillna("")  # a tag tells a cell's runs apart as its spec does
-    frame = frame.assign(cell=frame["run_id"].map(keys["cell"]) + "|" + tag,
-                         setting=frame["run_id"].map(keys["setting"]) + "|" + tag, tag=tag)
+    # the report's labels, a cell each (cells.told_apart); a key may name the stored one too
+    frame = told_apart(frame, runs).assign(
+        cell=frame["run_id"].map(keys["cell"]) + "|" + tag,
+        setting=frame["run_id"].map(keys["setting"]) + "|" + tag, tag=tag,
+        **{STORED + k: frame[k] for k in CELL_KEYS})
     verdicts = []
     for i, claim in enumerate(claims):
         where = f"claim[{i}]"
@@ -352,31 +357,14 @@ def robust_verdict(claim: Claim, store, where: str) -> Verdict:
     return Verdict(claim, passed, f"{'PASS' if passed else 'FAIL'}  {claim.name}: {line}")
 
 
-def cell_keys(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per run_id: `cell`, what makes a run one of its cell's seeds (its spec without the
-    seed and, for data drawn or split per seed, without that seed's data fingerprint); and
-    `setting`, the same without the strategy (the cell a relative_to baseline must share)."""
-    cells, settings = {}, {}
-    for run_id, spec_json in zip(runs["run_id"], runs["spec_json"]):
-        spec = json.loads(spec_json)
-        spec.pop("seed", None)
-        dataset = spec.get("dataset", {})
-        if spec.get("experiment", {}).get("data_seed") == "run" or \
-                dataset.get("split_seed") == "run":
-            dataset.pop("fingerprint", None)
-        cells[run_id] = json.dumps(spec, sort_keys=True)
-        spec.pop("strategy", None)
-        settings[run_id] = json.dumps(spec, sort_keys=True)
-    return pd.DataFrame({"cell": cells, "setting": settings})
-
-
 def check_names(claim: Claim, frame: pd.DataFrame, where: str) -> None:
     """Every name the claim gives is one the store holds (else: bad input, "did you mean")."""
     for key, value in [*claim.filters().items(), ("relative_to", claim.relative_to)]:
         if value is None:
             continue
         column = "strategy" if key == "relative_to" else key
-        held = sorted(str(v) for v in frame[column].unique())
+        held = sorted({str(v) for c in (column, STORED + column) if c in frame
+                       for v in frame[c].unique()})
         if value not in held:
             close = difflib.get_close_matches(str(value), held, n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -393,7 +381,7 @@ def one_cell(claim: Claim, frame: pd.DataFrame, where: str,
     they leave several cells (naming the values that tell them apart and the key to add)."""
     rows = frame
     for key, value in claim.filters(strategy).items():
-        kept = rows[rows[key] == value]
+        kept = rows[(rows[key] == value) | (rows.get(STORED + key, rows[key]) == value)]
         if kept.empty:
             return Verdict(claim, False, emptied(claim, rows, key, value, strategy))
         rows = kept

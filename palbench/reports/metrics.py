@@ -121,9 +121,10 @@ def with_cell_keys(frame: pd.DataFrame) -> pd.DataFrame:
 def one_run_per_seed(frame: pd.DataFrame) -> pd.DataFrame:
     """Keep, for each cell and seed, only the latest run (highest run_id).
 
-    The store holds one run per complete cell, but a cell can still appear twice under the
-    same names: under two tags, two palbench versions, or a changed default. Counting both
-    would double its seeds and shrink every interval, so reports keep the newest."""
+    The store holds one run per complete cell, but a cell can still appear twice: under two
+    tags or two palbench versions. Counting both would double its seeds and shrink every
+    interval, so reports keep the newest. (Two specs under the same names are two cells:
+    cells.told_apart labels them apart before this is asked.)"""
     frame = with_cell_keys(frame)
     if frame.empty:
         return frame

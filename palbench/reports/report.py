@@ -5,7 +5,9 @@ t band; graph.png: what the answers revealed (samples of known class, connected
 components) against cost; ranks.png: mean ranks across panels; leaderboard.md and index.html:
 final value and normalised AULC of the metric, mean with 95% interval, best in bold, rendered
 from the same tables. One panel per dataset x oracle x costs x learner; lines per strategy (or
-per another field with `hue`). One run counts per cell and seed (metrics.one_run_per_seed).
+per another field with `hue`). A cell is a spec: cells that share labels are labelled apart
+by the parameters that differ (cells.told_apart), and one run counts per cell and seed
+(metrics.one_run_per_seed).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from palbench.reports.cells import told_apart
 from palbench.reports.metrics import (
     CELL_KEYS,
     ORACLE_MARK,
@@ -293,7 +296,8 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
                  published: pd.DataFrame | None = None,
                  mistake_cost: float | None = None) -> list[Path]:
     """Write the report; `panels` (keys of CELL_KEYS) overrides `hue`: lines are then the
-    combinations of the other keys. With `runs` (the store's run rows), also index.html.
+    combinations of the other keys. With `runs` (the store's run rows), cells that share
+    labels are told apart (cells.told_apart) and index.html is written too.
     The paired tests compare every strategy with `baseline`. graph.png shows the panels with
     a run in `pair_runs` (run ids that asked pair questions; None: every panel), and
     ranks.png appears only when there is something to rank. With `published` (rows of
@@ -303,6 +307,8 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
     from palbench.reports.plots import plot_curves, plot_graph, plot_ranks
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    if runs is not None:
+        frame = told_apart(frame, runs)
     frame = frame_all = frame.dropna(subset=[metric])
     kept = one_run_per_seed(frame)
     dropped = frame["run_id"].nunique() - kept["run_id"].nunique()
@@ -344,28 +350,27 @@ def write_report(frame: pd.DataFrame, out_dir: Path, metric: str = "task_acc",
 
 
 def left_out_note(frame: pd.DataFrame, kept: pd.DataFrame) -> str:
-    """Why runs of a cell and seed were left out for a newer one under the same names: another
-    tag, another palbench version, or another spec (a parameter, the experiment or the
-    stopping criteria changed: a new cell whose labels are the same)."""
-    columns = CELL_KEYS + ["seed", "run_id", "spec_hash", "palbench_version", "tag"]
+    """Why runs of a cell and seed were left out for a newer one: the same cell run again
+    under another tag or another palbench version, or re-run (a changed spec is a cell of its
+    own, under labels of its own: cells.told_apart)."""
+    columns = CELL_KEYS + ["seed", "run_id", "palbench_version", "tag"]
     runs = frame[[c for c in columns if c in frame]].drop_duplicates("run_id")
     newest = runs[runs["run_id"].isin(set(kept["run_id"]))]
     pairs = runs[~runs["run_id"].isin(set(kept["run_id"]))].merge(
         newest, on=CELL_KEYS + ["seed"], suffixes=("", "_kept"))
-    reasons = {"another tag": 0, "another palbench version": 0, "another spec": 0}
+    reasons = {"under another tag": 0, "under another palbench version": 0,
+               "run again under the same version and tag": 0}
     for row in pairs.itertuples():
         if (row.tag if row.tag == row.tag else None) != \
                 (row.tag_kept if row.tag_kept == row.tag_kept else None):
-            reasons["another tag"] += 1
+            reasons["under another tag"] += 1
         elif row.palbench_version != row.palbench_version_kept:
-            reasons["another palbench version"] += 1
+            reasons["under another palbench version"] += 1
         else:
-            reasons["another spec"] += 1
-    why = "; ".join(f"{n} under {reason}" for reason, n in reasons.items() if n)
-    spec = " (a parameter, the [experiment] or the [[stopping]] criteria changed, which makes " \
-        "a new cell under the same names)" if reasons["another spec"] else ""
+            reasons["run again under the same version and tag"] += 1
+    why = "; ".join(f"{n} {reason}" for reason, n in reasons.items() if n)
     return (f"{len(pairs)} older run(s) left out for a newer run of the same cell and seed "
-            f"({why}{spec}): each seed counts once.")
+            f"({why}): each seed counts once.")
 
 
 def stopping_blocks(frame: pd.DataFrame, hue: str, keys: list[str],

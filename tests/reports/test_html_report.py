@@ -18,10 +18,47 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--virtual-time-budget=5000"]
-PROBE = ("<script>window.addEventListener('load', () => { document.body.setAttribute("
-         "'data-images', [...document.images].filter(i => i.complete && i.naturalWidth > 0)"
-         ".length); document.body.setAttribute('data-rows', "
-         "document.querySelectorAll('table tbody tr').length); });</script></body>")
+# images decoded, table rows, and images with ink on their outermost pixels (a title or label
+# cut at the figure's edge) or wider than the page
+PROBE = """<script>window.addEventListener('load', () => {
+  const inked = strip => {
+    for (let k = 0; k < strip.data.length; k += 4) {
+      if (Math.min(strip.data[k], strip.data[k + 1], strip.data[k + 2]) < 160) return true;
+    }
+    return false;
+  };
+  const cut = [...document.images].filter(i => {
+    const canvas = document.createElement('canvas');
+    [canvas.width, canvas.height] = [i.naturalWidth, i.naturalHeight];
+    const g = canvas.getContext('2d');
+    g.drawImage(i, 0, 0);
+    const [w, h] = [canvas.width, canvas.height];
+    return [g.getImageData(0, 0, w, 1), g.getImageData(0, h - 1, w, 1),
+            g.getImageData(0, 0, 1, h), g.getImageData(w - 1, 0, 1, h)].some(inked) ||
+      i.getBoundingClientRect().right > document.documentElement.clientWidth;
+  });
+  document.body.setAttribute('data-images',
+    [...document.images].filter(i => i.complete && i.naturalWidth > 0).length);
+  document.body.setAttribute('data-rows', document.querySelectorAll('table tbody tr').length);
+  document.body.setAttribute('data-cut', cut.map(i => i.alt).join('; '));
+});</script></body>"""
+
+
+def rendered(page, folder) -> tuple[int, int, str]:
+    """Chromium's count of decoded images and table rows of `page`, and the images whose
+    edges carry ink (cut off) or that overflow the page."""
+    probe = folder / "probe.html"
+    probe.write_text(page.read_text().replace("</body>", PROBE))
+    done = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={folder / 'profile'}",
+                           "--enable-logging=stderr", "--v=0", "--dump-dom", probe.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    console = [line for line in done.stderr.splitlines() if "CONSOLE" in line and
+               re.search(r"Uncaught|Error|Failed", line)]
+    assert not console, console
+    match = re.search(r'<body data-images="(\d+)" data-rows="(\d+)" data-cut="([^"]*)"',
+                      done.stdout)
+    assert match, done.stderr[-2000:]
+    return int(match.group(1)), int(match.group(2)), html.unescape(match.group(3))
 
 
 @pytest.fixture(scope="module")
@@ -44,18 +81,9 @@ def test_index_html_is_self_contained(report):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
 def test_index_html_renders_tables_and_images_in_chromium(report, tmp_path):
-    probe = tmp_path / "probe.html"
-    probe.write_text(report.read_text().replace("</body>", PROBE))
-    done = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                           "--enable-logging=stderr", "--v=0", "--dump-dom", probe.as_uri()],
-                          capture_output=True, text=True, timeout=120)
-    console = [line for line in done.stderr.splitlines() if "CONSOLE" in line and
-               re.search(r"Uncaught|Error|Failed", line)]
-    assert not console, console
-    match = re.search(r'<body data-images="(\d+)" data-rows="(\d+)"', done.stdout)
-    assert match, done.stderr[-2000:]
-    images, rows = map(int, match.groups())
+    images, rows, cut = rendered(report, tmp_path)
     assert images == 1  # the curves, decoded by the browser
+    assert cut == ""  # no title or label cut at a figure's edge, no figure wider than the page
     assert rows >= 2 + 3 + 1  # leaderboard, per-budget table, paired comparison, provenance
     shot = tmp_path / "shot.png"
     subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile2'}",
@@ -79,22 +107,6 @@ def test_the_report_leads_with_its_one_line_reading(tmp_path, capsys):
     assert at < page.index("<img") and at < page.index("<table")
     board = (tmp_path / "r" / "leaderboard.md").read_text()
     assert board.index("In one line: " + printed) < board.index("|")
-
-
-def test_left_out_runs_say_why(tmp_path):
-    """Adding [[stopping]] makes new cells under the same names: the older runs are left out,
-    and the note says it was another spec, not another tag or version."""
-    (tmp_path / "c.toml").write_text(SMALL_CONFIG)
-    store = tmp_path / "s.sqlite"
-    assert main(["run", str(tmp_path / "c.toml"), "--store", str(store), "--quiet"]) == 0
-    (tmp_path / "c.toml").write_text(SMALL_CONFIG + '\n[[stopping]]\nname = "max_budget"\n')
-    assert main(["run", str(tmp_path / "c.toml"), "--store", str(store), "--quiet"]) == 0
-    assert main(["report", "--store", str(store), "--out", str(tmp_path / "r")]) == 0
-    board = (tmp_path / "r" / "leaderboard.md").read_text()
-    assert "4 older run(s) left out for a newer run of the same cell and seed (4 under " \
-           "another spec (a parameter, the [experiment] or the [[stopping]] criteria changed" \
-           in board
-    assert "another tag" not in board and "palbench version" not in board
 
 
 def test_a_component_named_by_import_path_is_labelled_by_that_path(tmp_path):
