@@ -1,7 +1,9 @@
-"""The report's figures: metric-vs-cost curves, what the graph revealed, mean ranks."""
+"""The report's figures: metric-vs-cost curves, what the graph revealed, mean ranks. Each is
+saved through `saved`, which wraps every title to the width it has: none runs off a figure."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -11,33 +13,108 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 from palbench.reports.metrics import (  # noqa: E402
     ORACLE_MARK,
     full_pool_bounds,
     oracle_lines,
     panel_title,
+    stops_of,
 )
 from palbench.reports.ranks import rank_test  # noqa: E402
 from palbench.reports.stats import t_band  # noqa: E402
 from palbench.results.schema import METRICS  # noqa: E402
 
+STOP_MARKERS = ("v", "s", "D", "^", "P", "X", "*", "h")  # one per stopping criterion
+
+
+def wrap_to(text, width: float, renderer) -> None:
+    """Break a title into lines no wider than `width` pixels (words kept whole)."""
+    words = " ".join(text.get_text().split())
+    text.set_text(words)
+    chars = len(words)
+    while chars > 8 and text.get_window_extent(renderer).width > width:
+        chars = int(chars * 0.9)
+        text.set_text(textwrap.fill(words, chars, break_long_words=False))
+
+
+def fit_titles(fig: Figure) -> None:
+    """Each axes' title wrapped to its axes' width, the figure's title to the figure's, then
+    the layout tightened (twice: tightening narrows the axes)."""
+    for _ in range(2):
+        renderer = fig.canvas.get_renderer()
+        for ax in fig.axes:
+            if ax.get_visible() and ax.get_title():
+                wrap_to(ax.title, ax.get_window_extent(renderer).width, renderer)
+        if fig._suptitle is not None:
+            wrap_to(fig._suptitle, 0.95 * fig.bbox.width, renderer)
+        fig.tight_layout()
+
+
+def saved(fig: Figure, path: Path) -> Figure:
+    """Titles fitted, saved (a tight box: nothing outside the figure is cut), closed; the
+    figure is returned for a test to read its artists."""
+    fit_titles(fig)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return fig
+
+
+def line_colors(names: list[str]) -> dict[str, tuple]:
+    """A colour per line, as seaborn picks them (the colour cycle, husl beyond ten); given
+    to the plot so that the stop markers match their line."""
+    palette = sns.color_palette(None if len(names) <= 10 else "husl", len(names))
+    return dict(zip(names, palette))
+
+
+def observed_stops(frame: pd.DataFrame, metric: str, hue: str) -> pd.DataFrame:
+    """Where each run's stopping criteria stopped it (stopped runs only: a criterion that
+    never fired marks nothing): run_id, the line, criterion, budget and the run's `metric`
+    there."""
+    stops = stops_of(frame)
+    stops = stops[stops["stopped"].astype(bool)][["run_id", "criterion", "budget"]]
+    at = frame[["run_id", "budget", hue, metric]].drop_duplicates(["run_id", "budget"])
+    return stops.merge(at, on=["run_id", "budget"])
+
+
+def mark_stops(ax, stops: pd.DataFrame, colors: dict, criteria: list[str], hue: str,
+               metric: str) -> list[Line2D]:
+    """A marker per observed stop on its run's point, in its line's colour, one shape per
+    criterion, each smaller than the one before (stops at one point stay visible); returns
+    the legend entries (one per criterion)."""
+    entries = []
+    for i, (criterion, marker) in enumerate(zip(criteria, STOP_MARKERS * len(criteria))):
+        mine = stops[stops["criterion"] == criterion]
+        if mine.empty:
+            continue
+        ax.scatter(mine["budget"], mine[metric], marker=marker, s=max(20, 110 - 30 * i),
+                   zorder=5 + i,
+                   c=[colors[name] for name in mine[hue]], edgecolors="black", linewidths=0.8)
+        entries.append(Line2D([], [], marker=marker, linestyle="", color="0.6",
+                              markeredgecolor="black", label=f"stopped: {criterion}"))
+    return entries
+
 
 def _grid(n: int, width: float = 5.5, height: float = 4.2, rows_per_panel: int = 1,
           legend_width: float = 0.0):
+    """Panels in up to 3 columns; `legend_width`: room for the legend beside each column's
+    panel."""
     cols = min(n, 3)
     rows = -(-n // cols)
     fig, axes = plt.subplots(rows * rows_per_panel, cols,
-                             figsize=(max(7.0, width * cols) + legend_width,
+                             figsize=(max(7.0, width * cols) + legend_width * cols,
                                       height * rows * rows_per_panel + 0.6), squeeze=False)
     return fig, axes, cols
 
 
-def _legend_width(frame: pd.DataFrame, hue: str) -> float:
-    """Room for a legend beside the panels when there are many or long line names."""
-    names = frame[hue].astype(str).unique()
+def _legend_width(frame: pd.DataFrame, hue: str, more: tuple[str, ...] = ()) -> float:
+    """Room for a legend beside the panels when there are many or long entries (line names,
+    and `more`)."""
+    names = [*frame[hue].astype(str).unique(), *more]
     return 0.0 if len(names) <= 3 and max(map(len, names)) <= 24 else \
-        min(8.0, 1.0 + 0.075 * max(map(len, names)))
+        min(6.0, 0.6 + 0.06 * max(map(len, names)))  # about 0.06 inch a character at 8 pt
 
 
 def _place_legend(ax, outside: bool) -> None:
@@ -53,20 +130,25 @@ def cost_axis(panel: pd.DataFrame) -> str:
 
 
 def plot_curves(frame: pd.DataFrame, path: Path, metric: str, hue: str,
-                keys: list[str]) -> None:
+                keys: list[str]) -> Figure:
     """Oracle lines (strategies that read the truth) dashed and marked in the legend; the
-    full-pool bound, when measured, a dotted horizontal line (it is test accuracy)."""
+    full-pool bound, when measured, a dotted horizontal line (it is test accuracy); where a
+    [[stopping]] criterion stopped a run, a marker on that run's point (one shape per
+    criterion, in the line's colour)."""
     oracles = oracle_lines(frame) if hue == "strategy" else set()
     if oracles:
         frame = frame.assign(**{hue: frame[hue].where(~frame[hue].isin(oracles),
                                                       frame[hue] + ORACLE_MARK)})
     bounds = full_pool_bounds(frame, keys)
+    stops = observed_stops(frame, metric, hue)
+    criteria = sorted(stops["criterion"].unique())
     panels = list(frame.groupby(keys, sort=True))
-    extra = _legend_width(frame, hue)
+    extra = _legend_width(frame, hue, tuple(f"stopped: {c}" for c in criteria))
     fig, axes, _ = _grid(len(panels), legend_width=extra)
     for ax, (key, panel) in zip(axes.flat, panels):
         names = sorted(panel[hue].unique())
-        sns.lineplot(data=panel, x="budget", y=metric, hue=hue, marker="o",
+        colors = line_colors(names)
+        sns.lineplot(data=panel, x="budget", y=metric, hue=hue, marker="o", palette=colors,
                      errorbar=t_band, ax=ax, hue_order=names,
                      style=hue if oracles else None, style_order=names if oracles else None,
                      dashes={n: (4, 2) if n.endswith(ORACLE_MARK) else "" for n in names}
@@ -78,6 +160,13 @@ def plot_curves(frame: pd.DataFrame, path: Path, metric: str, hue: str,
             ax.axhline(float(bound["full_pool_acc"].mean()), color="0.3", linestyle=":",
                        label="full-pool bound")
             ax.legend(fontsize=8)
+        marked = mark_stops(ax, stops[stops["run_id"].isin(panel["run_id"])], colors,
+                            criteria, hue, metric)
+        if marked:
+            handles, labels = ax.get_legend_handles_labels()
+            title = ax.get_legend().get_title().get_text() if ax.get_legend() else None
+            ax.legend(handles=handles + marked, labels=labels + [m.get_label() for m in marked],
+                      title=title, fontsize=8)
         _place_legend(ax, extra > 0)
         ax.set_title(panel_title(keys, key), fontsize=9)
         ax.set_xlabel(cost_axis(panel))
@@ -87,12 +176,10 @@ def plot_curves(frame: pd.DataFrame, path: Path, metric: str, hue: str,
         ax.set_visible(False)
     fig.suptitle("Accuracy vs annotation cost: mean over seeds, 95% t band",
                  fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return saved(fig, path)
 
 
-def plot_graph(frame: pd.DataFrame, path: Path, hue: str, keys: list[str]) -> None:
+def plot_graph(frame: pd.DataFrame, path: Path, hue: str, keys: list[str]) -> Figure:
     """Samples of known class and connected components against cost, per panel."""
     panels = list(frame.groupby(keys, sort=True))
     extra = _legend_width(frame, hue)
@@ -115,13 +202,11 @@ def plot_graph(frame: pd.DataFrame, path: Path, hue: str, keys: list[str]) -> No
         axes[2 * row, col].set_visible(False)
         axes[2 * row + 1, col].set_visible(False)
     fig.suptitle("What the answers revealed: mean over seeds, 95% t band", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return saved(fig, path)
 
 
 def plot_ranks(frame: pd.DataFrame, path: Path, metric: str = "task_acc",
-               hue: str = "strategy", blocks: str = "panel") -> None:
+               hue: str = "strategy", blocks: str = "panel") -> Figure:
     """Mean ranks of the lines named by `hue`; the Nemenyi critical difference is drawn only
     when the Friedman test rejects equal ranks at 0.05 (Demsar's procedure) and some
     difference of mean ranks is rare enough to tell a pair apart."""
@@ -159,6 +244,4 @@ def plot_ranks(frame: pd.DataFrame, path: Path, metric: str = "task_acc",
         ax.set_xlabel(f"mean rank by AULC of {metric} over {n} {unit}(s) (1 = best)")
         ax.grid(axis="x", alpha=0.3)
         ax.set_title(title, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return saved(fig, path)

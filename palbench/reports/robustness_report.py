@@ -1,6 +1,7 @@
 """A robustness study's pages: robustness.md, robustness.csv (its columns documented in
 docs/guide/robustness.md), a heatmap of win shares, one plot of the verdicts against each varied
-key, and index.html with all of it."""
+key, and index.html with all of it. Both pages lead with the study's answer in one line and the
+gain of every pair in every variant, before any figure."""
 
 from __future__ import annotations
 
@@ -13,9 +14,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from palbench.reports.page import write_html  # noqa: E402
-from palbench.reports.robustness import SEED_COUNTS  # noqa: E402
+from palbench.reports.plots import saved  # noqa: E402
+from palbench.reports.robustness import (  # noqa: E402
+    SEED_COUNTS,
+    VERDICT_WORDS,
+    Unit,
+    verdicts_of,
+)
+from palbench.reports.stats import mean_ci, paired_method  # noqa: E402
 from palbench.reports.tables import Heading, Paragraph, Table, to_markdown  # noqa: E402
 
 CSV_COLUMNS = ["dataset", "a", "b", "variants", "a_wins", "b_wins", "no_evidence", "win_share",
@@ -42,9 +51,45 @@ def reading(pairs: pd.DataFrame) -> str:
               f"{share(top.get('same_verdict_3', np.nan))}.")
 
 
-def blocks_of(study: str, analysis: dict, base: str | None, missing: list[str]) -> list:
+def gain(interval) -> str:
+    """A mean paired gain with its interval, or why it has none."""
+    if interval.low == interval.low:  # not NaN
+        return f"{interval.point:+.3f} [{interval.low:+.3f}, {interval.high:+.3f}]"
+    return f"{interval.point:+.3f} ({interval.why or 'no interval'})"
+
+
+def gain_blocks(units: list[Unit]) -> list:
+    """Per variant (and dataset and panel) and pair of strategies: A's mean paired gain in
+    AULC over B across the variant's seeds with its interval (stats.mean_ci), and the
+    variant's verdict (the one the counts below are made of)."""
+    rows = []
+    for unit in units:
+        differences = unit.differences()
+        for (a, b), d, verdict in zip(unit.pairs(), differences, verdicts_of(differences)):
+            interval = mean_ci(d)
+            rows.append({"variant": unit.name, "dataset": unit.dataset, "A": a, "B": b,
+                         "seeds": str(len(d)), "gain of A over B": gain(interval),
+                         "verdict": f"{a} {VERDICT_WORDS[verdict]} {b}"
+                         if verdict else VERDICT_WORDS[verdict]})
+    if not rows:
+        return []
+    first = units[0].differences()[0]
+    return [Heading("Gain per variant", 2), Paragraph(
+        f"A's AULC minus B's, mean over the variant's seeds with its {mean_ci(first).name} "
+        f"(paired: the same seeds on both sides), and the variant's verdict: an "
+        f"{paired_method(len(first))} per pair, Holm-corrected over the variant's pairs, "
+        "alpha 0.05."),
+        Table(pd.DataFrame(rows), right=("seeds", "gain of A over B"))]
+
+
+def blocks_of(study: str, analysis: dict, base: str | None, missing: list[str],
+              units: list[Unit]) -> tuple[list, int]:
+    """The page's blocks and how many lead it (before the figures): the title, the answer
+    in one line and the gain table; then the counts per pair."""
     pairs, concordance = analysis["pairs"], analysis["concordance"]
-    blocks: list = [Heading(f"Robustness study {study!r}", 1), Paragraph(reading(pairs))]
+    blocks: list = [Heading(f"Robustness study {study!r}", 1), Paragraph(reading(pairs)),
+                    *gain_blocks(units)]
+    lead = len(blocks)
     if missing:
         blocks.append(Paragraph("Variants without all their runs in the store (left out): "
                                 + "; ".join(missing)))
@@ -76,10 +121,10 @@ def blocks_of(study: str, analysis: dict, base: str | None, missing: list[str]) 
                    Table(table.reset_index(drop=True), right=tuple(
                        c for c in table.columns if c not in ("A", "B", "reference",
                                                              "flipped by")))]
-    return blocks
+    return blocks, lead
 
 
-def plot_win_shares(pairs: pd.DataFrame, path: Path) -> None:
+def plot_win_shares(pairs: pd.DataFrame, path: Path) -> Figure:
     """Per dataset, the share of variants in which the row's strategy beats the column's."""
     datasets = sorted(pairs["dataset"].unique())
     fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets) + 1, 4.6),
@@ -92,12 +137,10 @@ def plot_win_shares(pairs: pd.DataFrame, path: Path) -> None:
         ax.set(title=f"{dataset}: share of variants in which the row beats the column",
                xlabel="", ylabel="")
         ax.title.set_fontsize(9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return saved(fig, path)
 
 
-def plot_against_key(verdicts: pd.DataFrame, key: str, path: Path) -> None:
+def plot_against_key(verdicts: pd.DataFrame, key: str, path: Path) -> Figure:
     """Per dataset, each strategy's significant wins minus losses against the others, mean
     over the variants that give `key` each value: where a protocol knob moves the verdict."""
     rows = verdicts.assign(value=verdicts["values"].map(lambda v: str(v.get(key))))
@@ -114,19 +157,19 @@ def plot_against_key(verdicts: pd.DataFrame, key: str, path: Path) -> None:
         ax.set(title=dataset, xlabel=key, ylabel="significant wins - losses (mean)")
         sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
                         title="strategy", title_fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return saved(fig, path)
 
 
 def write_robustness(out_dir: Path, study: str, analysis: dict, keys: list[str],
-                     base: str | None, missing: list[str], runs: pd.DataFrame) -> list[Path]:
-    """robustness.md, robustness.csv, the figures and index.html into out_dir."""
+                     base: str | None, missing: list[str], runs: pd.DataFrame,
+                     units: list[Unit]) -> list[Path]:
+    """robustness.md, robustness.csv, the figures and index.html into out_dir; `units`: the
+    study's (reports.robustness.load_study), `analysis` made of them."""
     out_dir.mkdir(parents=True, exist_ok=True)
     pairs = analysis["pairs"]
     csv = out_dir / "robustness.csv"
     pairs.reindex(columns=CSV_COLUMNS).to_csv(csv, index=False)
-    blocks = blocks_of(study, analysis, base, missing)
+    blocks, lead = blocks_of(study, analysis, base, missing, units)
     md = out_dir / "robustness.md"
     md.write_text(to_markdown(blocks), encoding="utf-8")
     images = [(out_dir / "robustness_win_shares.png", "Win shares across variants")]
@@ -135,7 +178,7 @@ def write_robustness(out_dir: Path, study: str, analysis: dict, keys: list[str],
         path = out_dir / f"robustness_{key.replace('.', '_')}.png"
         plot_against_key(analysis["verdicts"], key, path)
         images.append((path, f"Verdicts against {key}"))
-    page = write_html(out_dir, blocks, images, runs)
+    page = write_html(out_dir, blocks, images, runs, lead=lead)
     return [md, csv, *(p for p, _ in images), page]
 
 
