@@ -16,7 +16,10 @@ _PUBLIC = {
     "Model": "palbench.learners.base", "DatasetSource": "palbench.datasets.base",
     "Dataset": "palbench.datasets.base", "LabelQueries": "palbench.queries",
     "PairQueries": "palbench.queries", "PriceList": "palbench.queries",
-    "ConfigError": "palbench.errors", "ComponentError": "palbench.errors",
+    "PalbenchError": "palbench.errors", "ConfigError": "palbench.errors",
+    "StoreError": "palbench.errors", "TrainingDiverged": "palbench.errors",
+    "ComponentError": "palbench.errors", "ContractError": "palbench.errors",
+    "WorkerDied": "palbench.errors",
     "ResultsStore": "palbench.results.store", "StoppingCriterion": "palbench.stopping.base",
     "LabelLearner": "palbench.learners.base", "SplitSource": "palbench.datasets.base",
 }

@@ -7,8 +7,10 @@
     results.report("report/")           # index.html, leaderboard.md, plots
 
 A dict has the TOML's structure; its `name` entries may be classes (a strategy written in a
-script or a notebook cell). Bad input raises ConfigError (the CLI's exit 2); an exception in
-a component's own code raises ComponentError (exit 1), with the component's frames.
+script or a notebook cell). Bad input raises ConfigError (the CLI's exit 2), a store that
+cannot be used StoreError and a learner left with no usable model TrainingDiverged (exit 2
+both); an exception in a component's own code raises ComponentError (exit 1), with the
+component's frames. Each is a PalbenchError.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ def run(config, *, store: str | Path | None = None, workers: int = 1, tag: str |
     kept with the runs, so that versions of a strategy sit side by side in one store;
     `batch_cells`: cells run in lockstep with their fits trained as one batch (None: chosen
     from the learner, cores and memory; the rows are the same whatever it is)."""
-    from palbench.results.store import ResultsStore, store_path
+    from palbench.results.connection import store_path
+    from palbench.results.store import ResultsStore
 
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError("workers", workers, "must be an integer >= 1")

@@ -17,7 +17,15 @@ from importlib.resources import files
 from pathlib import Path
 
 from palbench import __version__
-from palbench.errors import ComponentError, ConfigError, WorkerDied
+from palbench.errors import (
+    ComponentError,
+    ConfigError,
+    ContractError,
+    PalbenchError,
+    StoreError,
+    TrainingDiverged,
+    WorkerDied,
+)
 from palbench.results.schema import CELL_KEYS, METRICS
 
 KINDS = ("datasets", "strategies", "oracles", "learners", "stopping")
@@ -43,7 +51,8 @@ def positive_workers(n: int) -> int:
 def open_store(store_arg, mode: str = "write"):
     """The store to write into (run, import) or to read (every other command: never written,
     read-only media included)."""
-    from palbench.results.store import ResultsStore, store_path
+    from palbench.results.connection import store_path
+    from palbench.results.store import ResultsStore
 
     return ResultsStore(store_path(store_arg), mode=mode)
 
@@ -578,13 +587,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The exit status of each error palbench raises, mapped here only (docs/troubleshooting.md
+# lists it): 2 the input (config, store, a learner's parameters), 1 a bug or a lost worker.
+EXIT_CODES = {ConfigError: 2, StoreError: 2, TrainingDiverged: 2, ComponentError: 1,
+              ContractError: 1, WorkerDied: 1, PalbenchError: 1}
+
+
+def exit_code(exc: PalbenchError) -> int:
+    """The status of the nearest type in EXIT_CODES (a subclass exits as its base)."""
+    return next(EXIT_CODES[kind] for kind in type(exc).__mro__ if kind in EXIT_CODES)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except ConfigError as exc:
-        print(f"palbench: error: {exc}", file=sys.stderr)
-        return 2
     except ComponentError as exc:
         shown = exc.traceback if args.traceback else exc.frames
         print(f"palbench: error: {exc.summary}. Finished runs are stored; run again to "
@@ -594,10 +611,10 @@ def main(argv: list[str] | None = None) -> int:
                   shown.rstrip("\n") + ("" if args.traceback else
                                          "\n(palbench --traceback ... shows every frame)"),
                   file=sys.stderr)
-        return 1
-    except WorkerDied as exc:
+        return exit_code(exc)
+    except PalbenchError as exc:
         print(f"palbench: error: {exc}", file=sys.stderr)
-        return 1
+        return exit_code(exc)
     except KeyboardInterrupt:
         print("palbench: interrupted. Run the same command again to resume: complete runs are "
               "skipped.", file=sys.stderr)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from palbench.errors import ConfigError
+from palbench.errors import ConfigError, ContractError
 from palbench.protocol import protocol_problems
 
 __all__ = ["ContractError", "check_dataset", "check_learner", "check_oracle", "check_stopping",
@@ -30,10 +30,6 @@ __all__ = ["ContractError", "check_dataset", "check_learner", "check_oracle", "c
 
 REGISTRY_KINDS = {"strategy": "strategy", "oracle": "oracle", "learner": "learner",
                   "dataset": "dataset", "stopping criterion": "stopping"}
-
-
-class ContractError(AssertionError):
-    """A component breaks its kind's contract; the message names the rule."""
 
 
 def _fail(who: str, rule: str) -> None:

@@ -96,6 +96,31 @@ def test_a_fit_that_fails_inside_a_run_is_one_line(workers, tmp_path, capsys):
     assert runs == 0
 
 
+@pytest.mark.parametrize("learner", [
+    '[learner]\nname = "sklearn"\nestimator = "sklearn.neighbors.KNeighborsClassifier"'
+    '\nparams = { n_neighbors = 12 }',  # refuses the first checkpoint's 4 labels
+    '[learner]\nname = "mlp"\nlr = 1e30',  # trains to NaN
+])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_learner_left_without_a_model_is_a_training_diverged(learner, workers, tmp_path):
+    """Not bad input naming a field of the config, not a bug of the component: its own type,
+    the learner and the run named, whole after crossing from a worker process."""
+    import palbench
+    from palbench.errors import TrainingDiverged
+
+    config = tmp_path / "c.toml"
+    config.write_text(BASE + learner)
+    with pytest.raises(TrainingDiverged) as info:
+        palbench.run(config, store=tmp_path / "s.sqlite", workers=workers, progress=False)
+    assert not isinstance(info.value, ConfigError)
+    assert info.value.field == "learner" and info.value.value.startswith(
+        ("sklearn(", "mlp(lr=")), str(info.value)
+    assert "evaluating the learner failed on 'blobs' (strategy 'random', seed 0)" in \
+        info.value.why and ("refused: ValueError" in info.value.why or
+                            info.value.why.endswith("gave non-finite probabilities (training "
+                                                    "diverged: a smaller learning rate?)"))
+
+
 def test_a_long_path_is_shown_whole_and_a_long_list_is_cut():
     """A path cut short hides which file was wrong; a list of a thousand values says nothing."""
     path = Path("/tmp") / ("deep-folder-" * 12) / "store.sqlite"

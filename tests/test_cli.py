@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from palbench.cli import main
-from palbench.results.store import EXPORT_COLUMNS, ResultsStore
+from palbench.results.schema import EXPORT_COLUMNS
+from palbench.results.store import ResultsStore
 from tests.conftest import SMALL_CONFIG
 
 

@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from palbench.datasets import Dataset
-from palbench.errors import ConfigError
+from palbench.errors import TrainingDiverged
 
 PROBE_SAMPLES = 10_000  # the probe's training set is capped (stratified, fixed per dataset)
 
@@ -31,11 +31,11 @@ class Scores:
 
 
 def evaluate(model, data: Dataset, probe: bool) -> Scores:
-    """The model on the test set; non-finite probabilities are bad input (training diverged)."""
+    """The model on the test set; non-finite probabilities are a TrainingDiverged."""
     proba = model.predict_proba(data.X_test)
     if not np.isfinite(proba).all():
-        raise ConfigError("", None, "gave non-finite probabilities (training diverged: a "
-                          "smaller learning rate?)")
+        raise TrainingDiverged("gave non-finite probabilities (training diverged: a "
+                               "smaller learning rate?)")
     predicted = proba.argmax(axis=1)
     balanced, macro = class_balanced_scores(data.y_test, predicted, data.n_classes)
     return Scores(proba, float((predicted == data.y_test).mean()), balanced, macro,
@@ -60,8 +60,8 @@ def probe_accuracy(model, data: Dataset) -> float | None:
     if Z is None:
         return None
     if not np.isfinite(Z).all():
-        raise ConfigError("", None, "gave a non-finite embedding (training diverged: a "
-                          "smaller learning rate?)")
+        raise TrainingDiverged("gave a non-finite embedding (training diverged: a "
+                               "smaller learning rate?)")
     scaler = StandardScaler().fit(Z)
     with warnings.catch_warnings():  # an unconverged probe is still a usable probe
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -22,7 +22,7 @@ from palbench.bench import loop
 from palbench.bench.config import Cell
 from palbench.bench.loop import CellResult
 from palbench.datasets import Dataset
-from palbench.errors import ComponentError, ConfigError, WorkerDied
+from palbench.errors import ConfigError, PalbenchError, WorkerDied
 
 _WORKER_DATASETS: dict[str, Dataset] = {}
 PARENT_POLL_SECONDS = 0.25
@@ -417,7 +417,7 @@ def run_cells_ray(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], wo
                 try:
                     results = ray.get(ref)
                 except ray.exceptions.RayTaskError as exc:  # a bad-input line, not a traceback
-                    if isinstance(exc.cause, (ConfigError, ComponentError)):
+                    if isinstance(exc.cause, PalbenchError):  # one line, its own exit
                         raise exc.cause from None
                     raise
                 except ray.exceptions.RayError as exc:  # a node or worker died, retries spent

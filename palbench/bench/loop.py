@@ -26,7 +26,7 @@ from palbench.bench.ledger import Ledger
 from palbench.bench.seeds import seed_streams
 from palbench.bench.threads import single_threaded
 from palbench.datasets import Dataset
-from palbench.errors import ComponentError, ConfigError, first_line
+from palbench.errors import ComponentError, ConfigError, TrainingDiverged, first_line
 from palbench.graph import GraphView, SimilarityGraph
 from palbench.oracles.base import Truth
 from palbench.queries import LabelQueries, as_queries
@@ -198,9 +198,10 @@ class CellState:
     @contextmanager
     def blame(self, field: str, doing: str):
         """Name the component at fault and the run when its code raises. A ConfigError (a
-        component refusing what it was given, such as a scikit-learn estimator at some
-        checkpoint) stays bad input: one line, exit 2. Any other exception is a bug in the
-        component: a ComponentError carrying the component's own traceback frames."""
+        component refusing what it was given) and a TrainingDiverged (a learner with no usable
+        model at some checkpoint, or a scikit-learn estimator refusing its labels there) keep
+        their type: one line, exit 2. Any other exception is a bug in the component: a
+        ComponentError carrying the component's own traceback frames."""
         label = {"learner": self.learner_label, "selection_learner": self.selector_label,
                  "stopping": "criteria"}.get(field, self.label)
         try:
@@ -209,6 +210,9 @@ class CellState:
             raise
         except ConfigError as exc:
             raise ConfigError(field, label, f"{doing} failed {self.where()}: {exc}") from None
+        except TrainingDiverged as exc:
+            raise TrainingDiverged(f"{doing} failed {self.where()}: {exc}", field,
+                                   label) from None
         except Exception as exc:
             raise ComponentError(
                 f"{field} {label!r} raised {first_line(exc)} while {doing} {self.where()}",

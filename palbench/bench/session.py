@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from palbench.bench.config import Plan, load_plan
-from palbench.results.store import ResultsStore, StoreError
+from palbench.errors import StoreError
+from palbench.results.store import ResultsStore
 
 
 @dataclass
@@ -58,7 +59,7 @@ def run_plan(plan: Plan, store: ResultsStore, *, workers: int = 1, force: bool =
         try:
             stored = store.write_run(result, replace=force, tag=tag)
         except StoreError as exc:  # a full disk, a file-size limit: the runs before stay
-            raise StoreError(exc.value, f"{exc.why}; the {summary.written} runs written "
+            raise StoreError(exc.path, f"{exc.why}; the {summary.written} runs written "
                              "before are kept: run the same command again to finish") from None
         if stored is None:
             summary.duplicates += 1

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from palbench.errors import ConfigError, check, first_line
+from palbench.errors import ConfigError, TrainingDiverged, check, first_line
 from palbench.fields import param
 from palbench.imports import resolve
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner, Model
@@ -164,12 +164,13 @@ class Sklearn(LabelLearner):
 @contextmanager
 def refusals(estimator):
     """A scikit-learn estimator refusing what it is given at some checkpoint (KNN with more
-    neighbours than labels) is the config's parameters, not a bug: bad input, one line."""
+    neighbours than labels) is the config's parameters, not a bug: a TrainingDiverged, one
+    line."""
     try:
         yield
     except ValueError as exc:
-        raise ConfigError("", None, f"{type(estimator).__name__} refused: "
-                          f"{first_line(exc)}") from None
+        raise TrainingDiverged(f"{type(estimator).__name__} refused: "
+                               f"{first_line(exc)}") from None
 
 
 def tiny_sample(y: np.ndarray, per_class: int = 5) -> np.ndarray:

@@ -1,10 +1,11 @@
-"""The versioned results store (SQLite), its schema and its exports.
+"""The versioned results store (SQLite): its schema, its migrations, opening the file, its
+queries and its exports.
 
-`ResultsStore` and `StoreError` are loaded on first use: the command line imports only the
-schema, so that starting it does not import pandas.
+`ResultsStore` is loaded on first use: the command line imports only the schema, so that
+starting it does not import pandas. Its failures are `palbench.errors.StoreError`.
 """
 
-__all__ = ["ResultsStore", "StoreError"]
+__all__ = ["ResultsStore"]
 
 
 def __getattr__(name: str):

@@ -2,7 +2,7 @@
 report's metric choices are all derived from the dataclass and the lists below.
 
 Adding a checkpoint metric = one field on `Checkpoint` (with `metric(...)` metadata when the
-report should offer it) plus a migration in store.py that adds its column to older stores.
+report should offer it) plus a migration in migrations.py that adds its column to older stores.
 """
 
 from __future__ import annotations

@@ -4,20 +4,17 @@ A run and all of its checkpoints are written in a single transaction when the ru
 store never holds a half-finished run: an interrupted grid loses only the cells in flight, and
 re-running it skips every cell already complete (same spec hash). A complete cell (spec hash,
 palbench version, tag) is unique: when two processes run the same cell, the one that finishes
-second drops its copy. The columns are defined in schema.py.
+second drops its copy. The columns are defined in schema.py, the schema versions in
+migrations.py, and opening the file (integrity, read-only, failures) in connection.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import os
-import random
 import sqlite3
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,121 +24,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import palbench
-from palbench.errors import ConfigError
+from palbench.results.connection import connect, damaged, transaction
 from palbench.results.schema import (
     ANSWER_FIELDS,
     CHECKPOINT_FIELDS,
     COMPLETE_KEY,
-    EXPORT_COLUMNS,
     FRAME_RUN_COLUMNS,
     NULLABLE_METRICS,
     RUN_COLUMNS,
     RUN_FILTERS,
-    SCHEMA_VERSION,
     SELF,
-    STUDY_STATEMENTS,
-    answers_statements,
-    create_statements,
 )
 from palbench.results.study import Variant
 
 if TYPE_CHECKING:  # pandas is imported where frames are read: a run only writes
     import pandas as pd
 
-__all__ = ["EXPORT_COLUMNS", "SCHEMA_VERSION", "ResultsStore", "StoreError", "store_path"]
-
-STORE_ENV = "PALBENCH_STORE"
-DEFAULT_STORE = "palbench.sqlite"
-
-
-def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
-    """Schema 2: runs get a user tag and a unique run id (for idempotent imports)."""
-    conn.execute("ALTER TABLE runs ADD COLUMN tag TEXT")
-    conn.execute("ALTER TABLE runs ADD COLUMN run_uid TEXT")
-    rows = conn.execute("SELECT run_id, spec_hash, palbench_version, finished_at, wall_seconds "
-                        "FROM runs").fetchall()
-    conn.executemany("UPDATE runs SET run_uid = ? WHERE run_id = ?",
-                     [(legacy_uid(*row[1:]), row[0]) for row in rows])
-    conn.execute("CREATE UNIQUE INDEX runs_by_uid ON runs (run_uid)")
-
-
-def _migrate_2_to_3(conn: sqlite3.Connection) -> str | None:
-    """Schema 3: one run per complete cell (spec, palbench version, tag). Stores written by
-    overlapping runs of one grid hold some cells twice: the first copy is kept."""
-    removed = conn.execute(
-        f"DELETE FROM runs WHERE run_id NOT IN (SELECT MIN(run_id) FROM runs "
-        f"GROUP BY {COMPLETE_KEY})").rowcount
-    conn.execute(f"CREATE UNIQUE INDEX runs_complete ON runs ({COMPLETE_KEY})")
-    if removed:
-        return f"removed {removed} duplicate run(s) of the same cell, seed and tag (first " \
-               "copy kept)"
-    return None
-
-
-def legacy_uid(spec_hash, version, finished_at, wall_seconds) -> str:
-    key = f"{spec_hash}|{version}|{finished_at}|{wall_seconds!r}"
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
-
-
-# MIGRATIONS[v] turns a store of schema v into schema v + 1, inside the caller's transaction.
-def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
-    """Schema 4: pretraining time apart from fit time (0 for the runs before it)."""
-    conn.execute("ALTER TABLE checkpoints ADD COLUMN pretrain_seconds REAL NOT NULL DEFAULT 0")
-
-
-def _migrate_4_to_5(conn: sqlite3.Connection) -> None:
-    """Schema 5: each run's answer log (empty for the runs before it)."""
-    for statement in answers_statements():
-        conn.execute(statement)
-
-
-def _migrate_5_to_6(conn: sqlite3.Connection) -> None:
-    """Schema 6: the learner whose models the strategy saw (until now, the learner itself)."""
-    conn.execute("ALTER TABLE runs ADD COLUMN selection_learner TEXT")
-    conn.execute("UPDATE runs SET selection_learner = ?", (SELF,))
-
-
-def _migrate_6_to_7(conn: sqlite3.Connection) -> None:
-    """Schema 7: where each stopping criterion would have stopped (none before)."""
-    conn.execute("ALTER TABLE runs ADD COLUMN stops_json TEXT")
-
-
-def _migrate_7_to_8(conn: sqlite3.Connection) -> None:
-    """Schema 8: balanced accuracy and macro-F1 at every checkpoint (NULL before)."""
-    conn.execute("ALTER TABLE checkpoints ADD COLUMN balanced_acc REAL")
-    conn.execute("ALTER TABLE checkpoints ADD COLUMN macro_f1 REAL")
-
-
-def _migrate_8_to_9(conn: sqlite3.Connection) -> None:
-    """Schema 9: which runs are reference lines reading the truth (none before), and the
-    full-pool bound (not measured before)."""
-    conn.execute("ALTER TABLE runs ADD COLUMN reads_truth INTEGER NOT NULL DEFAULT 0")
-    conn.execute("ALTER TABLE runs ADD COLUMN full_pool_acc REAL")
-
-
-def _migrate_9_to_10(conn: sqlite3.Connection) -> None:
-    """Schema 10: robustness studies' variants (none before)."""
-    for statement in STUDY_STATEMENTS:
-        conn.execute(statement)
-
-
-MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5,
-              5: _migrate_5_to_6, 6: _migrate_6_to_7, 7: _migrate_7_to_8, 8: _migrate_8_to_9,
-              9: _migrate_9_to_10}
-
-
-class StoreError(ConfigError):
-    """The store file cannot be used (not SQLite, newer schema, read-only...)."""
-
-    def __init__(self, path: str, why: str):
-        super().__init__("store", str(path), why)
-
-    def __reduce__(self):
-        return (StoreError, (self.value, self.why))
-
-
-def store_path(cli_value: str | None) -> Path:
-    return Path(cli_value or os.environ.get(STORE_ENV) or DEFAULT_STORE)
+__all__ = ["ResultsStore"]
 
 
 @lru_cache(maxsize=1)
@@ -170,178 +69,27 @@ def library_versions() -> dict[str, str]:
 class ResultsStore:
     """Runs and checkpoints in SQLite, opened to write (`palbench run`, `import`) or to read.
 
-    Every open first checks the file (`PRAGMA integrity_check`: about 1.3 s for 10,000 runs
-    with 320 answers each, `palbench bench store_open`) and refuses a damaged store before
-    anything is read from it or written into it. A store opened to read is never written:
-    not created, not migrated (an older schema is migrated in a copy in memory), opened
-    read-only (`mode=ro`, or `immutable=1` on
-    read-only media). A store opened to write is proven writable before the caller computes
-    anything. Creating the schema, stamping its version and migrating an older store happen
-    in one immediate transaction, decided again once its lock is held: any number of
-    processes may open a new or an old store at the same moment, and it ends with one schema
-    of one version. Every failure of the file (damaged, full disk, read-only) is a
-    StoreError: one line.
+    Opening checks the file and creates or migrates its schema (results/connection.py): a
+    damaged store is refused before anything is read from it or written into it, and a store
+    opened to read is never written. Every failure of the file (damaged, full disk,
+    read-only) is a StoreError: one line.
     """
 
     def __init__(self, path: str | Path, *, mode: str = "write"):
-        if mode not in OPEN_MODES:
-            raise ValueError(f"mode must be one of {OPEN_MODES}, not {mode!r}")
+        self._conn = connect(path, mode)
         self.path = Path(path)
         self.mode = mode
-        if self.path.is_dir():
-            raise StoreError(str(path), "is a folder; give a file, e.g. "
-                             f"{str(self.path / DEFAULT_STORE)!r}")
-        if mode == "read":
-            if not self.path.exists():
-                raise StoreError(str(path), "no such store; run 'palbench run' first")
-            if self.path.stat().st_size == 0:
-                raise StoreError(str(path), "not a palbench store (empty file)")
-            self._conn = self._connect_to_read()
-        else:
-            if not self.path.parent.is_dir():
-                raise StoreError(str(path), f"folder {str(self.path.parent)!r} does not exist")
-            self._conn = self._connect_to_write()
 
-    @contextmanager
-    def _refusing(self) -> Iterator[None]:
-        """What SQLite says of a file it cannot open or read as one line (a StoreError)."""
-        try:
-            yield
-        except UnicodeDecodeError:  # a damaged schema table holds bytes that are no text
-            raise StoreError(str(self.path), "not a palbench store (its schema is not "
-                             "readable text: the file may be damaged)") from None
-        except sqlite3.DatabaseError as exc:
-            raise self._failure(exc, "not a palbench store") from None
-
-    def _connect_to_write(self) -> sqlite3.Connection:
-        with self._refusing():
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout = 60000")
-            conn.execute("PRAGMA foreign_keys = ON")
-            self._verify(conn)
-            if self._schema_version(conn) != SCHEMA_VERSION:
-                with _transaction(conn):  # one process at a time creates or migrates
-                    version = self._schema_version(conn)  # again, under the lock
-                    if version is None:
-                        for statement in create_statements():
-                            conn.execute(statement)
-                        conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-                    elif version < SCHEMA_VERSION:
-                        self._migrate(conn, version)
-            else:
-                _prove_writable(conn)
-            _use_wal(conn)
-            return conn
-
-    def _connect_to_read(self) -> sqlite3.Connection:
-        """A read-only connection; an older schema is migrated in a copy in memory, never in
-        the file."""
-        with self._refusing():
-            conn = self._read_only_connection()
-            self._verify(conn)
-            version = self._schema_version(conn)
-            if version is None:
-                raise StoreError(str(self.path), "not a palbench store (no tables)")
-            if version < SCHEMA_VERSION:  # read as the current schema, in memory
-                memory = sqlite3.connect(":memory:", isolation_level=None)
-                conn.backup(memory)
-                conn.close()
-                conn = memory
-                with _transaction(conn):
-                    self._migrate(conn, version)
-            return conn
-
-    def _read_only_connection(self) -> sqlite3.Connection:
-        """`mode=ro` (it sees what writers commit), else, where SQLite cannot keep its lock
-        files beside the store (read-only media or folder), `immutable=1`."""
-        uri = self.path.resolve().as_uri()
-        for flags in ("mode=ro", "immutable=1"):
-            conn = sqlite3.connect(f"{uri}?{flags}", uri=True, timeout=60, isolation_level=None)
-            try:
-                conn.execute("PRAGMA busy_timeout = 60000")
-                conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-                return conn
-            except sqlite3.OperationalError as exc:
-                conn.close()
-                if "unable to open" not in str(exc) or flags == "immutable=1":
-                    raise
-        raise AssertionError("unreachable")  # the last flags either return or raise
-
-    def _verify(self, conn: sqlite3.Connection) -> None:
-        """Refuse a damaged file before anything else touches it: SQLite's integrity_check
-        (every page, every index against its table). quick_check alone, cheaper, missed an
-        index damaged by a few bytes in 3 of 600 tries (docs/reliability.md)."""
-        rows = [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
-        if rows != ["ok"]:
-            problems = [line.strip() for row in rows for line in row.splitlines()
-                        if line.strip() and not line.startswith("***")]
-            first = problems[0][:100] if problems else "no detail"
-            raise StoreError(str(self.path), f"the store is damaged (integrity_check: "
-                             f"{first}; {len(problems)} problem(s)); nothing "
-                             "was read from or written into it: restore it from a backup or a "
-                             "bundle")
-
-    def _schema_version(self, conn: sqlite3.Connection) -> int | None:
-        """The store's schema version; None for an empty file; refuses other files and
-        newer schemas."""
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-        if "schema_version" not in tables:
-            if tables:
-                raise StoreError(str(self.path), "an SQLite file, but not a palbench store")
-            return None
-        (version,) = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        if not isinstance(version, int):
-            raise StoreError(str(self.path), "not a palbench store (no schema version)")
-        if version > SCHEMA_VERSION:
-            raise StoreError(str(self.path), f"written by a newer palbench (schema {version}; "
-                             f"this one reads up to {SCHEMA_VERSION}); upgrade palbench")
-        return version
-
-    def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
-        """Bring an older store up to SCHEMA_VERSION in place, inside the caller's transaction
-        (all steps or none); what a step changed in the rows is said on stderr."""
-        start = version
-        try:
-            while version < SCHEMA_VERSION:
-                note = MIGRATIONS[version](conn)
-                if note:
-                    print(f"palbench: store {self.path}: {note}", file=sys.stderr)
-                version += 1
-            conn.execute("DELETE FROM schema_version")
-            conn.execute("INSERT INTO schema_version VALUES (?)", (version,))
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(str(self.path), f"migrating schema {start} to {SCHEMA_VERSION} "
-                             f"failed, the store is unchanged ({exc})") from None
-
-    def _failure(self, exc: sqlite3.DatabaseError, otherwise: str) -> StoreError:
-        """One line for what SQLite said: the cause when it is the disk or the permissions,
-        else `otherwise` (a damaged file)."""
-        message = str(exc).splitlines()[0][-120:] if str(exc) else type(exc).__name__
-        if "full" in message or "disk I/O" in message:
-            return StoreError(str(self.path), f"cannot write the store ({message}): the disk "
-                              "is full or a file-size limit was reached")
-        if "readonly" in message or "unable to open" in message:
-            return StoreError(str(self.path), f"cannot write the store ({message})")
-        if "locked" in message or "busy" in message:
-            return StoreError(str(self.path), f"another process kept the store locked for "
-                              f"over a minute ({message})")
-        return StoreError(str(self.path), f"{otherwise} ({message})")
-
-    def _writing(self) -> _transaction:
+    def _writing(self) -> transaction:
         """A write transaction whose failures are StoreErrors (the transaction rolled back)."""
-        return _transaction(self._conn, self._failure)
+        return transaction(self._conn, self.path)
 
     def _rows(self, query: str, params=()) -> list[tuple]:
         """A query's rows; a damaged file is a StoreError, not a traceback."""
         try:
             return self._conn.execute(query, params).fetchall()
         except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-            raise self._damaged(exc) from None
-
-    def _damaged(self, exc: Exception) -> StoreError:
-        if isinstance(exc, sqlite3.DatabaseError):
-            return self._failure(exc, "cannot read the store, it may be damaged")
-        return StoreError(str(self.path), f"cannot read the store, it may be damaged ({exc})")
+            raise damaged(self.path, exc) from None
 
     def close(self) -> None:
         self._conn.close()
@@ -415,7 +163,7 @@ class ResultsStore:
             return pd.read_sql_query(query, self._conn, params=params)
         except (sqlite3.DatabaseError, pd.errors.DatabaseError, UnicodeDecodeError) as exc:
             cause = exc.__cause__ if isinstance(exc.__cause__, sqlite3.DatabaseError) else exc
-            raise self._damaged(cause) from None
+            raise damaged(self.path, cause) from None
 
     def to_frame(self, **where: object) -> pd.DataFrame:
         """One row per checkpoint joined with its run (and `cost_unit`, "cost units" or
@@ -496,7 +244,7 @@ class ResultsStore:
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row)) for row in cursor.fetchall()]
         except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-            raise self._damaged(exc) from None
+            raise damaged(self.path, exc) from None
 
     def checkpoints(self) -> pd.DataFrame:
         return self._read("SELECT * FROM checkpoints ORDER BY run_id, budget")
@@ -552,35 +300,8 @@ class ResultsStore:
                          [(run_id, *map(_plain, row)) for row in rows])
 
 
-OPEN_MODES = ("write", "read")
 RECORD_ORDER = {"runs": "run_id", "checkpoints": "run_id, budget",
                 "answers": "run_id, position, worker"}
-
-
-def _prove_writable(conn: sqlite3.Connection) -> None:
-    """A write that is rolled back: a store that a run could not write into fails here,
-    before the run computes anything (SQLite opens a file it may not write read-only, and
-    says so only at the first write)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute("CREATE TABLE palbench_write_probe (x)")
-    finally:
-        conn.execute("ROLLBACK")
-
-
-def _use_wal(conn: sqlite3.Connection, patience: float = 60.0) -> None:
-    """WAL mode (readers beside one writer), set once per file (an in-memory store keeps its
-    own mode). Switching takes an exclusive lock without SQLite's busy handler, so processes
-    opening a new store together retry."""
-    deadline = time.monotonic() + patience
-    while conn.execute("PRAGMA journal_mode").fetchone()[0] not in ("wal", "memory"):
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(random.uniform(0.005, 0.05))
 
 
 def _plain(value):
@@ -592,44 +313,3 @@ def _plain(value):
     if isinstance(value, float) and value != value:
         return None
     return value
-
-
-# SQLite errors that are palbench's bug (a broken constraint, a misused API), not the file's
-BUG_ERRORS = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
-
-
-class _transaction:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error (autocommit connection). With
-    `failure`, an SQLite error (a failed commit included) leaves as `failure(exc, why)`."""
-
-    def __init__(self, conn: sqlite3.Connection, failure=None):
-        self.conn = conn
-        self.failure = failure
-
-    def __enter__(self) -> sqlite3.Connection:
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.DatabaseError as exc:
-            self._raise(exc)
-        return self.conn
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            try:
-                self.conn.execute("COMMIT")
-                return False
-            except sqlite3.DatabaseError as failed:  # a full disk shows at the commit
-                exc = failed
-        if self.conn.in_transaction:
-            try:
-                self.conn.execute("ROLLBACK")
-            except sqlite3.DatabaseError:
-                pass  # SQLite already rolled back; the first error is the one to tell
-        if isinstance(exc, sqlite3.DatabaseError):
-            self._raise(exc)
-        return False
-
-    def _raise(self, exc: sqlite3.DatabaseError):
-        if self.failure is None or isinstance(exc, BUG_ERRORS):
-            raise exc
-        raise self.failure(exc, "cannot write the store, it may be damaged") from None

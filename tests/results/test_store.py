@@ -9,7 +9,9 @@ import pytest
 
 from palbench.bench.config import load_plan
 from palbench.bench.loop import run_cell
-from palbench.results.store import SCHEMA_VERSION, ResultsStore, StoreError
+from palbench.errors import StoreError
+from palbench.results.schema import SCHEMA_VERSION
+from palbench.results.store import ResultsStore
 from tests.conftest import SMALL_CONFIG
 
 
@@ -121,7 +123,7 @@ def test_failed_migration_leaves_the_old_store(tmp_path, monkeypatch):
     import shutil
     from pathlib import Path
 
-    from palbench.results import store as store_module
+    from palbench.results import migrations
 
     path = tmp_path / "old.sqlite"
     shutil.copy(Path(__file__).parents[1] / "fixtures" / "store_v1.sqlite", path)
@@ -130,7 +132,7 @@ def test_failed_migration_leaves_the_old_store(tmp_path, monkeypatch):
         conn.execute("ALTER TABLE runs ADD COLUMN tag TEXT")
         raise sqlite3.OperationalError("disk on fire")
 
-    monkeypatch.setitem(store_module.MIGRATIONS, 1, broken)
+    monkeypatch.setitem(migrations.MIGRATIONS, 1, broken)
     with pytest.raises(StoreError, match="failed, the store is unchanged"):
         ResultsStore(path)
     conn = sqlite3.connect(path)
