@@ -184,7 +184,12 @@ def bound_held(interval: Interval, bound: float, side: str) -> tuple[bool, str]:
           ("lower", False): "<"}[side, passed]
     if math.isinf(edge):
         return passed, f"{name} unbounded {op} {bound:g}"
-    return passed, f"{name} {edge:.4g} {op} {bound:g} by {abs(edge - bound):.2g}"
+    return passed, f"{name} {edge:.4g} {op} {bound:g} {by(edge - bound)}"
+
+
+def by(margin: float) -> str:
+    """How far a value is from its bound, as a verdict says it."""
+    return "(at the bound)" if margin == 0 else f"by {abs(margin):.2g}"
 
 
 def measured(label: str, interval: Interval, values: np.ndarray) -> str:
@@ -349,8 +354,8 @@ def robust_verdict(claim: Claim, store, where: str) -> Verdict:
         f", loses in {losses}: {'; '.join(rows.loc[rows['verdict'] < 0, 'variant'])}"
     seeds = int(rows["seeds"].min()) if n else 0
     line = (f"{claim.strategy} beats {claim.relative_to} in {wins} of {n} variants "
-            f"({won:.2f}) {'>=' if won >= claim.at_least else '<'} {claim.at_least:g} by "
-            f"{abs(won - claim.at_least):.2g}{lost}"
+            f"({won:.2f}) {'>=' if won >= claim.at_least else '<'} {claim.at_least:g} "
+            f"{by(won - claim.at_least)}{lost}"
             + (" (never_loses)" if claim.never_loses else "")
             + f"; study {claim.study!r} on {claim.dataset}, {paired_method(seeds)} over "
               f"{seeds} seeds on AULC, Holm-corrected in each variant")

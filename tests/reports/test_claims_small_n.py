@@ -1,7 +1,7 @@
 """Claims at 1, 2 and 3 seeds, on real runs: a cell with fewer seeds than its interval needs
 is bad input (exit 2) naming the seeds needed and present; at 2 seeds the bound is checked
 against Student's t (12.7 half-ranges wide), not the two values' range a bootstrap returned
-before 0.4; a verdict names the bound that held or failed and by how much, in the terminal
+before 0.3.0; a verdict names the bound that held or failed and by how much, in the terminal
 and in the JUnit file alike."""
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def test_runs_that_never_reached_leave_the_upper_bound_unbounded():
     assert bound_held(mean_ci([10.0, np.inf, 12.0]), 5, "lower") == \
         (False, "lower 95% bound undefined (infinite in 1 of 3 seeds: the mean is unbounded)")
     assert bound_held(mean_ci([0.8, 0.8]), 0.8, "lower") == \
-        (True, "lower 95% bound 0.8 >= 0.8 by 0")
+        (True, "lower 95% bound 0.8 >= 0.8 (at the bound)")
 
 
 def test_a_robust_wins_claim_on_too_few_seeds_to_win_is_refused(tmp_path, capsys):

@@ -1,7 +1,7 @@
 """Friedman's test and the Nemenyi critical difference at 1, 2 and 3 blocks, against a
 brute-force enumeration of every arrangement of every block's ranks (exact) and against scipy
 and Demsar's table (the chi2 and studentized-range approximations). The demo's case, 2
-panels x 4 strategies ranked alike, printed "Friedman p = 0: the ranks differ" before 0.4."""
+panels x 4 strategies ranked alike, printed "Friedman p = 0: the ranks differ" before 0.3.0."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The seed statistics at the n they get (1, 2, 3 and a few more), each against a reference:
 scipy's t interval and permutation test, a brute-force enumeration of every sign pattern, a
 t-test inverted on a grid for Fieller's interval, Holm's definition written out. The cases
-that were wrong before 0.4: a "95% interval" from two seeds that was their range, and p = 0
+that were wrong before 0.3.0: a "95% interval" from two seeds that was their range, and p = 0
 for two identical gains."""
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def runs(gains: dict[str, list[float]]) -> pd.DataFrame:
 
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_few_seeds_give_no_verdict_however_alike_the_gains(n):
-    """Before 0.4, two seeds that both gained 0.05 were a "better" at p = 0."""
+    """Before 0.3.0, two seeds that both gained 0.05 were a "better" at p = 0."""
     verdicts = paired_against(runs({"margin": [0.05] * n}), "aulc")
     row = verdicts.iloc[0]
     assert row["p"] == smallest_p(n) and row["verdict"] == "no evidence"
