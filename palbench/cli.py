@@ -162,10 +162,20 @@ def cmd_demo(args) -> int:
 
 
 def run_missing_cells(config, store, workers: int) -> None:
-    """Run a claim's config's cells that the store lacks (complete cells are skipped)."""
-    from palbench.bench.session import run_config
+    """Run a claim's config's cells that the store lacks (complete cells are skipped), saying
+    first how many and about how long, with `palbench run`'s progress bar."""
+    from palbench.bench.config import load_plan
+    from palbench.bench.session import cells_to_run, run_plan, time_estimate
 
-    if run_config(config, store, workers=workers, progress=False).interrupted:
+    plan = load_plan(config)
+    todo = cells_to_run(plan, store)
+    if not todo:
+        return
+    print(f"palbench check: {len(todo)} of the {len(plan.cells)} cells of {config} are not in "
+          f"the store; running them now on {workers} worker(s) ("
+          f"{time_estimate(todo, store, workers)}). --no-run never runs cells.",
+          file=sys.stderr)
+    if run_plan(plan, store, workers=workers, say_skipped=False).interrupted:
         raise KeyboardInterrupt
 
 
@@ -233,8 +243,8 @@ def cmd_list(args) -> int:
         cls = registry.get(args.name, "NAME")
         print(f"{args.name}: {summary(cls)}\n")
         for p in parameters(cls):
-            print(f"  {p.name} ({p.type}, default {p.default}; in the spec hash: "
-                  f"{p.identity})")
+            default = p.default if p.default == "required" else f"default {p.default}"
+            print(f"  {p.name} ({p.type}, {default}; in the spec hash: {p.identity})")
             print(textwrap.fill(p.doc or "-", width=96, initial_indent="      ",
                                 subsequent_indent="      "))
         if not parameters(cls):

@@ -114,7 +114,7 @@ def build(cls: type, table: dict, where: str, reserved: tuple[str, ...] = RESERV
 def construct(cls: type, table: dict, where: str,
               reserved: tuple[str, ...] = RESERVED_KEYS) -> Any:
     """Instantiate dataclass cls from a config table: every key known, every value of its
-    field's type; not yet validated."""
+    field's type, every field without a default given; not yet validated."""
     hints = typing.get_type_hints(cls)
     known = parameter_names(cls)
     kwargs = {}
@@ -124,6 +124,10 @@ def construct(cls: type, table: dict, where: str,
         if key not in known:
             raise unknown_key_error(f"{where}.{key}", key, value, known + list(reserved))
         kwargs[key] = coerce(value, hints[key], f"{where}.{key}")
+    for f in dataclasses.fields(cls):  # required: a parameter declared without a default
+        if f.init and f.name not in kwargs and f.default is dataclasses.MISSING and \
+                f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{where}.{f.name}", None, "is required (it has no default)")
     return cls(**kwargs)
 
 

@@ -23,6 +23,7 @@ from palbench.bench.config import Cell
 from palbench.bench.loop import CellResult
 from palbench.datasets import Dataset
 from palbench.errors import ConfigError, PalbenchError, WorkerDied
+from palbench.imports import ROOTS, add_roots, found_at, fresh_location
 
 _WORKER_DATASETS: dict[str, Dataset] = {}
 PARENT_POLL_SECONDS = 0.25
@@ -54,6 +55,14 @@ def end_with_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="palbench-parent-watch", daemon=True).start()
+
+
+def start_worker(parent: int, roots: list[str]) -> None:
+    """A pool worker's initializer, run before it reads any cell: it ends with its parent
+    (`end_with_parent`) and finds the config's own modules where its parent does (the
+    parent's palbench.imports ROOTS, after the installed packages)."""
+    add_roots(*roots)
+    end_with_parent(parent)
 
 
 
@@ -146,23 +155,46 @@ def check_workers_can_start(cells: list[Cell]) -> None:
     in a notebook cell or an interactive session (module __main__ without a file), or inside
     a function, cannot reach a worker; a script that calls palbench.run at its top level
     without `if __name__ == "__main__":` would be run again by every worker."""
-    seen = set()
-    for cell in cells:
-        for section in ("dataset", "strategy", "oracle", "learner"):
-            cls = type(getattr(cell, section).obj)
-            if cls in seen:
-                continue
-            seen.add(cls)
-            why = unsendable(cls)
-            if why:
-                raise ConfigError(f"{section}.name", f"{cls.__module__}:{cls.__qualname__}",
-                                  f"{why}, which worker processes cannot import: run with "
-                                  "workers = 1, or move the class into an importable module")
+    classes = {type(getattr(cell, section).obj): section for cell in cells
+               for section in ("dataset", "strategy", "oracle", "learner")}
+    for name in dict.fromkeys(["palbench"] + [cls.__module__ for cls in classes]):
+        why = import_mismatch(name)
+        if why:
+            raise ConfigError("workers", "> 1", why)
+    for cls, section in classes.items():
+        why = unsendable(cls)
+        if why:
+            raise ConfigError(f"{section}.name", f"{cls.__module__}:{cls.__qualname__}",
+                              f"{why}, which worker processes cannot import: run with "
+                              "workers = 1, or move the class into an importable module")
     line = unguarded_main_line()
     if line:
         raise ConfigError("workers", "> 1", f"the script calls palbench at its top level (line "
                           f"{line}), which every worker process would run again: put the call "
                           "under `if __name__ == \"__main__\":`, or run with workers = 1")
+
+
+def import_mismatch(name: str) -> str | None:
+    """Why a new worker process would not import the module `name` this process runs
+    (None: it would): another file or folder of that name comes first on its search path
+    (a `palbench` folder in the working folder, once that is on sys.path), or nothing it
+    searches holds the module. Judged by the top-level package, as a worker finds it."""
+    top = name.partition(".")[0]
+    if top == "__main__":
+        return None  # the running script: see unsendable and unguarded_main_line
+    here = found_at(getattr(sys.modules.get(top), "__spec__", None))
+    if here is None or not os.path.exists(here):
+        return None  # built in, frozen, or from a zip: nothing on disk can shadow it
+    there = fresh_location(top)
+    if there is None:
+        return (f"module {top!r} (loaded here from {here}) is in no folder a worker process "
+                "searches (sys.path, the config's folder, the working folder): install it, "
+                "put its folder on PYTHONPATH, or run with workers = 1")
+    if os.path.realpath(there) != os.path.realpath(here):
+        return (f"worker processes would import module {top!r} from {there}, which shadows "
+                f"the one this process runs ({here}): rename or move {there}, or run with "
+                "workers = 1")
+    return None
 
 
 def unsendable(cls: type) -> str | None:
@@ -227,8 +259,8 @@ def run_cells(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], worker
         return
     check_workers_can_start([cell for group in groups for cell in group])
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=end_with_parent, initargs=(os.getpid(),)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=start_worker,
+                             initargs=(os.getpid(), list(ROOTS))) as pool:
         pending = {pool.submit(_run_in_worker, group) for group in groups}
         try:
             while pending:
@@ -238,8 +270,9 @@ def run_cells(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], worker
                         results = future.result()
                     except BrokenProcessPool:
                         raise WorkerDied("a worker process ended without a result (killed, "
-                                         "or out of memory); finished runs are stored: run "
-                                         "again to resume") from None
+                                         "out of memory, or it failed to start: any error "
+                                         "it printed is above); finished runs are stored: "
+                                         "run again to resume") from None
                     for result in results:
                         if on_checkpoint:
                             for _ in result.checkpoints:

@@ -8,11 +8,14 @@ counted, never stored twice.
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from palbench.bench.config import Plan, load_plan
+import pandas as pd
+
+from palbench.bench.config import Cell, Plan, load_plan
 from palbench.errors import StoreError
 from palbench.results.store import ResultsStore
 
@@ -32,23 +35,80 @@ class RunSummary:
         return f"{text}; store: {store_path}"
 
 
+def cells_to_run(plan: Plan, store: ResultsStore, force: bool = False,
+                 tag: str | None = None) -> list[Cell]:
+    """The cells of `plan` that `store` lacks (all of them with `force`)."""
+    done = set() if force else store.complete_hashes(tag)
+    return [c for c in plan.cells if c.spec_hash() not in done]
+
+
+TIMED = ["select_seconds", "fit_seconds", "eval_seconds", "pretrain_seconds"]
+
+
+def but_the_seed(spec_json: str) -> str:
+    """A cell's spec without its seed: what its runs under every seed share."""
+    spec = json.loads(spec_json)
+    spec.pop("seed", None)
+    return json.dumps(spec, sort_keys=True)
+
+
+def stored_seconds(cells: list[Cell], store: ResultsStore) -> list[float | None]:
+    """Per cell, the seconds a stored run of the same cell under another seed (or another
+    tag or version) computed for, the median when several (a run's seconds: its checkpoints'
+    selection, fitting, evaluation and pretraining); None when the store holds none."""
+    runs = store.runs()
+    if runs.empty:
+        return [None] * len(cells)
+    per_run = store.checkpoints().groupby("run_id")[TIMED].sum().sum(axis=1)
+    like = runs.set_index("run_id")["spec_json"].map(but_the_seed)
+    median = per_run.groupby(like.reindex(per_run.index)).median()
+    return [None if pd.isna(t := median.get(but_the_seed(c.spec_json()))) else float(t)
+            for c in cells]
+
+
+def duration(seconds: float) -> str:
+    """12 s, 3 min 05 s, 2 h 10 min."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{max(seconds, 1)} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def time_estimate(cells: list[Cell], store: ResultsStore, workers: int) -> str:
+    """How long running `cells` will take, from the store's own timings of the same cells
+    under other seeds (`stored_seconds`), spread over the workers; "time unknown" for the
+    cells the store has no such run of. Data loading and process start are not counted."""
+    known = [t for t in stored_seconds(cells, store) if t is not None]
+    if not known:
+        return "time unknown: the store has no run of these cells under another seed to " \
+               "time them by"
+    text = f"about {duration(sum(known) / min(max(workers, 1), len(known)))}"
+    if len(known) == len(cells):
+        return f"{text}, from the store's runs of the same cells under other seeds"
+    return (f"{text} for the {len(known)} the store has runs of under other seeds; time "
+            f"unknown for the other {len(cells) - len(known)}")
+
+
 def run_plan(plan: Plan, store: ResultsStore, *, workers: int = 1, force: bool = False,
              tag: str | None = None, executor: str = "local", address: str | None = None,
              progress: bool = True, verbose: bool = False,
-             batch_cells: int | None = None) -> RunSummary:
+             batch_cells: int | None = None, say_skipped: bool = True) -> RunSummary:
     """Run every cell of `plan` that `store` lacks (all of them with `force`); a Ctrl-C stops
     the run and returns what was written so far (interrupted=True). `verbose`: Ray's own
     log lines too. `batch_cells`: cells a lockstep group holds (their fits trained as one
-    batch); None chooses it from the learner, the cores and the memory."""
+    batch); None chooses it from the learner, the cores and the memory. `say_skipped`: one
+    line on stderr when complete cells are skipped (callers that say it their own way:
+    False)."""
     from tqdm import tqdm
 
     from palbench.bench.executors import batch_size_for, run_cells, run_cells_ray
 
-    done = set() if force else store.complete_hashes(tag)
-    todo = [c for c in plan.cells if c.spec_hash() not in done]
+    todo = cells_to_run(plan, store, force, tag)
     batch_cells = batch_size_for(todo, plan.data, workers, batch_cells)
     summary = RunSummary(planned=len(plan.cells), skipped=len(plan.cells) - len(todo))
-    if summary.skipped:
+    if summary.skipped and say_skipped:
         print(f"palbench: {summary.skipped} of {summary.planned} runs already complete in "
               f"{store.path}; skipping them (--force re-runs)", file=sys.stderr)
     bar = tqdm(total=sum(len(c.experiment.budgets) for c in todo), unit="ckpt",

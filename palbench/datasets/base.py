@@ -179,7 +179,7 @@ class DatasetSource(Component):
     standardize: bool = True  # with the training part's statistics (each run's own split)
     # largest / smallest class of the pool; 1: as the source is
     imbalance: float = param(1.0, late=True)
-    # the same profile on the test set (default: left as is)
+    # true: the same profile on the test set too; false: the test set as the source is
     imbalance_test: bool = param(False, late=True)
 
     def validate(self, where: str) -> None:

@@ -1,4 +1,5 @@
-"""The user's own data: CSV files with a label column, NumPy .npz archives (no pickles)."""
+"""The user's own data: CSV files with a label column (the last one unless named), NumPy .npz
+archives (no pickles)."""
 
 from __future__ import annotations
 
@@ -19,20 +20,17 @@ class CsvFile(SplitSource):
     """A CSV file with a header row: numeric feature columns plus one label column."""
 
     # the file, relative to the config file (its data are fingerprinted, not its path)
-    path: str = param("", results=False)
-    label_column: str = ""  # the column holding the labels (default: the last one)
+    path: str = param(results=False)
+    label_column: str = ""  # the column holding the labels; "": the last column
 
     def validate(self, where):
         super().validate(where)
         check(bool(self.path), f"{where}.path", self.path, "a CSV path is required")
-        check(bool(self.label_column), f"{where}.label_column", self.label_column,
-              "the name of the label column is required")
 
     def load_raw(self, where):
         import pandas as pd
 
-        path = Path(self.path)
-        check(path.is_file(), f"{where}.path", self.path, "no such file")
+        path = existing_file(self.path, f"{where}.path")
         try:
             check_pool_fits(csv_shape(path), f"{where}.path", self.path,
                             bytes_per_value=CSV_BYTES_PER_VALUE)
@@ -40,16 +38,16 @@ class CsvFile(SplitSource):
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{where}.path", self.path,
                               f"not a readable CSV: {str(exc).splitlines()[0]}") from None
-        if self.label_column not in frame.columns:
-            raise unknown_key_error(f"{where}.label_column", self.label_column,
-                                    self.label_column, [str(c) for c in frame.columns])
+        label = self.label_column or frame.columns[-1]
+        if label not in frame.columns:
+            raise unknown_key_error(f"{where}.label_column", label, label,
+                                    [str(c) for c in frame.columns])
         check(len(frame) > 0, f"{where}.path", self.path, "the file has no data rows")
-        y = frame[self.label_column]
+        y = frame[label]
         if y.isna().any():
             row = int(np.flatnonzero(y.isna().to_numpy())[0]) + 2  # 1-based, after the header
-            raise ConfigError(f"{where}.label_column", self.label_column,
-                              f"label missing in line {row}")
-        features = frame.drop(columns=[self.label_column])
+            raise ConfigError(f"{where}.label_column", label, f"label missing in line {row}")
+        features = frame.drop(columns=[label])
         bad = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
         if bad:
             raise ConfigError(f"{where}.path", self.path, f"column {bad[0]!r} is not numeric")
@@ -58,6 +56,15 @@ class CsvFile(SplitSource):
 
     def display_name(self) -> str:
         return Path(self.path).stem
+
+
+def existing_file(path: str, field: str) -> Path:
+    """`path` as a Path when it is a file; else one line saying what it is instead (a folder
+    is named as one, not as a missing file)."""
+    found = Path(path)
+    check(not found.is_dir(), field, path, "is a folder, not a file: name the file itself")
+    check(found.is_file(), field, path, "no such file")
+    return found
 
 
 def stored_shape(archive, name: str) -> tuple[int, ...]:
@@ -107,15 +114,14 @@ class NpzFile(SplitSource):
     """A NumPy .npz archive with arrays X (samples x features) and y (labels); no pickles."""
 
     # the file, relative to the config file (its data are fingerprinted, not its path)
-    path: str = param("", results=False)
+    path: str = param(results=False)
 
     def validate(self, where):
         super().validate(where)
         check(bool(self.path), f"{where}.path", self.path, "an .npz path is required")
 
     def load_raw(self, where):
-        path = Path(self.path)
-        check(path.is_file(), f"{where}.path", self.path, "no such file")
+        path = existing_file(self.path, f"{where}.path")
         try:
             with np.load(path, allow_pickle=False) as archive:
                 missing = [k for k in ("X", "y") if k not in archive.files]

@@ -35,7 +35,7 @@ class Confusion(Oracle):
     """Answers class j for a sample of true class i with probability `matrix[i][j]`."""
 
     # row i: the distribution of answers for true class i
-    matrix: tuple[tuple[float, ...], ...] = ()
+    matrix: tuple[tuple[float, ...], ...]
 
     def validate(self, where):
         field_name = f"{where}.matrix"

@@ -12,7 +12,7 @@ import pytest
 import tomllib
 
 from palbench.bench.config import Experiment, plan_from_raw
-from palbench.fields import changes_results, identity, is_late, nested_kind, parameters
+from palbench.fields import changes_results, default_of, identity, is_late, nested_kind, parameters
 from palbench.oracles.costs import Costs
 from palbench.protocol import build_nested, registry_of
 from palbench.reference import kinds
@@ -24,7 +24,12 @@ def registered() -> list[tuple[str, str]]:
 
 
 def instance(kind: str, name: str):
-    return registry_of(kind).get(name)()
+    """The component with its defaults; a required parameter (no default) gets a value of
+    its type."""
+    cls = registry_of(kind).get(name)
+    hints = typing.get_type_hints(cls)
+    return cls(**{f.name: other_value(None, hints[f.name] | None)
+                  for f in parameters(cls) if default_of(f) is dataclasses.MISSING})
 
 
 def other_value(value, hint):
