@@ -207,7 +207,9 @@ def cmd_verify(args) -> int:
         report = verify_store(store, sample=args.sample, seed=args.seed,
                               data_files=args.data, workers=workers, progress=not args.quiet)
     if report.interrupted:
-        raise KeyboardInterrupt
+        print("palbench verify: interrupted; nothing was compared (the store is unchanged)",
+              file=sys.stderr)
+        return 130
     for line in report.differences:
         print(line)
     print(report.summary())

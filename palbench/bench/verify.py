@@ -287,15 +287,16 @@ def version_note(run: StoredRun) -> str:
 
 
 def compare_value(name: str, tolerance: Tolerance, stored, rerun, data: Dataset,
-                  where: str, report: Verification) -> None:
-    """Count one value as identical, within tolerance or not recorded, or add its line."""
+                  where: str, report: Verification, older: bool) -> None:
+    """Count one value as identical, within tolerance or not recorded (NULL in a run of
+    another palbench version: a metric its schema had not yet), or add its line."""
     if tolerance.allowed is None:
         return
     if stored == rerun:
         report.identical += 1
         return
-    if stored is None and name in TOLERANCES:
-        report.unrecorded += 1  # a metric the stored run's schema had not yet
+    if stored is None and older and name in TOLERANCES:
+        report.unrecorded += 1
         return
     allowed = tolerance.allowed(data)
     if isinstance(stored, (int, float)) and isinstance(rerun, (int, float)) and \
@@ -311,6 +312,7 @@ def compare(stored: StoredRun, rerun: StoredRun, data: Dataset, report: Verifica
     """Every checkpoint value and run result of a stored run against its re-run."""
     where = stored.describe()
     note = stored.provenance(rerun)
+    older = stored.version != rerun.version
     before = len(report.differences)
     for budget in sorted(set(stored.checkpoints) | set(rerun.checkpoints)):
         if budget not in rerun.checkpoints or budget not in stored.checkpoints:
@@ -322,10 +324,10 @@ def compare(stored: StoredRun, rerun: StoredRun, data: Dataset, report: Verifica
         for name, tolerance in TOLERANCES.items():
             compare_value(name, tolerance, stored.checkpoints[budget][name],
                           rerun.checkpoints[budget][name], data,
-                          f"{where}, budget {budget:g}", report)
+                          f"{where}, budget {budget:g}", report, older)
     for name, tolerance in RUN_TOLERANCES.items():
         compare_value(name, tolerance, stored.results[name], rerun.results[name], data, where,
-                      report)
+                      report, older)
     report.differences[before:] = [line + note for line in report.differences[before:]]
 
 

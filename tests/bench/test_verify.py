@@ -139,6 +139,15 @@ def test_the_test_set_is_the_size_the_tolerances_above_assume(store):
     assert TOLERANCES["task_acc"].allowed(data) == 1 / N_TEST
 
 
+def test_a_metric_emptied_in_a_run_of_this_version_is_a_difference(store, capsys):
+    sql(store, "UPDATE checkpoints SET macro_f1 = NULL WHERE run_id = 4 AND budget = 6")
+    code, lines, _ = verify(capsys, "--store", store)
+    assert code == 1 and ", budget 6, macro_f1: stored None, re-run " in lines[0]
+    sql(store, "UPDATE runs SET palbench_version = '0.2.0' WHERE run_id = 4")  # before it
+    code, lines, _ = verify(capsys, "--store", store)
+    assert code == 0 and ", 1 not recorded by the stored run (older schema)" in lines[0]
+
+
 def test_a_run_of_another_palbench_version_says_so(store, capsys):
     sql(store, "UPDATE runs SET palbench_version = '0.0.1' WHERE run_id = 1")
     sql(store, "UPDATE checkpoints SET cost = cost + 1 WHERE run_id = 1 AND budget = 12")
@@ -155,6 +164,8 @@ def test_a_sample_is_a_seeded_choice_of_cells(store, capsys):
                                              "2 checkpoints: ")
     code, lines, _ = verify(capsys, "--store", store, "--sample", 9)  # more than the cells
     assert code == 0 and lines[0].startswith("palbench verify: 4 cells re-run")
+    code, lines, _ = verify(capsys, "--store", store, "--sample", 2, "--workers", 2)
+    assert code == 0 and lines[0].endswith(", 0 within tolerance, 0 different")
 
 
 def test_the_sample_is_the_same_for_a_seed():
