@@ -149,8 +149,9 @@ def paired_blocks(panel: pd.DataFrame, baseline: str = "random") -> list[Block]:
         return []
     fewest, most = int(verdicts["seeds"].min()), int(verdicts["seeds"].max())
     needed = seeds_to_decide(len(verdicts))
-    floor = (f" With {fewest} seeds the smallest possible p is {smallest_p(fewest):.2g}: no "
-             f"gain can be significant below {needed} seeds." if fewest < needed else "")
+    floor = (f" With {fewest} seed{'s' * (fewest != 1)} the smallest possible p is "
+             f"{smallest_p(fewest):.2g}: no gain can be significant below {needed} seeds."
+             if fewest < needed else "")
     table = pd.DataFrame({"strategy": verdicts["strategy"], "seeds": verdicts["seeds"],
                           "mean gain": verdicts["gain"].map("{:+.3f}".format),
                           "p": verdicts["p"].map("{:.3g}".format),

@@ -191,3 +191,19 @@ def test_enough_seeds_give_a_verdict_holm_corrected_over_the_strategies():
     assert verdicts.loc["margin", "p_holm"] == 2 * 2 / 2 ** 7
     assert verdicts.loc["margin", "verdict"] == "better"
     assert verdicts.loc["entropy", "verdict"] == "no evidence"
+
+
+@pytest.mark.parametrize("n,floor", [
+    (1, "With 1 seed the smallest possible p is 1: no gain can be significant below 7 seeds."),
+    (3, "With 3 seeds the smallest possible p is 0.25: no gain can be significant below 7 "
+        "seeds."),
+    (7, ""),
+])
+def test_the_leaderboard_says_the_test_and_its_floor(n, floor):
+    """Two strategies against random (Holm over 2 tests: 7 seeds to decide)."""
+    from palbench.reports.report import paired_blocks
+
+    paragraph = paired_blocks(runs({"margin": [0.05] * n, "entropy": [0.01] * n}))[0].text
+    assert paragraph.startswith("Against random, AULC over shared seeds (exact sign-flip test, "
+                                "two-sided, Holm-corrected within this panel;")
+    assert paragraph.endswith("not a win)." + (" " + floor if floor else ""))
