@@ -207,3 +207,14 @@ def test_the_leaderboard_says_the_test_and_its_floor(n, floor):
     assert paragraph.startswith("Against random, AULC over shared seeds (exact sign-flip test, "
                                 "two-sided, Holm-corrected within this panel;")
     assert paragraph.endswith("not a win)." + (" " + floor if floor else ""))
+
+
+def test_the_curves_band_and_compares_change_are_the_t_interval_or_say_why_not():
+    from palbench.reports.compare import fmt
+    from palbench.reports.stats import t_band
+
+    values = [0.80, 0.85, 0.83]
+    assert t_band(values) == (mean_ci(values).low, mean_ci(values).high)
+    assert all(np.isnan(t_band([0.8])))
+    assert fmt(mean_ci([-0.1])) == "-0.1 (too few seeds for an interval: n = 1, needs >= 2)"
+    assert fmt(mean_ci([-0.1, -0.1])) == "-0.1 [-0.1, -0.1]"
