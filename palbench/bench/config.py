@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from palbench.bench.seeds import DATA_STREAM, SPLIT_STREAM, derived_seed
+from palbench.seeds import DATA_STREAM, SPLIT_STREAM, derived_seed
 from palbench.datasets import DATASETS, Dataset
 from palbench.errors import ConfigError, check
 from palbench.fields import identity, param

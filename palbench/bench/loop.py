@@ -23,7 +23,7 @@ import numpy as np
 from palbench.bench.config import Cell
 from palbench.bench.evaluation import evaluate
 from palbench.bench.ledger import Ledger
-from palbench.bench.seeds import seed_streams
+from palbench.seeds import seed_streams
 from palbench.bench.threads import single_threaded
 from palbench.datasets import Dataset
 from palbench.errors import ComponentError, ConfigError, TrainingDiverged, first_line

@@ -19,6 +19,7 @@ import pandas as pd
 
 from palbench.reports.metrics import with_cell_keys
 from palbench.results.schema import CELL_KEYS
+from palbench.seeds import SPLIT_STREAM, derived_seed
 
 # the spec tables of the protocol: their differences are said in brackets after the dataset's
 # label, which titles the panel (a component's are said in its own label)
@@ -39,13 +40,21 @@ def shown_value(value) -> str:
 
 
 def cell_spec(spec_json: str) -> dict:
-    """A run's cell: its spec without the seed and, for data drawn or split anew per seed,
-    without that seed's data fingerprint."""
+    """A run's cell: its spec without the seed and without what the seed drew. A run records
+    the data and split seeds it used (data_seed = "run": the generator's `seed`; split_seed =
+    "run": `split_seed`, derived from the run's seed) and that data's fingerprint; its cell
+    says "run" for those seeds and holds no fingerprint, so its seeds are one cell."""
     spec = json.loads(spec_json)
-    spec.pop("seed", None)
+    seed = spec.pop("seed", None)
     dataset = spec.get("dataset", {})
-    if spec.get("experiment", {}).get("data_seed") == "run" or \
-            dataset.get("split_seed") == "run":
+    drawn = spec.get("experiment", {}).get("data_seed") == "run"
+    if drawn and "seed" in dataset:
+        dataset["seed"] = "run"
+    split = seed is not None and dataset.get("split_seed") in (
+        "run", derived_seed(seed, SPLIT_STREAM))
+    if split:
+        dataset["split_seed"] = "run"
+    if drawn or split:
         dataset.pop("fingerprint", None)
     return spec
 

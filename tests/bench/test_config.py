@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from palbench.bench.config import load_plan
-from palbench.bench.seeds import seed_streams
+from palbench.seeds import seed_streams
 from palbench.errors import ConfigError
 from tests.conftest import SMALL_CONFIG
 

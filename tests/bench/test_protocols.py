@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import palbench
-from palbench.bench.seeds import SPLIT_STREAM, derived_seed
+from palbench.seeds import SPLIT_STREAM, derived_seed
 from palbench.cli import main
 from palbench.datasets.sklearn_sets import Wine
 from palbench.params import tomllib
