@@ -194,3 +194,25 @@ def test_a_label_says_each_difference_once_where_it_belongs():
     runs = pd.concat([runs, runs.iloc[[0]].assign(run_id=4)])
     assert told_apart(again, runs)["dataset"].nunique() == 2
     assert told_apart(told, runs.iloc[:3]).equals(told)
+
+
+def test_a_cell_split_or_drawn_per_seed_is_one_cell_over_its_seeds():
+    """A run records the split and data seeds its seed derived (split_seed = "run", data_seed
+    = "run") and that data's fingerprint; its cell is the same for every seed."""
+    import json
+
+    from palbench.reports.cells import cell_spec
+    from palbench.seeds import DATA_STREAM, SPLIT_STREAM, derived_seed
+
+    def spec(seed, fixed_split=None):
+        return json.dumps({
+            "seed": seed, "experiment": {"data_seed": "run"}, "strategy": {"name": "margin"},
+            "dataset": {"name": "blobs", "seed": derived_seed(seed, DATA_STREAM),
+                        "split_seed": fixed_split if fixed_split is not None
+                        else derived_seed(seed, SPLIT_STREAM), "fingerprint": f"f{seed}"}})
+
+    assert cell_spec(spec(0)) == cell_spec(spec(1))
+    assert cell_spec(spec(0))["dataset"] == {"name": "blobs", "seed": "run",
+                                             "split_seed": "run"}
+    # a fixed split seed stays a parameter of the cell
+    assert cell_spec(spec(0, 7))["dataset"]["split_seed"] == 7
