@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from palbench.seeds import DATA_STREAM, SPLIT_STREAM, derived_seed
 from palbench.datasets import DATASETS, Dataset
 from palbench.errors import ConfigError, check
 from palbench.fields import identity, param
@@ -30,6 +29,7 @@ from palbench.oracles import ORACLES
 from palbench.oracles.costs import Costs
 from palbench.params import build, coerce, read_toml, unknown_key_error
 from palbench.protocol import name_of
+from palbench.seeds import DATA_STREAM, SPLIT_STREAM, derived_seed
 from palbench.stopping import STOPPING
 from palbench.strategies import STRATEGIES
 

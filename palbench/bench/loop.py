@@ -23,7 +23,6 @@ import numpy as np
 from palbench.bench.config import Cell
 from palbench.bench.evaluation import evaluate
 from palbench.bench.ledger import Ledger
-from palbench.seeds import seed_streams
 from palbench.bench.threads import single_threaded
 from palbench.datasets import Dataset
 from palbench.errors import ComponentError, ConfigError, TrainingDiverged, first_line
@@ -31,6 +30,7 @@ from palbench.graph import GraphView, SimilarityGraph
 from palbench.oracles.base import Truth
 from palbench.queries import LabelQueries, as_queries
 from palbench.results.schema import Checkpoint
+from palbench.seeds import seed_streams
 from palbench.stopping.watch import StopWatch
 from palbench.strategies.base import TruthView, selection_problem
 from palbench.views import read_only

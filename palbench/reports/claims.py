@@ -31,7 +31,7 @@ import pandas as pd
 from palbench.errors import ConfigError, check
 from palbench.params import build, read_toml, unknown_key_error
 from palbench.reports.cells import cell_keys, told_apart
-from palbench.reports.metrics import CELL_KEYS, per_run, stops_of
+from palbench.reports.metrics import per_run, stops_of
 from palbench.reports.stats import (
     INTERVAL_MIN_SEEDS,
     Interval,
@@ -41,6 +41,7 @@ from palbench.reports.stats import (
     seeds_to_decide,
     smallest_p,
 )
+from palbench.results.schema import CELL_KEYS
 
 CLAIM_METRICS = ("cost_to_reach", "aulc", "final_acc", "stop_cost", "stop_loss", "robust_wins")
 ROBUST = "robust_wins"  # the share of a robustness study's variants won (reports/robustness.py)
@@ -167,7 +168,7 @@ def describe_metric(claim: Claim) -> str:
     return f"cost_to_reach({claim.target:g})" if claim.metric == "cost_to_reach" else claim.metric
 
 
-def fmt(value: float) -> str:
+def number_text(value: float) -> str:
     return "not reached" if math.isinf(value) else f"{value:.4g}"
 
 
@@ -198,8 +199,9 @@ def measured(label: str, interval: Interval, values: np.ndarray) -> str:
     if missed:
         return f"{label} not reached in {missed} of {len(values)} seeds"
     if math.isinf(interval.high) and math.isinf(interval.low):
-        return f"{label} = {fmt(interval.point)} ({interval.why})"
-    return f"{label} = {fmt(interval.point)} [{fmt(interval.low)}, {fmt(interval.high)}]"
+        return f"{label} = {number_text(interval.point)} ({interval.why})"
+    return (f"{label} = {number_text(interval.point)} "
+            f"[{number_text(interval.low)}, {number_text(interval.high)}]")
 
 
 def enough_seeds(claim: Claim, n: int, where: str, shared: bool = False) -> None:

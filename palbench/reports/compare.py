@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from palbench.errors import ConfigError
-from palbench.reports.metrics import CELL_KEYS as CELL
 from palbench.reports.metrics import per_run, shown_keys
 from palbench.reports.stats import INTERVAL_MIN_SEEDS, mean_ci
+from palbench.results.schema import CELL_KEYS as CELL
 
 
 def select(frame: pd.DataFrame, ref: str, field: str) -> pd.DataFrame:
@@ -64,7 +64,7 @@ def compare(frame: pd.DataFrame, baseline: str, candidate: str,
     return pd.DataFrame(rows)
 
 
-def fmt(change, neither: int = 0, seeds: int = 0) -> str:
+def change_text(change, neither: int = 0, seeds: int = 0) -> str:
     """A change with its interval, or why it has none; seeds where neither side reached the
     target are said, not counted as a change of zero (or of inf - inf)."""
     if change is None:
@@ -88,8 +88,8 @@ def markdown(table: pd.DataFrame, baseline: str, candidate: str, target: float) 
              "", "| " + " | ".join(keys) + " | seeds | final acc | AULC | cost to reach | "
              "regression |", "|" + "---|" * (len(keys) + 5)]
     for row in table.itertuples():
+        reach = change_text(row.d_cost_to_reach, row.n_cost_to_reach_neither, row.seeds)
         lines.append("| " + " | ".join(str(getattr(row, k)) for k in keys) +
-                     f" | {row.seeds} | {fmt(row.d_final_acc)} | {fmt(row.d_aulc)} | "
-                     f"{fmt(row.d_cost_to_reach, row.n_cost_to_reach_neither, row.seeds)} | "
-                     f"{row.regression or '-'} |")
+                     f" | {row.seeds} | {change_text(row.d_final_acc)} | "
+                     f"{change_text(row.d_aulc)} | {reach} | {row.regression or '-'} |")
     return "\n".join(lines)

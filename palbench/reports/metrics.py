@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.integrate import trapezoid
 
-from palbench.results.schema import CELL_KEYS, PANEL_KEYS, SELF  # noqa: F401  (re-exported)
+from palbench.results.schema import CELL_KEYS, SELF
 
 
 def panel_title(keys: list[str], values: tuple) -> str:

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from palbench.reports.metrics import CELL_KEYS, per_run
+from palbench.reports.metrics import per_run
+from palbench.results.schema import CELL_KEYS
 
-BLOCKS = ("panel", "seed")
 ALPHA = 0.05
 EXACT_MAX_ARRANGEMENTS = 10 ** 6  # (k!)^(n-1) without ties: enumerated up to this many
 

@@ -55,7 +55,7 @@ def with_line_column(frame: pd.DataFrame, panels: list[str]) -> tuple[pd.DataFra
     return frame, name
 
 
-def fmt(mean: float, low: float, high: float, digits: int = 3) -> str:
+def interval_text(mean: float, low: float, high: float, digits: int = 3) -> str:
     if low != low:  # NaN: one seed
         return f"{mean:.{digits}f}"
     return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
@@ -106,7 +106,7 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
         final_col, aulc_col = f"final {metric}", "AULC"
         table = pd.DataFrame(
             [(name + (ORACLE_MARK if name in oracles else ""), n, f"{cost:g}", f"{free:g}",
-              fmt(*final), fmt(*area), *reach[name])
+              interval_text(*final), interval_text(*area), *reach[name])
              for name, n, cost, free, final, area in rows],
             columns=[hue, "seeds", "final cost", "free", final_col, aulc_col,
                      f"cost to 80% of best ({targets['to80']:.3f})",
@@ -134,7 +134,7 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
             blocks.append(Paragraph(
                 "Full-pool bound (the learner trained on the true label of every pool sample), "
                 f"test accuracy over {len(bound)} seed(s): "
-                f"{fmt(*mean_ci(bound))}."))
+                f"{interval_text(*mean_ci(bound))}."))
         blocks += [Paragraph(f"{metric} at each budget:"),
                    budget_table(_panel(frame, keys, key), metric, hue)]
         if hue == "strategy" and baseline in set(panel["strategy"]):
@@ -185,7 +185,7 @@ def oracle_gain_shares(panel: pd.DataFrame, baseline: str, oracle: str) -> dict[
             found[name] = f"{share.point:.2f} (no interval: the oracle's gain over " \
                           f"{baseline} is not resolved in these seeds)"
         else:
-            found[name] = fmt(*share, digits=2)
+            found[name] = interval_text(*share, digits=2)
     return found
 
 
@@ -233,7 +233,7 @@ def label_shares(panel: pd.DataFrame, metric: str, baseline: str) -> dict[str, s
         values = np.asarray(values)
         missed = int(np.isinf(values).sum())
         found[name] = f"not reached in {missed}/{len(values)}" if missed else \
-            fmt(*mean_ci(values), digits=2)
+            interval_text(*mean_ci(values), digits=2)
     return found
 
 
@@ -255,9 +255,9 @@ def reach_costs(panel: pd.DataFrame, hue: str, metric: str,
             if missed:
                 cells.append(f"not reached in {missed}/{len(costs)}")
             elif np.all(costs <= first + 1e-9):
-                cells.append(f"at the first budget ({fmt(*mean_ci(costs), digits=1)})")
+                cells.append(f"at the first budget ({interval_text(*mean_ci(costs), digits=1)})")
             else:
-                cells.append(fmt(*mean_ci(costs), digits=1))
+                cells.append(interval_text(*mean_ci(costs), digits=1))
         found[name] = cells
     return found
 
@@ -268,7 +268,7 @@ def budget_table(panel: pd.DataFrame, metric: str, hue: str) -> Table:
     rows = []
     for budget, at in panel.groupby("budget"):
         rows.append([f"{budget:g}"] + [
-            fmt(*mean_ci(at[at[hue] == n][metric]))
+            interval_text(*mean_ci(at[at[hue] == n][metric]))
             if (at[hue] == n).any() else "-" for n in names])
     return Table(pd.DataFrame(rows, columns=["budget"] + names), right=("budget",))
 
@@ -396,9 +396,9 @@ def stopping_blocks(frame: pd.DataFrame, hue: str, keys: list[str],
         for (line, criterion), runs in panel.groupby([hue, "criterion"], sort=True):
             row = [line, criterion, f"{int(runs['stopped'].sum())}/{len(runs)}",
                    "{:g} [{:g}, {:g}]".format(*mean_ci(runs["cost"])),
-                   fmt(*mean_ci(runs["task_acc"])), fmt(*mean_ci(runs["loss"]))]
+                   interval_text(*mean_ci(runs["task_acc"])), interval_text(*mean_ci(runs["loss"]))]
             if mistake_cost is not None:
-                row += [fmt(*mean_ci(runs[c]), digits=1) for c in ("total", "excess")]
+                row += [interval_text(*mean_ci(runs[c]), digits=1) for c in ("total", "excess")]
             rows.append(row)
         columns = [hue, "criterion", "stopped", "cost at stop", "accuracy at stop", "loss"]
         if mistake_cost is not None:

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from palbench.errors import ConfigError
-from palbench.reports.metrics import PANEL_KEYS, panel_title, per_run, without_oracle_lines
+from palbench.reports.metrics import panel_title, per_run, without_oracle_lines
 from palbench.reports.stats import holm, sign_flip_p
+from palbench.results.schema import PANEL_KEYS
 from palbench.results.study import Variant
 
 ALPHA = 0.05

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from palbench.reports.metrics import PANEL_KEYS, with_cell_keys
+from palbench.reports.metrics import with_cell_keys
+from palbench.results.schema import PANEL_KEYS
 
 LEVEL = 0.95
 ALPHA = 0.05

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from palbench.bench.config import load_plan
-from palbench.seeds import seed_streams
 from palbench.errors import ConfigError
+from palbench.seeds import seed_streams
 from tests.conftest import SMALL_CONFIG
 
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import palbench
-from palbench.seeds import SPLIT_STREAM, derived_seed
 from palbench.cli import main
 from palbench.datasets.sklearn_sets import Wine
 from palbench.params import tomllib
 from palbench.results.store import ResultsStore
+from palbench.seeds import SPLIT_STREAM, derived_seed
 from palbench.strategies.base import Strategy
 from tests.conftest import SMALL_CONFIG
 

@@ -10,8 +10,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 
 import palbench
-from palbench.reports.metrics import PANEL_KEYS
 from palbench.reports.plots import plot_curves, plot_graph, plot_ranks
+from palbench.results.schema import PANEL_KEYS
 
 CONFIG = {
     "experiment": {"seeds": [0, 1, 2], "budgets": [6, 12, 18, 24], "batch_size": 3,

@@ -210,7 +210,7 @@ def test_the_leaderboard_says_the_test_and_its_floor(n, floor):
 
 
 def test_the_curves_band_and_compares_change_are_the_t_interval_or_say_why_not():
-    from palbench.reports.compare import fmt
+    from palbench.reports.compare import change_text as fmt
     from palbench.reports.stats import t_band
 
     values = [0.80, 0.85, 0.83]
