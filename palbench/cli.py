@@ -192,6 +192,8 @@ def cmd_check(args) -> int:
                                 partial(run_missing_cells, store=store, workers=workers))
     for verdict in verdicts:
         print(verdict.line)
+            if p.values:
+                print(f"      values: {p.values}")
     if args.junit:
         write_junit(verdicts, Path(args.junit))
     failed = sum(not v.passed for v in verdicts)
@@ -257,8 +259,8 @@ def cmd_list(args) -> int:
         listed = ", ".join(f"{p.name} = {p.default}" for p in parameters(cls)) or "none"
         print(textwrap.fill(f"parameters: {listed}", width=96, initial_indent="    ",
                             subsequent_indent="      "))
-    print(f"\n`palbench list {args.kind} NAME`: each parameter's type, default and what it "
-          "is")
+    print(f"\n`palbench list {args.kind} NAME`: each parameter's type, default, values and "
+          "what it is")
     return 0
 
 

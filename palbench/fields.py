@@ -12,6 +12,11 @@ type and default, what the spec hash needs to know (`param(...)` metadata):
   (a wrapped oracle, an inner strategy), built as that component; the hash holds the built
   component's identity, its defaults included, never the raw table.
 
+Beside the type, a field may declare the values it takes (`Rule`): `ge=`, `gt=`, `le=`, `lt=`
+bounds, `choices=`, `finite=`; `palbench.params.check_rules` checks them all when a table is
+read, before the component's own `validate`, and the reference prints them. A rule never
+enters the hash.
+
 Everything else is in the hash with its value, defaults included, so a changed default
 changes the hash. `identity(obj)` is that rule, the only one: nothing is listed by hand.
 A field's doc is the comment on its line (`palbench.reference`), or `doc=` here.
@@ -20,22 +25,95 @@ A field's doc is the comment on its line (`palbench.reference`), or `doc=` here.
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 from typing import Any
 
 from palbench.imports import path_of
 
-RESULTS, LATE, COMPONENT, DOC = "results", "late", "component", "doc"
+RESULTS, LATE, COMPONENT, DOC, RULE = "results", "late", "component", "doc", "rule"
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """The values a parameter takes beyond what its type says: a number within the bounds
+    (`ge`/`gt` below, `le`/`lt` above; `finite`: no nan or inf, for a value typed `Any`), or
+    one of `choices`; with both, either (`delta` is > 0 or "auto"). Declared on a list or a
+    table, it holds for each element (each value); an unset value (None) is not checked.
+    `note` says what an edge value means, in messages and the reference ("0: never")."""
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    choices: tuple = ()
+    finite: bool = False
+    note: str = ""
+
+    @property
+    def bounded(self) -> bool:
+        return self.finite or any(b is not None for b in (self.ge, self.gt, self.le, self.lt))
+
+    def allows(self, value: Any) -> bool:
+        if isinstance(value, (str, int, float)) and value in self.choices:
+            return True
+        if not self.bounded or not is_number(value):
+            return False
+        return not ((self.finite and not math.isfinite(value)) or
+                    (self.ge is not None and not value >= self.ge) or
+                    (self.gt is not None and not value > self.gt) or
+                    (self.le is not None and not value <= self.le) or
+                    (self.lt is not None and not value < self.lt))
+
+    def __str__(self) -> str:
+        """What the values must be, as a message and the reference say it: `> 0`,
+        `within [0, 1)`, `one of "a", "b"`, `> 0 or "auto"`, `>= 0 (0: never)`."""
+        interval = self.interval()
+        if self.finite:
+            interval = f"a finite number {interval}".strip()
+        shown = [json.dumps(c) if isinstance(c, str) else number(c) for c in self.choices]
+        listed = shown[0] if len(shown) == 1 else "one of " + ", ".join(shown) if shown else ""
+        said = " or ".join(part for part in (interval, listed) if part)
+        return f"{said} ({self.note})" if self.note else said
+
+    def interval(self) -> str:
+        sides = [(op, bound) for op, bound in ((">=", self.ge), (">", self.gt),
+                                               ("<=", self.le), ("<", self.lt))
+                 if bound is not None]
+        if len(sides) < 2:
+            return " ".join(f"{op} {number(bound)}" for op, bound in sides)
+        (low_op, low), (high_op, high) = sides
+        return (f"within {'[' if low_op == '>=' else '('}{number(low)}, "
+                f"{number(high)}{']' if high_op == '<=' else ')'}")
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def number(value: float) -> str:
+    """A bound as written in a rule: 2**32 for a large power of two, else as TOML has it."""
+    if isinstance(value, int) and value >= 2**16 and value & (value - 1) == 0:
+        return f"2**{value.bit_length() - 1}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def param(default: Any = dataclasses.MISSING, *, default_factory: Any = dataclasses.MISSING,
           results: bool = True, late: bool = False, component: str | None = None,
-          doc: str | None = None) -> Any:
+          doc: str | None = None, ge: float | None = None, gt: float | None = None,
+          le: float | None = None, lt: float | None = None, choices: tuple = (),
+          finite: bool = False, note: str = "") -> Any:
     """A dataclass field with its declaration (see the module's docstring)."""
     metadata: dict[str, Any] = {RESULTS: results, LATE: late}
     if component is not None:
         metadata[COMPONENT] = component
     if doc is not None:
         metadata[DOC] = doc
+    if (ge is not None and gt is not None) or (le is not None and lt is not None):
+        raise TypeError("a rule has one lower bound (ge or gt) and one upper (le or lt)")
+    rule = Rule(ge, gt, le, lt, tuple(choices), finite, note)
+    if rule != Rule():
+        metadata[RULE] = rule
     return dataclasses.field(default=default, default_factory=default_factory,
                              metadata=metadata)
 
@@ -50,6 +128,10 @@ def is_late(f: dataclasses.Field) -> bool:
 
 def nested_kind(f: dataclasses.Field) -> str | None:
     return f.metadata.get(COMPONENT)
+
+
+def rule_of(f: dataclasses.Field) -> Rule | None:
+    return f.metadata.get(RULE)
 
 
 def default_of(f: dataclasses.Field) -> Any:

@@ -2,8 +2,8 @@
 
 A component's dataclass fields are its parameters. This module turns ``{"noise": 0.1}`` into
 ``NoisyLabel(noise=0.1)`` with "did you mean" for unknown keys and a field-named error for a
-wrong type; the object's own ``validate(where)`` (every component declares one) then checks
-values.
+wrong type; then the value rules its fields declare (``param(0.1, ge=0, le=1)``) are checked,
+and last the object's own ``validate(where)``, which keeps the rules that span several fields.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from palbench.errors import ConfigError, check
+from palbench.fields import Rule, parameters, rule_of
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -106,9 +107,37 @@ def parameter_names(cls: type) -> list[str]:
 def build(cls: type, table: dict, where: str, reserved: tuple[str, ...] = RESERVED_KEYS) -> Any:
     """Instantiate dataclass cls from a config table (keys in `reserved` are the caller's)
     and validate it."""
-    obj = construct(cls, table, where, reserved)
+    return validated(construct(cls, table, where, reserved), where)
+
+
+def validated(obj: Any, where: str) -> Any:
+    """`obj` once its declared value rules and then its own `validate` have passed."""
+    check_rules(obj, where)
     obj.validate(where)
     return obj
+
+
+def check_rules(obj: Any, where: str) -> None:
+    """Every value rule `obj`'s fields declare (palbench.fields.Rule), field by field; each
+    element of a list or table on its own. A ConfigError names the value's whole path
+    (`oracle.noise`, `experiment.budgets[0]`, `costs.label.cat`)."""
+    for f in parameters(obj):
+        rule = rule_of(f)
+        if rule is not None:
+            _check_value(rule, getattr(obj, f.name), f"{where}.{f.name}")
+
+
+def _check_value(rule: Rule, value: Any, field: str) -> None:
+    if value is None:  # unset
+        return
+    if isinstance(value, (list, tuple)):
+        for i, element in enumerate(value):
+            _check_value(rule, element, f"{field}[{i}]")
+    elif isinstance(value, dict):
+        for key, element in value.items():
+            _check_value(rule, element, f"{field}.{key}")
+    elif not rule.allows(value):
+        raise ConfigError(field, value, f"must be {rule}")
 
 
 def construct(cls: type, table: dict, where: str,

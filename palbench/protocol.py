@@ -25,8 +25,9 @@ class Component:
     registry_name: ClassVar[str] = ""  # set when registered; "" for a class given directly
 
     def validate(self, where: str) -> None:
-        """Check the parameters' values (their types are already checked); raise ConfigError
-        naming `f"{where}.{field}"`. Runs once when a config is read."""
+        """Check what spans several parameters (their types, and the value rules each one
+        declares with `param(..., ge=, choices=)`, are already checked); raise ConfigError
+        naming `f"{where}.{field}"`. Runs once when a config is read; none by default."""
 
     def validate_data(self, data, where: str) -> None:
         """Checks that need the dataset (a matrix's size, the pool's size); none by default."""

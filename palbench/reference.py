@@ -3,8 +3,9 @@
 A component's parameters are its dataclass fields, declared once (`palbench.fields`): each
 one's description is its `doc=` declaration, else the comment on its line (`noise: float =
 0.1  # probability of a wrong answer`) or in the comment lines right above it, or, failing
-that, a mention in its class docstring as `` `noise` ``; whether it enters the spec hash
-comes from the same declaration. The reference
+that, a mention in its class docstring as `` `noise` ``; whether it enters the spec hash, and
+the values it takes (`within [0, 1]`, `one of "a", "b"`), come from the same declaration. The
+reference
 page of the documentation is built from this module at every docs build, and a test fails
 when a parameter has no description, so a parameter cannot be undocumented.
 """
@@ -17,7 +18,7 @@ import json
 import re
 import typing
 
-from palbench.fields import DOC, changes_results, is_late
+from palbench.fields import DOC, changes_results, is_late, rule_of
 
 FIELD_COMMENT = re.compile(r"^\s+(\w+)\s*:\s*[^#]*?#\s*(.+?)\s*$")
 FIELD_LINE = re.compile(r"^\s+(\w+)\s*:\s*\S")
@@ -30,6 +31,7 @@ class Parameter:
     default: str
     doc: str
     identity: str = "yes"  # in the spec hash: yes; "when set" (added late); "no"
+    values: str = ""  # its declared rule (`> 0`, `within [0, 1]`, `one of "a", "b"`); "": any
 
 
 def _comments(cls: type) -> dict[str, str]:
@@ -105,7 +107,9 @@ def parameters(cls: type) -> list[Parameter]:
             continue
         doc = f.metadata.get(DOC) or comments.get(f.name, "")  # its own line, nothing else
         hashed = "no" if not changes_results(f) else "when set" if is_late(f) else "yes"
-        found.append(Parameter(f.name, _type(cls, f), _default(f), doc, hashed))
+        rule = rule_of(f)
+        found.append(Parameter(f.name, _type(cls, f), _default(f), doc, hashed,
+                               str(rule) if rule else ""))
     return found
 
 
@@ -154,12 +158,13 @@ def summary(cls: type) -> str:
 def _table(params: list[Parameter]) -> list[str]:
     if not params:
         return ["No parameters.", ""]
-    rows = ["| parameter | type | default | in the spec hash | what it is |",
-            "|:--|:--|:--|:--|:--|"]
+    rows = ["| parameter | type | default | values | in the spec hash | what it is |",
+            "|:--|:--|:--|:--|:--|:--|"]
     for p in params:
         doc = p.doc.replace("|", "\\|")
-        rows.append(f"| `{p.name}` | {_code(p.type)} | {_code(p.default)} | {p.identity} "
-                    f"| {doc} |")
+        values = _code(p.values) if p.values else "any"
+        rows.append(f"| `{p.name}` | {_code(p.type)} | {_code(p.default)} | {values} "
+                    f"| {p.identity} | {doc} |")
     return rows + [""]
 
 

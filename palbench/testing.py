@@ -40,8 +40,9 @@ def _instance(component: Any, base: type, params: dict | None) -> Any:
     """The component to check, validated as a config's would be: a registered name or an
     import path ("pkg.module:Class"), or a class, built from `params`; or an instance as
     given (then no params). Which step refused is said: the name, the protocol, the params'
-    keys and types, or the component's own validate."""
-    from palbench.params import construct
+    keys and types, the value rules its parameters declare, or the component's own
+    validate."""
+    from palbench.params import check_rules, construct
     from palbench.protocol import registry_of
 
     kind = base.kind
@@ -63,6 +64,11 @@ def _instance(component: Any, base: type, params: dict | None) -> Any:
     elif params:
         raise TypeError(f"params are for a class or a name; the {cls.__qualname__} instance "
                         "given carries its own")
+    try:
+        check_rules(component, kind)
+    except ConfigError as exc:
+        raise ContractError(f"{kind} {component!r} breaks a rule its parameters declare: "
+                            f"{exc}") from None
     try:
         component.validate(kind)
     except ConfigError as exc:

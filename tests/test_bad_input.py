@@ -74,9 +74,10 @@ def test_a_generated_dataset_too_large_for_memory_is_one_line(field, value, tmp_
 
 def test_a_seed_too_large_says_so(tmp_path, capsys):
     code, err, _ = run(tmp_path, capsys, BASE.replace("seeds = [0]", f"seeds = [{2**64}]"))
-    assert code == 2 and f"experiment.seeds[0] = {2**64}: must be below 2**63" in err
+    assert code == 2 and f"experiment.seeds[0] = {2**64}: must be within [0, 2**63) (the " \
+        "store keeps seeds as 64-bit integers)" in err
     code, err, _ = run(tmp_path, capsys, BASE.replace("seeds = [0]", "seeds = [-1]"))
-    assert code == 2 and "must be >= 0" in err
+    assert code == 2 and "experiment.seeds[0] = -1: must be within [0, 2**63)" in err
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

@@ -180,7 +180,8 @@ def test_check_learner_names_the_rule_broken(cls, rule):
 
 def test_a_check_takes_a_name_a_class_or_an_instance_and_validates_each_alike(tmp_path):
     """An instance is validated exactly as a class built from params is; each refusal says
-    which step refused (the name, the params' keys, the component's own validate)."""
+    which step refused (the name, the params' keys, a rule its parameters declare, the
+    component's own validate)."""
     from palbench.strategies.typiclust import TypiClust
     from palbench.testing import check_dataset
 
@@ -191,8 +192,8 @@ def test_a_check_takes_a_name_a_class_or_an_instance_and_validates_each_alike(tm
         with pytest.raises(ContractError) as info:
             check_strategy(strategy, params=params)
         refusals.append(str(info.value))
-    assert len(set(refusals)) == 1 and "is refused by its own validate" in refusals[0]
-    assert "strategy.max_candidates = -1: must be >= 0" in refusals[0]
+    assert len(set(refusals)) == 1 and "breaks a rule its parameters declare" in refusals[0]
+    assert "strategy.max_candidates = -1: must be >= 0 (0: the whole pool)" in refusals[0]
     with pytest.raises(ContractError, match="cannot be built from params .* \\(did you mean "
                                             "'max_candidates'"):
         check_strategy("typiclust", params={"max_candidatez": 1})
@@ -201,6 +202,9 @@ def test_a_check_takes_a_name_a_class_or_an_instance_and_validates_each_alike(tm
         check_strategy("margni")
     with pytest.raises(TypeError, match="instance given carries its own"):
         check_strategy(TypiClust(), params={"neighbours": 3})
+    with pytest.raises(ContractError, match="is refused by its own validate: dataset.n_samples "
+                                            "= 5: must be at least 4 per class"):
+        check_dataset("blobs", params={"n_samples": 5})  # a rule across two fields
     path = tmp_path / "pool.csv"
     rng = np.random.default_rng(0)
     rows = ["a,b,label"] + [f"{x:.3f},{y:.3f},{int(x > 0)}" for x, y in rng.normal(size=(60, 2))]

@@ -50,18 +50,23 @@ class Experiment:
     # the experiment's name in results (runs.experiment)
     name: str = param("palbench", results=False)
     # one run per seed, or { start, stop } (both included); each cell's own seed is its spec's
-    seeds: tuple[int, ...] = param((0,), results=False)
+    seeds: tuple[int, ...] = param((0,), results=False, ge=0, lt=2**63,
+                                   note="the store keeps seeds as 64-bit integers")
     # cumulative costs to evaluate at, or { start, stop, step } (stop = "pool": to the whole pool)
-    budgets: tuple[float, ...] = (10.0, 20.0, 40.0)
-    batch_size: int = 10  # queries per round (fewer when the budget left cannot pay more)
+    budgets: tuple[float, ...] = param((10.0, 20.0, 40.0), gt=0)
+    # queries per round (fewer when the budget left cannot pay more)
+    batch_size: int = param(10, ge=1)
     probe: bool = True  # also fit a linear probe on the learner's embedding (probe_acc)
-    conflict_rule: str = "majority"  # how contradicting answers resolve: majority, first or drop
-    closure: str = "transitive"  # what learners see: the closure of the answers, or raw ones
-    data_seed: str = "fixed"  # "run": generated datasets are drawn anew for every run seed
+    # how contradicting answers resolve: majority, first or drop
+    conflict_rule: str = param("majority", choices=CONFLICT_RULES)
+    # what learners see: the closure of the answers, or raw ones
+    closure: str = param("transitive", choices=CLOSURES)
+    # "run": generated datasets are drawn anew for every run seed
+    data_seed: str = param("fixed", choices=DATA_SEEDS)
     # labels asked before the first round (Zhan et al., Lu et al.: 20)
-    initial: int = param(0, late=True)
+    initial: int = param(0, late=True, ge=0)
     # or "per_class": `initial` samples of every class
-    initial_by: str = param("random", late=True)
+    initial_by: str = param("random", late=True, choices=INITIAL_BY)
     # false: the initial labels are free (counted in n_free)
     initial_charged: bool = param(True, late=True)
     # true: each run also records the full-pool bound (full_pool_acc)
@@ -84,31 +89,16 @@ class Experiment:
         return dataclasses.replace(self, budgets=tuple(grid))
 
     def validate(self, where):
-        check(self.initial >= 0, f"{where}.initial", self.initial, "must be >= 0")
-        check(self.initial_by in INITIAL_BY, f"{where}.initial_by", self.initial_by,
-              "must be one of " + ", ".join(INITIAL_BY))
-        check(self.data_seed in DATA_SEEDS, f"{where}.data_seed", self.data_seed,
-              "must be one of " + ", ".join(DATA_SEEDS))
-        check(self.closure in CLOSURES, f"{where}.closure", self.closure,
-              "must be one of " + ", ".join(CLOSURES))
-        check(self.conflict_rule in CONFLICT_RULES, f"{where}.conflict_rule", self.conflict_rule,
-              "must be one of " + ", ".join(CONFLICT_RULES))
+        """The rules across a list's elements (each element's range is declared)."""
         check(len(self.seeds) > 0, f"{where}.seeds", list(self.seeds), "needs at least one seed")
-        for i, seed in enumerate(self.seeds):
-            check(seed >= 0, f"{where}.seeds[{i}]", seed, "must be >= 0")
-            check(seed < 2**63, f"{where}.seeds[{i}]", seed, "must be below 2**63 (the store "
-                  "keeps seeds as 64-bit integers)")
         check(len(set(self.seeds)) == len(self.seeds), f"{where}.seeds", list(self.seeds),
               "seeds must not repeat")
         check(len(self.budgets) > 0, f"{where}.budgets", list(self.budgets),
               "needs at least one budget")
-        for i, budget in enumerate(self.budgets):
-            check(budget > 0, f"{where}.budgets[{i}]", budget, "budgets must be positive")
-            if i:
-                check(budget > self.budgets[i - 1], f"{where}.budgets[{i}]", budget,
-                      f"budgets are cumulative and must increase (previous: "
-                      f"{self.budgets[i - 1]:g})")
-        check(self.batch_size >= 1, f"{where}.batch_size", self.batch_size, "must be >= 1")
+        for i in range(1, len(self.budgets)):
+            check(self.budgets[i] > self.budgets[i - 1], f"{where}.budgets[{i}]",
+                  self.budgets[i], f"budgets are cumulative and must increase (previous: "
+                  f"{self.budgets[i - 1]:g})")
 
 
 @dataclass(frozen=True)

@@ -130,9 +130,7 @@ class Rows:
         return out
 
 
-def check_seed(seed: int, field: str) -> None:
-    """Seeds handed to scikit-learn's random_state: 0 to 2**32 - 1."""
-    check(0 <= seed < 2**32, field, seed, "must be between 0 and 2**32 - 1")
+SEED_LIMIT = 2**32  # seeds handed to scikit-learn's random_state: 0 to 2**32 - 1
 
 
 IMBALANCE_STREAM = 0x1B  # the spawn key of the imbalance profile's draws from the split seed
@@ -175,21 +173,14 @@ class DatasetSource(Component):
     subset, and scaling. `palbench.testing.check_dataset` checks a subclass."""
 
     kind: ClassVar[str] = "dataset"
-    split_seed: int | str = 0  # "run": a split of its own for every run seed
+    # "run": a split of its own for every run seed
+    split_seed: int | str = param(0, ge=0, lt=SEED_LIMIT, choices=("run",))
     standardize: bool = True  # with the training part's statistics (each run's own split)
     # largest / smallest class of the pool; 1: as the source is
-    imbalance: float = param(1.0, late=True)
+    imbalance: float = param(1.0, late=True, ge=1,
+                             note="the ratio of the largest class to the smallest")
     # true: the same profile on the test set too; false: the test set as the source is
     imbalance_test: bool = param(False, late=True)
-
-    def validate(self, where: str) -> None:
-        check(self.imbalance >= 1.0, f"{where}.imbalance", self.imbalance,
-              "is the ratio of the largest class to the smallest: must be >= 1")
-        if isinstance(self.split_seed, str):
-            check(self.split_seed == "run", f"{where}.split_seed", self.split_seed,
-                  'must be an integer or "run" (a split of its own for every run seed)')
-        else:
-            check_seed(self.split_seed, f"{where}.split_seed")
 
     def prepare(self, name: str, where: str) -> Dataset:
         """Load, check, split, scale and fingerprint the data (see `finish`); bad data is a
@@ -248,14 +239,10 @@ class SplitSource(DatasetSource):
     """A source without an official test set: a seeded split makes one, stratified unless
     `stratify = false` (a plain permutation, as Zhan et al. and Lu et al. split)."""
 
-    test_fraction: float = 0.25  # share of the data held out as the test set
+    # share of the data held out as the test set
+    test_fraction: float = param(0.25, gt=0, lt=1)
     # split stratified by class; false: a plain permutation
     stratify: bool = param(True, late=True)
-
-    def validate(self, where: str) -> None:
-        super().validate(where)
-        check(0.0 < self.test_fraction < 1.0, f"{where}.test_fraction", self.test_fraction,
-              "must be between 0 and 1 (exclusive)")
 
     def load_raw(self, where: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None]:
         raise NotImplementedError

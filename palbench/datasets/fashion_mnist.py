@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from palbench.datasets.base import DATASETS, Dataset, DatasetSource, finish
-from palbench.errors import ConfigError, check
+from palbench.errors import ConfigError
 from palbench.fields import param
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
@@ -47,20 +47,15 @@ class FashionMnist(DatasetSource):
 
     # the folder of the IDX files (the data are fingerprinted, not the path)
     data_dir: str = param(FASHION_MNIST_DIR, results=False)
-    n_train: int = 60000  # training images kept (a stratified subset below 60,000)
-    n_test: int = 10000  # test images kept (a stratified subset below 10,000)
+    # training images kept (a stratified subset below 60,000)
+    n_train: int = param(60000, ge=10, le=60000)
+    # test images kept (a stratified subset below 10,000)
+    n_test: int = param(10000, ge=10, le=10000)
 
     FILES = {
         "X": "train-images-idx3-ubyte", "y": "train-labels-idx1-ubyte",
         "X_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte",
     }
-
-    def validate(self, where):
-        super().validate(where)
-        check(10 <= self.n_train <= 60000, f"{where}.n_train", self.n_train,
-              "must be between 10 and 60000")
-        check(10 <= self.n_test <= 10000, f"{where}.n_test", self.n_test,
-              "must be between 10 and 10000")
 
     def _file(self, stem: str, where: str) -> Path:
         base = Path(self.data_dir)

@@ -6,8 +6,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from palbench.datasets.base import DATASETS, SplitSource, check_memory, check_seed
+from palbench.datasets.base import DATASETS, SEED_LIMIT, SplitSource, check_memory
 from palbench.errors import check
+from palbench.fields import param
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -16,13 +17,12 @@ class GeneratedSource(SplitSource):
     `data_seed = "run"` redraws for every run seed."""
 
     n_samples: int = 600  # samples generated (pool and test together)
-    n_classes: int = 3  # classes generated
-    seed: int = 0  # seed of the generator (data_seed = "run" replaces it per run)
+    n_classes: int = param(3, ge=2)  # classes generated
+    # seed of the generator (data_seed = "run" replaces it per run)
+    seed: int = param(0, ge=0, lt=SEED_LIMIT)
 
     def validate(self, where):
         super().validate(where)
-        check_seed(self.seed, f"{where}.seed")
-        check(self.n_classes >= 2, f"{where}.n_classes", self.n_classes, "must be at least 2")
         check(self.n_samples >= 4 * self.n_classes, f"{where}.n_samples", self.n_samples,
               f"must be at least 4 per class ({4 * self.n_classes})")
 
@@ -35,13 +35,11 @@ class GeneratedSource(SplitSource):
 class Blobs(GeneratedSource):
     """Isotropic Gaussian clusters, one class per cluster (scikit-learn's make_blobs)."""
 
-    n_features: int = 2  # features of each blob sample
-    cluster_std: float = 1.0  # standard deviation of each blob
+    n_features: int = param(2, ge=1)  # features of each blob sample
+    cluster_std: float = param(1.0, gt=0)  # standard deviation of each blob
 
     def validate(self, where):
         super().validate(where)
-        check(self.n_features >= 1, f"{where}.n_features", self.n_features, "must be at least 1")
-        check(self.cluster_std > 0, f"{where}.cluster_std", self.cluster_std, "must be positive")
         larger = "n_features" if self.n_features > self.n_samples else "n_samples"
         check_memory(self.n_samples * (self.n_features + 1), f"{where}.{larger}",
                      getattr(self, larger))
@@ -65,13 +63,13 @@ class Circles(GeneratedSource):
     standardised by default, so that kernel widths read as in the paper.
     """
 
-    n_classes: int = 4  # rings, one class each (radii 1..n_classes)
-    noise: float = 0.1  # standard deviation of the isotropic Gaussian noise on each point
+    n_classes: int = param(4, ge=2)  # rings, one class each (radii 1..n_classes)
+    # standard deviation of the isotropic Gaussian noise on each point
+    noise: float = param(0.1, ge=0)
     standardize: bool = False
 
     def validate(self, where):
         super().validate(where)
-        check(self.noise >= 0, f"{where}.noise", self.noise, "must not be negative")
         check_memory(self.n_samples * 3, f"{where}.n_samples", self.n_samples)
 
     def load_raw(self, where):

@@ -26,7 +26,7 @@ def resolve(augment: str, data) -> str:
 
 
 def check_for(augment: str, data, field: str) -> None:
-    check(augment in AUGMENTATIONS, field, augment, "must be one of " + ", ".join(AUGMENTATIONS))
+    """Image augmentations need images (which names exist is declared on the field)."""
     check(augment not in ("crop", "crop_flip") or bool(data.image_shape), field, augment,
           f"image augmentations need an image dataset; {data.name!r} has plain feature vectors "
           "(use \"noise\")")

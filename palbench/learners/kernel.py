@@ -15,6 +15,7 @@ from scipy.linalg import eigh
 from scipy.spatial.distance import cdist
 
 from palbench.errors import check
+from palbench.fields import param
 from palbench.learners.base import LEARNERS, Learner
 from palbench.learners.heads import ClassHead, HeadModel, fit_head
 
@@ -43,18 +44,11 @@ class KernelModel(HeadModel):
 class KernelPAL(Learner):
     """Closed-form kernel spectral embedding of the known graph (the PAL paper's toy learner)."""
 
-    sigma: float = 0.2  # kernel width
-    lam: float = 1e-3  # ridge regularisation of the spectral problem
-    n_eigen: int = 5  # eigenvectors kept (the embedding's dimension)
+    sigma: float = param(0.2, gt=0)  # kernel width
+    lam: float = param(1e-3, ge=0)  # ridge regularisation of the spectral problem
+    n_eigen: int = param(5, ge=1)  # eigenvectors kept (the embedding's dimension)
     signed: bool = True  # use known negatives (-1 entries) as well as positives
-    kernel: str = "exponential"  # exponential or gaussian
-
-    def validate(self, where):
-        check(self.sigma > 0, f"{where}.sigma", self.sigma, "must be positive")
-        check(self.lam >= 0, f"{where}.lam", self.lam, "must be >= 0")
-        check(self.n_eigen >= 1, f"{where}.n_eigen", self.n_eigen, "must be >= 1")
-        check(self.kernel in ("exponential", "gaussian"), f"{where}.kernel", self.kernel,
-              "must be \"exponential\" or \"gaussian\"")
+    kernel: str = param("exponential", choices=("exponential", "gaussian"))  # its shape
 
     def validate_data(self, data, where):
         check(data.n_pool <= MAX_POOL, f"{where}.name", "kernel_pal",

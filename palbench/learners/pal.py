@@ -28,7 +28,7 @@ from torch import nn
 
 from palbench.errors import ConfigError, check
 from palbench.fields import param
-from palbench.learners.augment import Augmenter, check_for, resolve
+from palbench.learners.augment import AUGMENTATIONS, Augmenter, check_for, resolve
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, Learner, Model
 from palbench.learners.batched import Member, member_bytes, train
 from palbench.learners.losses import LOSSES
@@ -158,47 +158,33 @@ class PAL(TorchLearner, Learner):
     """Encoder pretrained on the pool's augmentations, trained on every edge the answers give."""
 
     # spectral_contrastive, vicreg or simclr, on the similarity graph
-    loss: str = "spectral_contrastive"
+    loss: str = param("spectral_contrastive", choices=sorted(LOSSES))
     signed: bool = True  # use known negatives as well as positives
-    encoder: str = "mlp"  # mlp, cnn (images) or auto
-    hidden: tuple[int, ...] = (256,)  # hidden layer widths of the mlp encoder
-    dim: int = 64  # embedding dimension
-    augment: str = "auto"  # augmentations: auto, crop, crop_flip, noise or none
-    aug_noise: float = 0.1  # standard deviation of the noise augmentation
-    pretrain: str = "auto"  # self-supervised pretraining on the pool: auto, on or off
-    pretrain_steps: int = 500  # pretraining steps
-    pretrain_batch: int = 256  # pretraining batch size
-    epochs: int = 100  # epochs over the answered samples at each fit
-    min_steps: int = 100  # at least this many steps per fit
-    batch_size: int = 64  # minibatch size
-    graph_weight: float = 0.0  # weight of the loss on the pool's answer graph beside the label head
-    graph_batch: int = 128  # samples per minibatch of that graph loss
-    lr: float = 1e-3  # Adam learning rate
-    weight_decay: float = 1e-4  # Adam weight decay
-    temperature: float = 0.2  # temperature of the simclr loss
+    encoder: str = param("mlp", choices=("auto", "mlp", "cnn"))  # mlp, cnn (images) or auto
+    hidden: tuple[int, ...] = param((256,), ge=1)  # hidden layer widths of the mlp encoder
+    dim: int = param(64, ge=1)  # embedding dimension
+    # augmentations: auto, crop, crop_flip, noise or none
+    augment: str = param("auto", choices=AUGMENTATIONS)
+    aug_noise: float = param(0.1, ge=0)  # standard deviation of the noise augmentation
+    # self-supervised pretraining on the pool: auto, on or off
+    pretrain: str = param("auto", choices=("auto", "on", "off"))
+    pretrain_steps: int = param(500, ge=1)  # pretraining steps
+    pretrain_batch: int = param(256, ge=2)  # pretraining batch size
+    epochs: int = param(100, ge=1)  # epochs over the answered samples at each fit
+    min_steps: int = param(100, ge=0)  # at least this many steps per fit
+    batch_size: int = param(64, ge=1)  # minibatch size
+    # weight of the loss on the pool's answer graph beside the label head
+    graph_weight: float = param(0.0, ge=0)
+    graph_batch: int = param(128, ge=4)  # samples per minibatch of that graph loss
+    lr: float = param(1e-3, gt=0)  # Adam learning rate
+    weight_decay: float = param(1e-4, ge=0)  # Adam weight decay
+    temperature: float = param(0.2, gt=0)  # temperature of the simclr loss
     # where pretrained encoders are cached ("": no cache); where it lives changes no result
     cache_dir: str = param("", results=False)
     device: str = "auto"  # auto (a GPU when present), cpu or cuda
 
     def validate(self, where):
-        check(self.loss in LOSSES, f"{where}.loss", self.loss,
-              "must be one of " + ", ".join(sorted(LOSSES)))
-        check(self.encoder in ("auto", "mlp", "cnn"), f"{where}.encoder", self.encoder,
-              "must be \"auto\", \"mlp\" or \"cnn\"")
-        check(self.pretrain in ("auto", "on", "off"), f"{where}.pretrain", self.pretrain,
-              "must be \"auto\", \"on\" or \"off\"")
         self.check_torch_params(where)
-        for name in ("dim", "epochs", "pretrain_steps", "pretrain_batch", "batch_size"):
-            check(getattr(self, name) > 0, f"{where}.{name}", getattr(self, name),
-                  "must be positive")
-        check(self.pretrain_batch >= 2, f"{where}.pretrain_batch", self.pretrain_batch,
-              "must be >= 2")
-        check(self.graph_batch >= 4, f"{where}.graph_batch", self.graph_batch, "must be >= 4")
-        check(self.min_steps >= 0, f"{where}.min_steps", self.min_steps, "must be >= 0")
-        check(self.graph_weight >= 0, f"{where}.graph_weight", self.graph_weight,
-              "must be >= 0")
-        check(self.aug_noise >= 0, f"{where}.aug_noise", self.aug_noise, "must be >= 0")
-        check(self.temperature > 0, f"{where}.temperature", self.temperature, "must be positive")
         check_cache_dir(self.cache_dir, f"{where}.cache_dir")
 
     def validate_data(self, data, where):

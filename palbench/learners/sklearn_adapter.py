@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from palbench.errors import ConfigError, TrainingDiverged, check, first_line
+from palbench.errors import ConfigError, TrainingDiverged, first_line
 from palbench.fields import param
 from palbench.imports import resolve
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner, Model
@@ -93,7 +93,8 @@ class Sklearn(LabelLearner):
     estimator: str = "sklearn.linear_model.LogisticRegression"
     params: dict = field(default_factory=dict)  # its constructor's parameters
     # predict_proba, or decision_function (a softmax of the scores)
-    probabilities_from: str = param("predict_proba", late=True)
+    probabilities_from: str = param("predict_proba", late=True,
+                                    choices=("predict_proba", "decision_function"))
 
     @property
     def _from_decision(self) -> bool:
@@ -101,9 +102,6 @@ class Sklearn(LabelLearner):
 
     def validate(self, where):
         """Construct it and let scikit-learn check the parameters (types, ranges, choices)."""
-        check(self.probabilities_from in ("predict_proba", "decision_function"),
-              f"{where}.probabilities_from", self.probabilities_from,
-              "must be 'predict_proba' or 'decision_function'")
         estimator = self._make(where, seed=0)
         check_params = getattr(estimator, "_validate_params", None)  # scikit-learn >= 1.2
         if check_params is not None:

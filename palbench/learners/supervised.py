@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from palbench.errors import ConfigError, check
+from palbench.errors import ConfigError
+from palbench.fields import param
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, LabelLearner, Model
 from palbench.learners.batched import Member, member_bytes, seeded, train
 from palbench.learners.torch_common import TorchLearner, as_tensor, make_mlp, resolve_device
@@ -84,13 +85,13 @@ class TorchClassifier(Model):
 class MLP(TorchLearner, LabelLearner):
     """MLP classifier; `epochs` passes over the labelled set, at least `min_steps` steps."""
 
-    hidden: tuple[int, ...] = (128,)  # hidden layer widths
-    epochs: int = 100  # passes over the labelled set at each fit
-    min_steps: int = 100  # at least this many optimiser steps per fit
-    batch_size: int = 64  # minibatch size
-    lr: float = 1e-3  # Adam learning rate
-    weight_decay: float = 1e-4  # Adam weight decay
-    dropout: float = 0.0  # dropout rate (> 0 for BALD's MC dropout)
+    hidden: tuple[int, ...] = param((128,), ge=1)  # hidden layer widths
+    epochs: int = param(100, ge=1)  # passes over the labelled set at each fit
+    min_steps: int = param(100, ge=0)  # at least this many optimiser steps per fit
+    batch_size: int = param(64, ge=1)  # minibatch size
+    lr: float = param(1e-3, gt=0)  # Adam learning rate
+    weight_decay: float = param(1e-4, ge=0)  # Adam weight decay
+    dropout: float = param(0.0, ge=0, lt=1)  # dropout rate (> 0 for BALD's MC dropout)
     device: str = "auto"  # auto (a GPU when present), cpu or cuda
 
     def batches_fits(self, data):
@@ -107,11 +108,6 @@ class MLP(TorchLearner, LabelLearner):
 
     def validate(self, where):
         self.check_torch_params(where)
-        for name in ("epochs", "batch_size"):
-            check(getattr(self, name) > 0, f"{where}.{name}", getattr(self, name),
-                  "must be positive")
-        check(self.min_steps >= 0, f"{where}.min_steps", self.min_steps, "must be >= 0")
-        check(0 <= self.dropout < 1, f"{where}.dropout", self.dropout, "must be within [0, 1)")
 
     def capabilities(self, data):
         return super().capabilities(data) | {"last_layer"} | (

@@ -52,14 +52,12 @@ def make_mlp(n_in: int, hidden: tuple[int, ...], n_out: int, dropout: float) -> 
 
 
 class TorchLearner:
-    """Mixin for dataclass learners with `hidden` and `device` fields."""
+    """Mixin for dataclass learners with `hidden` and `device` fields (each width's range,
+    like the learning rate's, is declared on the field)."""
 
     def check_torch_params(self, where: str) -> None:
-        check(len(self.hidden) > 0 and min(self.hidden) > 0, f"{where}.hidden",
-              list(self.hidden), "must be a non-empty list of positive layer widths")
-        check(self.lr > 0, f"{where}.lr", self.lr, "must be positive")
-        check(self.weight_decay >= 0, f"{where}.weight_decay", self.weight_decay,
-              "must be >= 0")
+        check(len(self.hidden) > 0, f"{where}.hidden", list(self.hidden),
+              "must be a non-empty list of positive layer widths")
         check_device(self.device, f"{where}.device")
 
     @property

@@ -3,12 +3,12 @@ cost units; or `model = "seconds"`: annotator seconds from published measurement
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from palbench.errors import check
+from palbench.fields import param
 from palbench.params import unknown_key_error
 from palbench.protocol import Component
 from palbench.queries import PriceList
@@ -38,40 +38,26 @@ class Costs(Component):
     (entries overridable in `seconds`), the label's from the number of classes."""
 
     # price of a label answer, or per class { name = price, default = ... }
-    label: float | dict[str, float] = 1.0
-    pair: float = 1.0  # price of a pair answer
-    captcha_base: float = 1.0  # a captcha of M candidates costs captcha_base + M x captcha_item
-    captcha_item: float = 0.25  # price per candidate shown in a captcha
-    group_base: float = 0.0  # a group question of M images costs group_base + group_item x (M - 1)
-    group_item: float = 1.0  # price per further image of a group question
+    label: float | dict[str, float] = param(1.0, gt=0)
+    pair: float = param(1.0, gt=0)  # price of a pair answer
+    # a captcha of M candidates costs captcha_base + M x captcha_item
+    captcha_base: float = param(1.0, ge=0)
+    captcha_item: float = param(0.25, gt=0)  # price per candidate shown in a captcha
+    # a group question of M images costs group_base + group_item x (M - 1)
+    group_base: float = param(0.0, ge=0)
+    group_item: float = param(1.0, gt=0)  # price per further image of a group question
     # "units" (these prices) or "seconds" (annotator seconds, docs/studies/annotators.md)
-    model: str = "units"
+    model: str = param("units", choices=MODELS)
     # with model = "seconds": { label_base, pair, ... = seconds } over the measured defaults
-    seconds: dict = field(default_factory=dict)
+    seconds: dict = param(default_factory=dict, ge=0, finite=True)
     kind = "costs"
     registry_name = "costs"  # the [costs] section is one class, not a registry
 
     def validate(self, where: str) -> None:
-        check(self.model in MODELS, f"{where}.model", self.model,
-              "must be \"units\" or \"seconds\"")
-        check(self.pair > 0, f"{where}.pair", self.pair, "must be positive")
-        for name in ("captcha_base", "group_base"):
-            check(getattr(self, name) >= 0, f"{where}.{name}", getattr(self, name),
-                  "must be >= 0")
-        for name in ("captcha_item", "group_item"):
-            check(getattr(self, name) > 0, f"{where}.{name}", getattr(self, name),
-                  "must be positive")
-        if isinstance(self.label, dict):
-            check(bool(self.label), f"{where}.label", self.label, "per-class table is empty")
-            for name, value in self.label.items():
-                check(value > 0, f"{where}.label.{name}", value, "must be positive")
-        else:
-            check(self.label > 0, f"{where}.label", self.label, "must be positive")
+        check(self.label != {}, f"{where}.label", self.label, "per-class table is empty")
         for key, value in self.seconds.items():
             if key not in SECONDS:
                 raise unknown_key_error(f"{where}.seconds.{key}", key, value, list(SECONDS))
-            check(isinstance(value, (int, float)) and math.isfinite(value) and value >= 0,
-                  f"{where}.seconds.{key}", value, "must be a finite number >= 0")
         if self.model == "seconds":
             s = self.in_seconds
             for classes in (2, 1_000_000):  # linear in the classes: both ends decide

@@ -17,10 +17,7 @@ from palbench.protocol import build_nested
 class NoisyLabel(Oracle):
     """With probability `noise`, answers a uniformly drawn wrong class instead of the true one."""
 
-    noise: float = 0.1  # probability of answering a wrong class
-
-    def validate(self, where):
-        check(0.0 <= self.noise <= 1.0, f"{where}.noise", self.noise, "must be within [0, 1]")
+    noise: float = param(0.1, ge=0, le=1)  # probability of answering a wrong class
 
     def respond(self, queries, truth, rng):
         y = truth.y[queries.indices]
@@ -35,7 +32,7 @@ class Confusion(Oracle):
     """Answers class j for a sample of true class i with probability `matrix[i][j]`."""
 
     # row i: the distribution of answers for true class i
-    matrix: tuple[tuple[float, ...], ...]
+    matrix: tuple[tuple[float, ...], ...] = param(ge=0)
 
     def validate(self, where):
         field_name = f"{where}.matrix"
@@ -43,7 +40,6 @@ class Confusion(Oracle):
         for i, row in enumerate(self.matrix):
             check(len(row) == len(self.matrix), f"{field_name}[{i}]", list(row),
                   f"row has {len(row)} entries, the matrix has {len(self.matrix)} rows")
-            check(min(row) >= 0, f"{field_name}[{i}]", list(row), "entries must be >= 0")
             check(abs(sum(row) - 1.0) < 1e-6, f"{field_name}[{i}]", list(row),
                   f"row sums to {sum(row):.6g}, must sum to 1")
 
@@ -67,12 +63,12 @@ class Confusion(Oracle):
 class Abstain(Oracle):
     """Wraps another oracle (`base`, label or pair); abstains with probability `rate`, charged."""
 
-    rate: float = 0.1  # probability of abstaining on a query (the query is still charged)
+    # probability of abstaining on a query (the query is still charged)
+    rate: float = param(0.1, ge=0, lt=1)
     # the wrapped oracle's table (its name and parameters)
     base: dict = param(default_factory=lambda: {"name": "exact"}, component="oracle")
 
     def validate(self, where):
-        check(0.0 <= self.rate < 1.0, f"{where}.rate", self.rate, "must be within [0, 1)")
         inner = self.inner(where)
         check(not isinstance(inner, Abstain), f"{where}.base.name", "abstain",
               "an abstain oracle cannot wrap another abstain oracle")

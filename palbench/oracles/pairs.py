@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from palbench.errors import check
+from palbench.fields import param
 from palbench.oracles.base import ORACLES, Oracle, same_class
 
 
@@ -27,11 +27,8 @@ class ExactPair(Oracle):
 class NoisyPair(Oracle):
     """Each answer flipped independently with probability `noise` (not transitive)."""
 
-    noise: float = 0.1  # probability that an answer is flipped
+    noise: float = param(0.1, ge=0, le=1)  # probability that an answer is flipped
     query_kinds = ("pair",)
-
-    def validate(self, where):
-        check(0.0 <= self.noise <= 1.0, f"{where}.noise", self.noise, "must be within [0, 1]")
 
     def respond(self, queries, truth, rng):
         flip = rng.random(len(queries)) < self.noise
@@ -54,11 +51,8 @@ class CorruptedLabels(Oracle):
     once per run): wrong but transitive, as in the PAL paper's noise experiment. Answers label
     and pair queries alike."""
 
-    n_corrupted: int = 0  # samples relabelled wrongly, drawn once per run
+    n_corrupted: int = param(0, ge=0)  # samples relabelled wrongly, drawn once per run
     query_kinds = ("label", "pair")
-
-    def validate(self, where):
-        check(self.n_corrupted >= 0, f"{where}.n_corrupted", self.n_corrupted, "must be >= 0")
 
     def labelling(self, truth) -> np.ndarray:
         return corrupted_labelling(truth.y, truth.n_classes, self.n_corrupted,

@@ -5,11 +5,12 @@ named presets with their sources. Presets ship parameters, never the source data
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from palbench.errors import check
+from palbench.fields import param
 from palbench.oracles.base import ORACLES, Oracle, same_class
 from palbench.oracles.noisy import Confusion
 
@@ -24,18 +25,13 @@ def rate_at(rate: float | dict, images: np.ndarray) -> np.ndarray:
     return np.interp(images, sizes, values)
 
 
-def check_rate(rate, field_name: str) -> None:
-    """A probability, or a table of them keyed by images shown (>= 2)."""
+def check_rate_table(rate, field_name: str) -> None:
+    """A table of rates is keyed by images shown (>= 2); each rate's range is declared."""
     if isinstance(rate, dict):
         check(bool(rate), field_name, rate, "the table of rates by images shown is empty")
-        for key, value in rate.items():
+        for key in rate:
             check(str(key).isdigit() and int(key) >= 2, f"{field_name}.{key}", key,
                   "keys are the images a question shows (integers >= 2)")
-            check(isinstance(value, (int, float)) and 0.0 <= value <= 1.0,
-                  f"{field_name}.{key}", value, "must be a probability within [0, 1]")
-    else:
-        check(isinstance(rate, (int, float)) and 0.0 <= rate <= 1.0, field_name, rate,
-              "must be a probability within [0, 1] (or a table by images shown)")
 
 
 @ORACLES.register("asymmetric_pair")
@@ -44,13 +40,15 @@ class AsymmetricPair(Oracle):
     """Says "same" to a same-class pair with probability p_yes_same and "different" to a
     different-class pair with p_no_different; each may be a table by images shown."""
 
-    p_yes_same: float | dict = 0.9  # P("same" | same class): a number, or a table by images shown
-    p_no_different: float | dict = 0.9  # P("different" | different classes), likewise
+    # P("same" | same class): a number, or a table by images shown
+    p_yes_same: float | dict = param(0.9, ge=0, le=1)
+    # P("different" | different classes), likewise
+    p_no_different: float | dict = param(0.9, ge=0, le=1)
     query_kinds = ("pair",)
 
     def validate(self, where):
-        check_rate(self.p_yes_same, f"{where}.p_yes_same")
-        check_rate(self.p_no_different, f"{where}.p_no_different")
+        check_rate_table(self.p_yes_same, f"{where}.p_yes_same")
+        check_rate_table(self.p_no_different, f"{where}.p_no_different")
 
     def respond(self, queries, truth, rng):
         same = same_class(queries, truth.y).astype(bool)
@@ -76,10 +74,11 @@ class FineGrainedPairs(AsymmetricPair):
     P(no | different) 0.89 / 0.89 / 0.84 at 2 / 4 / 8 images a question."""
 
     # P("same" | same class) by images shown (WWW 2025)
-    p_yes_same: float | dict = field(default_factory=lambda: dict(FINE_GRAINED_YES_SAME))
+    p_yes_same: float | dict = param(default_factory=lambda: dict(FINE_GRAINED_YES_SAME),
+                                     ge=0, le=1)
     # P("different" | different classes) by images shown
-    p_no_different: float | dict = field(
-        default_factory=lambda: dict(FINE_GRAINED_NO_DIFFERENT))
+    p_no_different: float | dict = param(
+        default_factory=lambda: dict(FINE_GRAINED_NO_DIFFERENT), ge=0, le=1)
 
 
 @ORACLES.register("confusion_pair")
@@ -127,4 +126,4 @@ class Cifar10hLabels(ConfusionPair):
     Applied class index to class index on any 10-class data, for labels and pairs alike; a
     pattern of human confusions, not CIFAR-10 itself (cifar10h_matrix says how it is built)."""
 
-    matrix: tuple[tuple[float, ...], ...] = field(default_factory=cifar10h_matrix)
+    matrix: tuple[tuple[float, ...], ...] = param(default_factory=cifar10h_matrix, ge=0)

@@ -36,15 +36,19 @@ class Workers(Oracle):
 
     # each worker's oracle table
     base: dict = param(default_factory=lambda: {"name": "asymmetric_pair"}, component="oracle")
-    n_workers: int = 10  # workers in the pool
+    n_workers: int = param(10, ge=1, note="a pool needs a worker")  # workers in the pool
     # { parameter = [low, high] } drawn per worker once per run
     spread: dict[str, tuple[float, ...]] = field(default_factory=dict)
     # or one oracle table per worker (over `base`)
     workers: tuple[dict, ...] | None = param(None, component="oracle")
-    price: float | tuple[float, ...] = 1.0  # price multiplier: one, or one per worker
-    assign: str = "random"  # who answers: random, round_robin or strategy (a routed strategy)
-    redundancy: int = 1  # workers asked per question (charged that many times)
-    aggregate: str = "majority"  # majority (a tie gives no verdict) or dawid_skene (crowd-kit)
+    # price multiplier: one, or one per worker
+    price: float | tuple[float, ...] = param(1.0, gt=0)
+    # who answers: random, round_robin or strategy (a routed strategy)
+    assign: str = param("random", choices=ASSIGN)
+    # workers asked per question (charged that many times), at most the pool's
+    redundancy: int = param(1, ge=1)
+    # majority (a tie gives no verdict) or dawid_skene (crowd-kit)
+    aggregate: str = param("majority", choices=AGGREGATE)
 
     def validate(self, where):
         check(self.base.get("name") != "workers", f"{where}.base.name", "workers",
@@ -53,23 +57,15 @@ class Workers(Oracle):
                                        and all(isinstance(t, dict) for t in self.workers)),
               f"{where}.workers", self.workers,
               "must be a non-empty list of parameter tables, one per worker")
-        check(self.n_workers >= 1, f"{where}.n_workers", self.n_workers,
-              "must be >= 1 (a pool needs a worker)")
         pool = self.pool_size
-        check(1 <= self.redundancy <= pool, f"{where}.redundancy", self.redundancy,
+        check(self.redundancy <= pool, f"{where}.redundancy", self.redundancy,
               f"must be between 1 and the pool's {pool} workers")
-        check(self.assign in ASSIGN, f"{where}.assign", self.assign,
-              "must be one of " + ", ".join(ASSIGN))
-        check(self.aggregate in AGGREGATE, f"{where}.aggregate", self.aggregate,
-              "must be one of " + ", ".join(AGGREGATE))
         for name, bounds in self.spread.items():
             check(len(bounds) == 2 and bounds[0] <= bounds[1], f"{where}.spread.{name}",
                   list(bounds), "must be [low, high] with low <= high")
         prices = self.price if isinstance(self.price, tuple) else (self.price,)
         check(len(prices) in (1, pool), f"{where}.price", self.price,
               f"one price for all, or one per worker ({pool})")
-        check(all(isinstance(p, (int, float)) and p > 0 for p in prices), f"{where}.price",
-              self.price, "prices must be positive")
         if self.workers is not None:
             for i, table in enumerate(self.workers):
                 self.member(table, f"{where}.workers[{i}]")

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from palbench.errors import ConfigError, check
+from palbench.fields import param
 from palbench.params import build, read_toml, unknown_key_error
 from palbench.reports.cells import cell_keys, told_apart
 from palbench.reports.metrics import per_run, stops_of
@@ -63,13 +64,13 @@ class Claim:
     selection_learner: str | None = None  # "self": the learner selected for itself
     experiment: str | None = None
     tag: str | None = None  # "" selects the untagged runs
-    metric: str = "cost_to_reach"
+    metric: str = param("cost_to_reach", choices=CLAIM_METRICS)
     target: float | None = None
     at_most: float | None = None
     at_least: float | None = None
     relative_to: str | None = None
     ratio_at_most: float | None = None
-    confidence: float = 0.95
+    confidence: float = param(0.95, gt=0, lt=1)
     config: str | None = None
     criterion: str | None = None  # the stopping criterion's label (stop_cost, stop_loss)
     study: str | None = None  # robust_wins: the study's name (palbench robustness --study)
@@ -79,8 +80,6 @@ class Claim:
         for field in ("name", "dataset", "strategy"):
             check(bool(getattr(self, field)), f"{where}.{field}", getattr(self, field),
                   "is required")
-        check(self.metric in CLAIM_METRICS, f"{where}.metric", self.metric,
-              "must be one of " + ", ".join(CLAIM_METRICS))
         check((self.metric in STOP_METRICS) == (self.criterion is not None),
               f"{where}.criterion", self.criterion,
               "stop_cost and stop_loss need the criterion's label, and only they take one")
@@ -106,8 +105,6 @@ class Claim:
         check((self.relative_to is None) == (self.ratio_at_most is None),
               f"{where}.relative_to", self.relative_to,
               "relative_to and ratio_at_most go together")
-        check(0 < self.confidence < 1, f"{where}.confidence", self.confidence,
-              "must be between 0 and 1")
 
     def filters(self, strategy: str | None = None) -> dict:
         """The claim's keys that are set, in FILTERS order (`strategy` replaces its own)."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
-from palbench.errors import check
+from palbench.fields import param
 from palbench.stopping.base import STOPPING, StoppingCriterion
 
 
@@ -15,10 +15,7 @@ from palbench.stopping.base import STOPPING, StoppingCriterion
 class Windowed(StoppingCriterion):
     """A criterion that must hold over `window` successive checkpoints."""
 
-    window: int = 3  # successive checkpoints the condition must hold for
-
-    def validate(self, where):
-        check(self.window >= 1, f"{where}.window", self.window, "must be >= 1")
+    window: int = param(3, ge=1)  # successive checkpoints the condition must hold for
 
 
 @STOPPING.register("stabilizing_predictions")
@@ -27,12 +24,8 @@ class StabilizingPredictions(Windowed):
     """Bloodgood and Vijay-Shanker (2009): stop when successive models agree on the stop set,
     Cohen's kappa >= `kappa` for `window` successive pairs of checkpoints."""
 
-    kappa: float = 0.99  # least Cohen's kappa between successive models on the stop set
-
-    def validate(self, where):
-        super().validate(where)
-        check(-1.0 <= self.kappa <= 1.0, f"{where}.kappa", self.kappa,
-              "must be between -1 and 1")
+    # least Cohen's kappa between successive models on the stop set
+    kappa: float = param(0.99, ge=-1, le=1)
 
     def should_stop(self, history):
         if len(history) <= self.window:
@@ -54,13 +47,9 @@ class ClassificationChange(Windowed):
     """Zhu et al. (2008): stop when at most `max_change` of the stop set changes its predicted
     class between successive checkpoints, `window` times in a row."""
 
-    window: int = 1  # successive checkpoints the condition must hold for
-    max_change: float = 0.0  # most share of the stop set whose predicted class may change
-
-    def validate(self, where):
-        super().validate(where)
-        check(0.0 <= self.max_change < 1.0, f"{where}.max_change", self.max_change,
-              "must be in [0, 1)")
+    window: int = param(1, ge=1)  # successive checkpoints the condition must hold for
+    # most share of the stop set whose predicted class may change
+    max_change: float = param(0.0, ge=0, lt=1)
 
     def should_stop(self, history):
         if len(history) <= self.window:
@@ -76,11 +65,8 @@ class OverallUncertainty(StoppingCriterion):
     """Zhu et al. (2008): stop when the mean uncertainty (1 - max probability) over the stop
     set falls below `threshold`."""
 
-    threshold: float = 0.1  # mean uncertainty (1 - max probability) to fall below
-
-    def validate(self, where):
-        check(0.0 < self.threshold < 1.0, f"{where}.threshold", self.threshold,
-              "must be in (0, 1)")
+    # mean uncertainty (1 - max probability) to fall below
+    threshold: float = param(0.1, gt=0, lt=1)
 
     def should_stop(self, history):
         return history[-1].stop_uncertainty < self.threshold
@@ -92,12 +78,8 @@ class PerformancePlateau(StoppingCriterion):
     """Stop when the validation accuracy has not risen by more than `epsilon` above its best
     so far for `patience` checkpoints."""
 
-    patience: int = 2  # checkpoints without a rise before stopping
-    epsilon: float = 0.005  # least rise of validation accuracy that counts
-
-    def validate(self, where):
-        check(self.patience >= 1, f"{where}.patience", self.patience, "must be >= 1")
-        check(0.0 <= self.epsilon < 1.0, f"{where}.epsilon", self.epsilon, "must be in [0, 1)")
+    patience: int = param(2, ge=1)  # checkpoints without a rise before stopping
+    epsilon: float = param(0.005, ge=0, lt=1)  # least rise of validation accuracy that counts
 
     def should_stop(self, history):
         if len(history) <= self.patience:
@@ -111,10 +93,7 @@ class PerformancePlateau(StoppingCriterion):
 class MaxBudget(StoppingCriterion):
     """Stop at the first checkpoint whose cost reaches `budget`."""
 
-    budget: float = 100.0  # the cost at which to stop
-
-    def validate(self, where):
-        check(self.budget > 0, f"{where}.budget", self.budget, "must be positive")
+    budget: float = param(100.0, gt=0)  # the cost at which to stop
 
     def should_stop(self, history):
         return history[-1].cost >= self.budget - 1e-9

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import xlogy
 
-from palbench.errors import check
+from palbench.fields import param
 from palbench.strategies.base import STRATEGIES, Strategy, random_choice, top_k
 
 
@@ -112,11 +112,11 @@ def batch_bald_select(samples: np.ndarray, k: int, n_configs: int,
 BLOCK_ROWS = 65536  # pool rows whose dropout predictions are held at once
 
 
+@dataclass(frozen=True, kw_only=True)
 class MCDropoutStrategy(Strategy):
     needs_model = True
 
-    def validate(self, where):
-        check(self.n_samples >= 2, f"{where}.n_samples", self.n_samples, "must be >= 2")
+    n_samples: int = param(20, ge=2)  # MC-dropout predictions sampled per round
 
     def requires(self):
         return frozenset({"sample_proba"})
@@ -141,8 +141,6 @@ class MCDropoutStrategy(Strategy):
 class BALD(MCDropoutStrategy):
     """Top-k mutual information of label and weights, by MC dropout (mlp with dropout > 0)."""
 
-    n_samples: int = 20  # MC-dropout predictions sampled per round
-
     def select(self, ctx, k, rng):
         candidates = ctx.candidates
         if not self.can_sample(ctx):
@@ -157,15 +155,10 @@ class BALD(MCDropoutStrategy):
 class BatchBALD(MCDropoutStrategy):
     """Greedy joint mutual information of the batch (MC dropout)."""
 
-    n_samples: int = 20  # MC-dropout predictions sampled per round
-    n_configs: int = 500  # joint label configurations sampled to estimate the batch's entropy
-    max_candidates: int = 1000  # most uncertain samples considered per round (by BALD score)
-
-    def validate(self, where):
-        super().validate(where)
-        check(self.n_configs >= 1, f"{where}.n_configs", self.n_configs, "must be >= 1")
-        check(self.max_candidates >= 1, f"{where}.max_candidates", self.max_candidates,
-              "must be >= 1")
+    # joint label configurations sampled to estimate the batch's entropy
+    n_configs: int = param(500, ge=1)
+    # most uncertain samples considered per round (by BALD score)
+    max_candidates: int = param(1000, ge=1)
 
     def select(self, ctx, k, rng):
         candidates = ctx.candidates

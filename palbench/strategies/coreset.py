@@ -68,8 +68,6 @@ def k_center_greedy(Z: np.ndarray, centers: np.ndarray, available: np.ndarray, k
 class CoreSet(SpaceStrategy):
     """k-center greedy in feature space, the model's embedding or the pretrained embedding."""
 
-    space: str = "features"  # where distances are taken: features, embedding or pretrained
-
     def select(self, ctx, k, rng):
         Z, _ = space_points(self.space, ctx)
         return k_center_greedy(Z, ctx.queried, ~ctx.queried, k, rng)

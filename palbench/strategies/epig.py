@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import xlogy
 
-from palbench.errors import check
+from palbench.fields import param
 from palbench.strategies.bald import BLOCK_ROWS, MCDropoutStrategy, entropy
 from palbench.strategies.base import STRATEGIES, random_choice, top_k
 
@@ -47,12 +47,7 @@ def epig_scores(pool: np.ndarray, targets: np.ndarray) -> np.ndarray:
 class EPIG(MCDropoutStrategy):
     """Top-k expected predictive information gain about pool targets (MC dropout)."""
 
-    n_samples: int = 20  # MC-dropout networks sampled per round (consistent masks)
-    targets: int = 100  # target inputs drawn from the pool each round
-
-    def validate(self, where):
-        super().validate(where)
-        check(self.targets >= 1, f"{where}.targets", self.targets, "must be >= 1")
+    targets: int = param(100, ge=1)  # target inputs drawn from the pool each round
 
     def select(self, ctx, k, rng):
         candidates = ctx.candidates

@@ -32,7 +32,6 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
-from palbench.errors import check
 from palbench.fields import param
 from palbench.strategies.base import STRATEGIES, Strategy, random_choice, top_k
 from palbench.strategies.space import SpaceStrategy, candidate_sample, space_points
@@ -152,21 +151,14 @@ def coverage_select(graph: sp.csr_matrix, queried: np.ndarray, k: int,
 class CoverageParams(Strategy):
     """The parameters of a delta-ball cover, shared by graph_coverage and pal_coverage."""
 
-    delta: float | str = "auto"  # ball radius, or "auto": the largest keeping balls `purity` pure
-    purity: float = 0.95  # with delta = "auto": the share of pure balls required
-    max_dims: int = 64  # wider data is projected on its leading principal components (0: never)
-    max_cover: int = 10000  # larger pools count coverage on a seeded sample of this many points
-
-    def validate(self, where):
-        super().validate(where)
-        check(self.delta == "auto" or (isinstance(self.delta, float) and self.delta > 0),
-              f"{where}.delta", self.delta, "must be a positive number or \"auto\"")
-        check(0.0 < self.purity < 1.0, f"{where}.purity", self.purity,
-              "must be between 0 and 1 (exclusive)")
-        check(self.max_dims >= 0, f"{where}.max_dims", self.max_dims,
-              "must be >= 0 (0: never project)")
-        check(self.max_cover >= 0, f"{where}.max_cover", self.max_cover,
-              "must be >= 0 (0: count every point)")
+    # ball radius, or "auto": the largest keeping balls `purity` pure
+    delta: float | str = param("auto", gt=0, choices=("auto",))
+    # with delta = "auto": the share of pure balls required
+    purity: float = param(0.95, gt=0, lt=1)
+    # wider data is projected on its leading principal components
+    max_dims: int = param(64, ge=0, note="0: never project")
+    # larger pools count coverage on a seeded sample of this many points
+    max_cover: int = param(10000, ge=0, note="0: count every point")
 
     def ball_graph_of(self, Z: np.ndarray, n_classes: int, max_entries: int = 0):
         """The ball graph of the points Z with these parameters (see delta_graph)."""
@@ -179,13 +171,8 @@ class CoverageParams(Strategy):
 class GraphCoverage(CoverageParams, SpaceStrategy):
     """Max coverage of delta-balls in feature space or in the learner's embedding."""
 
-    # larger pools: the cover is built on a seeded sample of this many samples (0: never)
-    max_candidates: int = param(50_000, late=True)
-
-    def validate(self, where):
-        super().validate(where)
-        check(self.max_candidates >= 0, f"{where}.max_candidates", self.max_candidates,
-              "must be >= 0 (0: every sample is a candidate)")
+    # larger pools: the cover is built on a seeded sample of this many samples
+    max_candidates: int = param(50_000, late=True, ge=0, note="0: every sample is a candidate")
 
     def select(self, ctx, k, rng):
         Z, key = space_points(self.space, ctx)

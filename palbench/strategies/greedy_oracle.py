@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from palbench.errors import check
+from palbench.fields import param
 from palbench.strategies.base import STRATEGIES, Strategy, top_k
 
 SCORE_ON = ("validation", "test")
@@ -31,16 +31,11 @@ class GreedyOracle(Strategy):
     selection learner's accuracy (a batch: k such picks, each given the ones before it)."""
 
     reads_truth: ClassVar[bool] = True
-    candidates: int = 20  # random unqueried samples scored per pick
-    validation: float = 0.5  # the share of the pool scored on, with score_on = "validation"
-    score_on: str = "validation"  # what a candidate is judged by: "validation" or "test"
-
-    def validate(self, where):
-        check(self.candidates >= 1, f"{where}.candidates", self.candidates, "must be >= 1")
-        check(0.0 < self.validation <= 1.0, f"{where}.validation", self.validation,
-              "is a share of the pool: must be in (0, 1]")
-        check(self.score_on in SCORE_ON, f"{where}.score_on", self.score_on,
-              "must be one of " + ", ".join(SCORE_ON))
+    candidates: int = param(20, ge=1)  # random unqueried samples scored per pick
+    # the share of the pool scored on, with score_on = "validation"
+    validation: float = param(0.5, gt=0, le=1, note="a share of the pool")
+    # what a candidate is judged by: "validation" or "test"
+    score_on: str = param("validation", choices=SCORE_ON)
 
     def requires(self):
         return frozenset({"fit_labels"})

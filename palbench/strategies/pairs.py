@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from palbench.errors import check
+from palbench.fields import param
 from palbench.graph import pair_key
 from palbench.queries import PairQueries, PriceList
 from palbench.strategies.base import STRATEGIES, Strategy, predict_rows, top_k
@@ -32,11 +33,8 @@ class PairStrategy(Strategy):
     for free at the start (counted as n_free), so that answers can name classes."""
 
     query_kind = "pair"
-    exemplars: int = 1  # labelled samples per class given free at the start (n_free)
-
-    def validate(self, where):
-        super().validate(where)
-        check(self.exemplars >= 0, f"{where}.exemplars", self.exemplars, "must be >= 0")
+    # labelled samples per class given free at the start (n_free)
+    exemplars: int = param(1, ge=0)
 
     @property
     def free_exemplars(self) -> int:
@@ -114,11 +112,8 @@ class PalActive(ExemplarComparison):
     at once, priced as one captcha query.
     """
 
-    captcha: int = 0  # samples shown with the exemplar in one captcha query (0: one pair)
-
-    def validate(self, where):
-        super().validate(where)
-        check(self.captcha >= 0, f"{where}.captcha", self.captcha, "must be >= 0")
+    # samples shown with the exemplar in one captcha query (0: one pair)
+    captcha: int = param(0, ge=0)
 
     needs_model = True
 
@@ -243,12 +238,8 @@ class PalGroup(ExemplarComparison):
     one answer gives every pair among them (pairs asked before, and exemplar pairs, which are
     known different, are left out). Priced group_base + group_item * (M - 1)."""
 
-    images: int = 4  # images M per group question (every pair among them answered)
-
-    def validate(self, where):
-        super().validate(where)
-        check(self.images >= 2, f"{where}.images", self.images, "must be >= 2 (M images a "
-              "question)")
+    # images M per group question (every pair among them answered)
+    images: int = param(4, ge=2, note="M images a question")
 
     def validate_data(self, data, where):
         check(self.images <= data.n_pool, f"{where}.images", self.images,

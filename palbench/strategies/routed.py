@@ -45,12 +45,11 @@ class Routed(Strategy):
 
     # the wrapped strategy's table (its name and parameters)
     inner: dict = param(default_factory=lambda: {"name": "random"}, component="strategy")
-    rule: str = "thompson"  # how workers are chosen: thompson (sampled) or greedy
+    # how workers are chosen: thompson (sampled) or greedy
+    rule: str = param("thompson", choices=ROUTING_RULES)
     routes_workers = True
 
     def validate(self, where):
-        check(self.rule in ROUTING_RULES, f"{where}.rule", self.rule,
-              "must be one of " + ", ".join(ROUTING_RULES))
         check(self.inner.get("name") != "routed", f"{where}.inner.name", "routed",
               "a routed strategy cannot wrap another")
         self.build_inner(where)

@@ -9,15 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from palbench.errors import check
+from palbench.fields import param
 from palbench.strategies.base import Strategy
 
 SPACES = ("features", "embedding", "pretrained")
-
-
-def check_space(space: str, where: str) -> None:
-    check(space in SPACES, f"{where}.space", space,
-          "must be one of " + ", ".join(f'"{s}"' for s in SPACES))
 
 
 def space_requires(space: str) -> frozenset[str]:
@@ -30,11 +25,8 @@ class SpaceStrategy(Strategy):
     """A strategy that works in a `space`: needs a model only in embedding space, the pool
     embedding only when pretrained."""
 
-    space: str = "features"  # where distances are taken: features, embedding or pretrained
-
-    def validate(self, where):
-        super().validate(where)
-        check_space(self.space, where)
+    # where distances are taken: features, embedding or pretrained
+    space: str = param("features", choices=SPACES)
 
     @property
     def needs_model(self) -> bool:

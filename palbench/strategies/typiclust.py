@@ -23,7 +23,6 @@ import numpy as np
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.neighbors import NearestNeighbors
 
-from palbench.errors import check
 from palbench.fields import param
 from palbench.strategies.base import STRATEGIES, random_choice, top_k
 from palbench.strategies.space import SpaceStrategy, candidate_sample, space_points
@@ -83,20 +82,11 @@ def typiclust_select(Z: np.ndarray, clusters: np.ndarray, queried: np.ndarray, k
 class TypiClust(SpaceStrategy):
     """Typical samples of the largest uncovered k-means clusters (low budgets)."""
 
-    space: str = "features"  # where distances are taken: features, embedding or pretrained
-    neighbours: int = 20  # nearest neighbours of the typicality estimate
-    max_clusters: int = 500  # most k-means clusters
-    min_cluster_size: int = 5  # smallest cluster a pick is drawn from
-    # larger pools: clustered and picked from on a seeded sample of this many samples (0: never)
-    max_candidates: int = param(100_000, late=True)
-
-    def validate(self, where):
-        super().validate(where)
-        for name in ("neighbours", "max_clusters", "min_cluster_size"):
-            check(getattr(self, name) >= 1, f"{where}.{name}", getattr(self, name),
-                  "must be >= 1")
-        check(self.max_candidates >= 0, f"{where}.max_candidates", self.max_candidates,
-              "must be >= 0 (0: the whole pool)")
+    neighbours: int = param(20, ge=1)  # nearest neighbours of the typicality estimate
+    max_clusters: int = param(500, ge=1)  # most k-means clusters
+    min_cluster_size: int = param(5, ge=1)  # smallest cluster a pick is drawn from
+    # larger pools: clustered and picked from on a seeded sample of this many samples
+    max_candidates: int = param(100_000, late=True, ge=0, note="0: the whole pool")
 
     def select(self, ctx, k, rng):
         Z, _ = space_points(self.space, ctx)

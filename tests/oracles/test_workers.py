@@ -128,14 +128,14 @@ name = "sklearn"
 
 @pytest.mark.parametrize("params,field,why", [
     ({"workers": []}, "oracle.workers", "non-empty list"),
-    ({"redundancy": 0}, "oracle.redundancy", "between 1 and"),
+    ({"redundancy": 0}, "oracle.redundancy", "must be >= 1"),
     ({"n_workers": 3, "redundancy": 4}, "oracle.redundancy", "between 1 and the pool's 3"),
     ({"n_workers": 0}, "oracle.n_workers", ">= 1"),
     ({"spread": {"noise": [0.5, 0.1]}}, "oracle.spread.noise", "low <= high"),
     ({"spread": {"noise": [0.5, 1.5]}}, "oracle.spread.noise", "within [0, 1]"),
     ({"price": [1.0, 2.0]}, "oracle.price", "one per worker"),
-    ({"aggregate": "vote"}, "oracle.aggregate", "majority, dawid_skene"),
-    ({"assign": "best"}, "oracle.assign", "random, round_robin"),
+    ({"aggregate": "vote"}, "oracle.aggregate", 'must be one of "majority", "dawid_skene"'),
+    ({"assign": "best"}, "oracle.assign", 'one of "random", "round_robin", "strategy"'),
 ])
 def test_bad_pools_name_the_field(params, field, why):
     with pytest.raises(ConfigError) as error:

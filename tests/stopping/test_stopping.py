@@ -208,7 +208,7 @@ at_most = 0.1
 
 @pytest.mark.parametrize("table, field, words", [
     ('name = "stabilizing_predictions"\nwindow = 0', "stopping.window", ">= 1"),
-    ('name = "stabilizing_predictions"\nkappa = 2.0', "stopping.kappa", "between -1 and 1"),
+    ('name = "stabilizing_predictions"\nkappa = 2.0', "stopping.kappa", "within [-1, 1]"),
     ('name = "overall_uncertainty"\nthreshold = 1.5', "stopping.threshold", "(0, 1)"),
     ('name = "performance_plateau"\npatience = 0', "stopping.patience", ">= 1"),
     ('name = "stabilising_predictions"', "stopping.name", "did you mean"),
