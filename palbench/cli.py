@@ -192,8 +192,6 @@ def cmd_check(args) -> int:
                                 partial(run_missing_cells, store=store, workers=workers))
     for verdict in verdicts:
         print(verdict.line)
-            if p.values:
-                print(f"      values: {p.values}")
     if args.junit:
         write_junit(verdicts, Path(args.junit))
     failed = sum(not v.passed for v in verdicts)
@@ -251,6 +249,8 @@ def cmd_list(args) -> int:
             print(f"  {p.name} ({p.type}, {default}; in the spec hash: {p.identity})")
             print(textwrap.fill(p.doc or "-", width=96, initial_indent="      ",
                                 subsequent_indent="      "))
+            if p.values:
+                print(f"      values: {p.values}")
         if not parameters(cls):
             print("  no parameters")
         return 0
