@@ -83,7 +83,6 @@ TOLERANCES: dict[str, Tolerance] = {
 }
 # what a run records beside its checkpoints: the full-pool bound, and the stopping verdicts
 RUN_TOLERANCES: dict[str, Tolerance] = {"full_pool_acc": ONE_PREDICTION, "stops_json": EXACT}
-NOT_RECORDED = "not recorded"  # a metric the stored run's schema did not have yet (NULL)
 
 
 @dataclass(frozen=True)
@@ -100,6 +99,7 @@ class StoredRun:
     device: str
     checkpoints: dict[float, dict]  # budget -> field -> value
     results: dict[str, object]  # RUN_TOLERANCES' fields
+    intact: bool  # its spec_hash is the hash of its spec's text (else the row was edited)
 
     def describe(self) -> str:
         return (f"run {self.run_id} ({self.labels['dataset']}, {self.labels['strategy']}, "
@@ -161,7 +161,8 @@ def read_runs(store: ResultsStore) -> list[StoredRun]:
             {s: row[s] for s in ("dataset", "strategy", "oracle", "costs", "learner",
                                  "selection_learner")},
             row["palbench_version"], json.loads(row["library_versions_json"]), row["device"],
-            by_run.get(run_id, {}), {name: plain(row.get(name)) for name in RUN_TOLERANCES}))
+            by_run.get(run_id, {}), {name: plain(row.get(name)) for name in RUN_TOLERANCES},
+            hashlib.sha256(row["spec_json"].encode()).hexdigest() == row["spec_hash"]))
     return found
 
 
@@ -170,12 +171,6 @@ def plain(value):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return value.item() if isinstance(value, np.generic) else value
-
-
-def spec_hash_of(spec: dict) -> str:
-    """The hash a spec has (as Cell.spec_hash makes it from the same JSON)."""
-    return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()
-                          ).hexdigest()
 
 
 def choose(runs: list[StoredRun], sample: int | None, seed: int) -> list[str]:
@@ -351,8 +346,8 @@ def verify_store(store: ResultsStore, *, sample: int | None = None, seed: int = 
         runs = read_runs(store)
     if not runs:
         raise ConfigError("store", str(store.path), "holds no runs; nothing to verify")
-    altered = [run for run in runs if spec_hash_of(run.spec) != run.spec_hash]
-    runs = [run for run in runs if run not in altered]
+    altered = [run for run in runs if not run.intact]
+    runs = [run for run in runs if run.intact]
     hashes = choose(runs, sample, seed)
     plan = rebuild(runs, hashes, data_files) if hashes else None
     chosen = [run for run in runs if run.spec_hash in set(hashes)]
