@@ -1,6 +1,7 @@
 """palbench: simulation and benchmark harness for active-learning strategies.
 
 The public API: `run` (a config, a dict or a plan into a results store, returning `Results`),
+`report` (a store's report, as `palbench report` writes it),
 the base class of each component kind (`Strategy`, `Oracle`, `Learner`, `DatasetSource`), the
 records strategies see (`QueryContext`, `LabelQueries`, `PairQueries`, `PriceList`), and
 `palbench.testing` for checking a component against its contract. Names load on first use, so
@@ -10,7 +11,7 @@ that `palbench --help` starts without importing scikit-learn.
 __version__ = "0.3.0"
 
 _PUBLIC = {
-    "run": "palbench.api", "Results": "palbench.api",
+    "run": "palbench.api", "Results": "palbench.api", "report": "palbench.api",
     "Strategy": "palbench.strategies.base", "QueryContext": "palbench.strategies.base",
     "Oracle": "palbench.oracles.base", "Learner": "palbench.learners.base",
     "Model": "palbench.learners.base", "DatasetSource": "palbench.datasets.base",

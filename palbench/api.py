@@ -5,6 +5,10 @@
     results.frame()                     # the checkpoint rows of this run's cells
     results.compare(baseline="margin")  # paired tests of every strategy against one
     results.report("report/")           # index.html, leaderboard.md, plots
+    palbench.report("runs.sqlite", "all/")  # `palbench report`: every run of a store
+
+`palbench run`, `palbench report` and the demo are these functions: one run path, one report
+pipeline, one baseline rule (`check_baseline`).
 
 A dict has the TOML's structure; its `name` entries may be classes (a strategy written in a
 script or a notebook cell). Bad input raises ConfigError (the CLI's exit 2), a store that
@@ -15,6 +19,7 @@ component's frames. Each is a PalbenchError.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +27,7 @@ import pandas as pd
 
 from palbench.bench.config import Plan, load_plan, plan_from_raw
 from palbench.bench.session import RunSummary, run_plan
-from palbench.errors import ConfigError
+from palbench.errors import ConfigError, check
 
 
 def as_plan(config, base_dir: str | Path = ".") -> Plan:
@@ -39,13 +44,18 @@ def as_plan(config, base_dir: str | Path = ".") -> Plan:
 
 def run(config, *, store: str | Path | None = None, workers: int = 1, tag: str | None = None,
         force: bool = False, executor: str = "local", address: str | None = None,
-        progress: bool = True, batch_cells: int | None = None) -> Results:
+        progress: bool = True, batch_cells: int | None = None,
+        verbose: bool = False) -> Results:
     """Run every cell of `config` that the store lacks (all of them with `force`) and return
-    its results. `store`: the SQLite file (default $PALBENCH_STORE, else ./palbench.sqlite);
-    `workers`: processes (local) or CPUs (Ray) running cells side by side; `tag`: a label
-    kept with the runs, so that versions of a strategy sit side by side in one store;
-    `batch_cells`: cells run in lockstep with their fits trained as one batch (None: chosen
-    from the learner, cores and memory; the rows are the same whatever it is)."""
+    its results; `palbench run` and the demo are this function. `store`: the SQLite file
+    (default $PALBENCH_STORE, else ./palbench.sqlite), opened or created only once nothing
+    refuses the run; `workers`: processes (local) or CPUs (Ray) running cells side by side;
+    `tag`: a label kept with the runs, so that versions of a strategy sit side by side in one
+    store; `batch_cells`: cells run in lockstep with their fits trained as one batch (None:
+    chosen from the learner, cores and memory; the rows are the same whatever it is);
+    `verbose`: Ray's own log lines too. A Ctrl-C stops the run and returns what finished
+    (`summary.interrupted`)."""
+    from palbench.bench.session import check_before_store
     from palbench.results.connection import store_path
     from palbench.results.store import ResultsStore
 
@@ -54,14 +64,12 @@ def run(config, *, store: str | Path | None = None, workers: int = 1, tag: str |
     if executor not in ("local", "ray"):
         raise ConfigError("executor", executor, "must be \"local\" or \"ray\"")
     plan = as_plan(config)
-    from palbench.bench.executors import batch_size_for
-
-    batch_size_for(plan.cells, plan.data, workers, batch_cells)  # bad sizes: before the store
+    check_before_store(plan, workers=workers, executor=executor, batch_cells=batch_cells)
     path = store_path(None if store is None else str(store))
     with ResultsStore(path) as results_store:
         summary = run_plan(plan, results_store, workers=workers, force=force, tag=tag,
                            executor=executor, address=address, progress=progress,
-                           batch_cells=batch_cells)
+                           verbose=verbose, batch_cells=batch_cells)
     return Results(path, plan, tag, summary)
 
 
@@ -106,6 +114,8 @@ class Results:
         from palbench.reports.stats import paired_against
 
         frame = self.frame()
+        if frame.empty:
+            raise ConfigError("store", str(self.store), "holds no runs of this plan yet")
         check_baseline(frame, baseline, "baseline")
         return paired_against(per_run(frame, metric), value, baseline)
 
@@ -117,26 +127,87 @@ class Results:
 
         return stops_of(self.frame())
 
-    def report(self, out_dir: str | Path, metric: str = "task_acc",
-               baseline: str = "random") -> list[Path]:
+    def report(self, out_dir: str | Path, metric: str = "task_acc", *,
+               baseline: str | None = None, **options) -> list[Path]:
         """Write the report of this plan's runs (index.html, leaderboard.md, plots) into
-        `out_dir`, the paired tests against `baseline`; returns the files written."""
-        from palbench.reports.report import write_report
-        from palbench.results.store import ResultsStore
-
-        with ResultsStore(self.store, mode="read") as store, store.snapshot():
-            frame, runs, pair_runs = self._mine(store.to_frame()), store.runs(), \
-                store.pair_runs()
-        check_baseline(frame, baseline, "baseline")
-        return write_report(frame, Path(out_dir), metric, runs=runs, baseline=baseline,
-                            pair_runs=pair_runs)
+        `out_dir` and return the files written: `palbench report` on these runs only, with
+        its options (hue, panels, rank_blocks, published, mistake_cost: see `report`).
+        `baseline`: the strategy the paired tests compare every other with (None: random,
+        when the runs hold it)."""
+        return report(self.store, out_dir, metric=metric, baseline=baseline, only=self._mine,
+                      **options).paths
 
 
-def check_baseline(frame: pd.DataFrame, baseline: str, field_name: str) -> None:
-    """A baseline must be one of the strategies the runs hold."""
+@dataclass
+class Report:
+    """The files a report wrote, and the report in one line (as `palbench report` prints)."""
+
+    paths: list[Path]
+    reading: str
+
+
+def report(store: str | Path | None, out_dir: str | Path, *, metric: str = "task_acc",
+           hue: str = "strategy", panels: list[str] | None = None,
+           experiment: str | None = None, rank_blocks: str = "panel",
+           baseline: str | None = None, published: str | Path | None = None,
+           mistake_cost: float | None = None, only: Callable | None = None,
+           spell: Callable[[str], str] | None = None) -> Report:
+    """`palbench report` as a function, and the one report pipeline (the command, the demo,
+    Results.report). The store's runs are read in one snapshot (`experiment`: only those of
+    one [experiment] name; `only`: a function that keeps some rows, as Results keeps its
+    plan's), a cell per spec (cells.told_apart); every option is checked against what the
+    runs hold before index.html, leaderboard.md and the plots are written into `out_dir`.
+    `baseline`: the strategy the paired tests compare every other with (`check_baseline`);
+    `spell`: how a message names an option (the CLI passes its flag's spelling)."""
+    spell = spell or (lambda name: name)
+    from palbench.reports.cells import told_apart
+    from palbench.reports.report import one_line_reading
+    from palbench.reports.report import write_report as write_files
+    from palbench.results.connection import store_path
+    from palbench.results.schema import CELL_KEYS, METRICS
+    from palbench.results.store import ResultsStore
+
+    check(metric in METRICS, spell("metric"), metric, f"choose from {', '.join(METRICS)}")
+    check(hue in CELL_KEYS, spell("hue"), hue, f"choose from {', '.join(CELL_KEYS)}")
+    check(panels is None or (bool(panels) and set(panels) <= set(CELL_KEYS)), spell("panels"),
+          panels, f"give fields of {', '.join(CELL_KEYS)}")
+    check(rank_blocks in ("panel", "seed"), spell("rank_blocks"), rank_blocks,
+          "must be \"panel\" or \"seed\"")
+    path = store_path(None if store is None else str(store))
+    with ResultsStore(path, mode="read") as results_store, results_store.snapshot():
+        runs = results_store.runs()
+        frame = results_store.to_frame(**({"experiment": experiment} if experiment else {}))
+        pair_runs = results_store.pair_runs()
+    frame = told_apart(frame if only is None else only(frame), runs)
     if frame.empty:
-        raise ConfigError("store", "", "holds no runs of this plan yet")
+        if experiment:
+            raise ConfigError(spell("experiment"), experiment, "no runs of that experiment in "
+                              "the store")
+        raise ConfigError("store", str(path), "holds no runs yet; nothing to report" if only
+                          is None else "holds no runs of this plan yet")
+    if frame[metric].isna().all():
+        raise ConfigError(spell("metric"), metric, "no run recorded it (probe_acc needs a "
+                          "learner with an embedding and [experiment] probe = true)")
+    baseline = check_baseline(frame, baseline, spell("baseline"))
+    if published is not None:
+        from palbench.reports.published import read_published
+        published = read_published(published)
+    if mistake_cost is not None and not mistake_cost > 0:
+        raise ConfigError(spell("mistake_cost"), mistake_cost, "must be > 0 (cost units per "
+                          "unit of test error over the model's life)")
+    paths = write_files(frame, Path(out_dir), metric, hue, panels, runs, rank_blocks, baseline,
+                        pair_runs, published, mistake_cost)
+    return Report(paths, one_line_reading(frame, pair_runs, metric))
+
+
+def check_baseline(frame: pd.DataFrame, baseline: str | None, field_name: str) -> str:
+    """The strategy that paired tests compare every other with. A baseline named must be one
+    of the strategies of the runs (random included); None is random when the runs hold it,
+    else a report without paired tests (its curves and leaderboard still say something)."""
+    if baseline is None:
+        return "random"
     known = sorted(frame["strategy"].unique())
     if baseline not in known:
-        raise ConfigError(field_name, baseline, "is not a strategy of these runs; known: " +
+        raise ConfigError(field_name, baseline, "is not a strategy of the runs; known: " +
                           ", ".join(known))
+    return baseline

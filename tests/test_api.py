@@ -59,6 +59,7 @@ def test_a_class_that_cannot_reach_workers_is_one_line_before_anything_runs(tmp_
     with pytest.raises(ConfigError, match="defined inside a function, which worker processes "
                                           "cannot import"):
         palbench.run(config(Local), store=store, workers=2, progress=False)
+    assert not store.exists()  # refused before the store is created
     assert palbench.run(config(Local), store=store, workers=1, progress=False).summary.written
 
 
@@ -282,3 +283,43 @@ def test_results_stops_are_the_stopping_criteria_of_this_plan_s_runs(tmp_path):
     assert len(stops) == 4 and set(stops["criterion"]) == {"max_budget(budget=6)"}
     assert stops["stopped"].all() and (stops["cost"] == 6).all()
     assert stops.equals(stops_of(results.frame()))
+
+
+def test_palbench_report_and_results_report_are_the_cli_s_report(tmp_path, capsys):
+    """One report pipeline: `palbench report`, palbench.report and Results.report write the
+    same leaderboard from the same runs, and the CLI prints the reading palbench.report
+    returns."""
+    store = tmp_path / "s.sqlite"
+    results = palbench.run(config(), store=store, progress=False)
+    capsys.readouterr()
+    assert main(["report", "--store", str(store), "--out", str(tmp_path / "cli")]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    written = palbench.report(store, tmp_path / "api")
+    assert results.report(tmp_path / "results") == [tmp_path / "results" / p.name
+                                                    for p in written.paths]
+    boards = {(tmp_path / d / "leaderboard.md").read_text() for d in ("cli", "api", "results")}
+    assert len(boards) == 1 and "Against random, AULC over shared seeds" in boards.pop()
+    assert printed[-1] == written.reading and printed[0].startswith("palbench: wrote ")
+
+
+def test_one_baseline_rule_a_named_baseline_must_be_a_strategy_of_the_runs(tmp_path, capsys):
+    """Without random, the default report has no paired tests and says nothing wrong; a
+    baseline named (random included) that the runs lack is one line, in the API and the
+    CLI alike; compare, whose output is the paired tests, needs its baseline."""
+    store = tmp_path / "s.sqlite"
+    cfg = {**config(), "strategy": [{"name": FirstFree}, {"name": "margin"}]}
+    results = palbench.run(cfg, store=store, progress=False)
+    results.report(tmp_path / "default")
+    assert "Against " not in (tmp_path / "default" / "leaderboard.md").read_text()
+    results.report(tmp_path / "margin", baseline="margin")
+    assert "Against margin, AULC" in (tmp_path / "margin" / "leaderboard.md").read_text()
+    why = "is not a strategy of the runs; known: FirstFree, margin"
+    with pytest.raises(ConfigError, match=f"baseline = 'random': {why}"):
+        results.report(tmp_path / "named", baseline="random")
+    with pytest.raises(ConfigError, match=f"baseline = 'random': {why}"):
+        results.compare()
+    capsys.readouterr()
+    assert main(["report", "--store", str(store), "--out", str(tmp_path / "cli"),
+                 "--baseline", "random"]) == 2
+    assert capsys.readouterr().err == f"palbench: error: --baseline = 'random': {why}\n"
+    assert not (tmp_path / "named").exists() and not (tmp_path / "cli").exists()

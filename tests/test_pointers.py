@@ -115,7 +115,7 @@ def test_the_demo_line_of_the_performance_page_is_the_demo_as_it_is():
     """docs/performance.md names the demo's size: it must be demo.toml's (re-measure the time
     when this fails)."""
     from palbench.bench.config import load_plan
-    from palbench.cli import demo_config
+    from palbench.cli_parsers import demo_config
 
     plan = load_plan(demo_config())
     line = f"| demo ({len(plan.cells)} runs x {len(plan.experiment.budgets)} checkpoints, "

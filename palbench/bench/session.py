@@ -1,5 +1,6 @@
-"""Run a plan into a store: the one path from a validated grid to stored runs, shared by the
-command line, the demo, claims (missing cells) and the benchmarks.
+"""Run a plan into a store: the one path from a validated grid to stored runs, shared by
+palbench.run (and through it `palbench run` and the demo), claims (missing cells), robustness
+studies, verify and the benchmarks.
 
 Cells already complete in the store are skipped; workers compute, this process alone writes;
 a cell that another process finished first (two overlapping runs of one grid) is dropped and
@@ -16,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from palbench.bench.config import Cell, Plan, load_plan
+from palbench.bench.groups import batch_size_for
+from palbench.bench.worker_imports import check_workers_can_start
 from palbench.errors import StoreError
 from palbench.results.store import ResultsStore
 
@@ -33,6 +36,18 @@ class RunSummary:
         if self.duplicates:
             text += f", {self.duplicates} already written by another process (dropped)"
         return f"{text}; store: {store_path}"
+
+
+def check_before_store(plan: Plan, *, workers: int = 1, executor: str = "local",
+                       batch_cells: int | None = None) -> None:
+    """What refuses a run of `plan` before its store is opened or created, so that a refused
+    run leaves no file behind: a --batch-cells the memory cannot hold, and (when cells run in
+    other processes: workers > 1, or Ray) a class, a palbench or a script that worker
+    processes would not import as this process does. Judged on every cell of the plan, those
+    already stored included."""
+    batch_size_for(plan.cells, plan.data, workers, batch_cells)
+    if executor == "ray" or workers > 1:
+        check_workers_can_start(plan.cells)
 
 
 def cells_to_run(plan: Plan, store: ResultsStore, force: bool = False,
@@ -103,7 +118,7 @@ def run_plan(plan: Plan, store: ResultsStore, *, workers: int = 1, force: bool =
     False)."""
     from tqdm import tqdm
 
-    from palbench.bench.executors import batch_size_for, run_cells, run_cells_ray
+    from palbench.bench.executors import run_cells
 
     todo = cells_to_run(plan, store, force, tag)
     batch_cells = batch_size_for(todo, plan.data, workers, batch_cells)
@@ -129,6 +144,8 @@ def run_plan(plan: Plan, store: ResultsStore, *, workers: int = 1, force: bool =
 
     try:
         if executor == "ray":
+            from palbench.bench.ray_executor import run_cells_ray
+
             run_cells_ray(todo, plan.data, workers, on_result, lambda: bar.update(),
                           address, verbose, batch_cells)
         else:
@@ -141,6 +158,17 @@ def run_plan(plan: Plan, store: ResultsStore, *, workers: int = 1, force: bool =
     return summary
 
 
-def run_config(path: str | Path, store: ResultsStore, **options) -> RunSummary:
-    """Load a TOML config and run its missing cells into `store` (options as run_plan's)."""
-    return run_plan(load_plan(path), store, **options)
+def run_missing_cells(config: str | Path, store: ResultsStore, workers: int = 1) -> None:
+    """Run the cells of a claim's config that `store` lacks (complete cells are skipped),
+    saying first how many and about how long, with `palbench run`'s progress bar; the runner
+    `palbench check` hands reports.claims.check_claims."""
+    plan = load_plan(config)
+    todo = cells_to_run(plan, store)
+    if not todo:
+        return
+    print(f"palbench check: {len(todo)} of the {len(plan.cells)} cells of {config} are not in "
+          f"the store; running them now on {workers} worker(s) ("
+          f"{time_estimate(todo, store, workers)}). --no-run never runs cells.",
+          file=sys.stderr)
+    if run_plan(plan, store, workers=workers, say_skipped=False).interrupted:
+        raise KeyboardInterrupt

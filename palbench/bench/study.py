@@ -17,6 +17,7 @@ from pathlib import Path
 import tomllib
 
 from palbench.bench.config import SECTIONS, Plan, plan_from_raw
+from palbench.bench.session import cells_to_run, run_plan, time_estimate
 from palbench.errors import ConfigError, check
 from palbench.params import read_toml, unknown_key_error
 from palbench.results.study import Variant, variant_name
@@ -137,20 +138,14 @@ def merged_plan(plans: list[tuple[Variant, Plan]]) -> Plan:
 
 
 def estimate(store, plan: Plan, workers: int) -> str:
-    """What the study will cost: runs to do, and a time from this store's own timings of the
-    same dataset, strategy and learner labels (else of any run; else none)."""
-    done = store.complete_hashes()
-    todo = [c for c in plan.cells if c.spec_hash() not in done]
+    """What the study will cost: runs to do, and about how long, as `palbench check` says it
+    (session.time_estimate: the store's timings of the same cells under other seeds, so a
+    variant is never timed by the runs of another batch size or noise)."""
+    todo = cells_to_run(plan, store)
     line = f"{len(plan.cells)} runs, {len(todo)} to do"
-    runs = store.runs()
-    if not todo or runs.empty:
-        return line + ("" if todo else " (all in the store)")
-    seconds = runs.groupby(["dataset", "strategy", "learner"])["wall_seconds"].median()
-    fallback = float(runs["wall_seconds"].median())
-    total = sum(float(seconds.get((c.dataset.label, c.strategy.label, c.learner.label),
-                                  fallback)) for c in todo)
-    minutes = total / max(workers, 1) / 60
-    return line + f"; about {minutes:.1f} min on {workers} worker(s), from this store's timings"
+    if not todo:
+        return line + " (all in the store)"
+    return f"{line}; {time_estimate(todo, store, workers)}"
 
 
 def prepare_study(config: str | Path, varies: list[str], *, study: str | None = None,
@@ -170,8 +165,6 @@ def run_study(name: str, plans: list[tuple[Variant, Plan]], store, *, workers: i
               progress: bool = True):
     """Record the study's variants in the store and run every cell it lacks (one progress
     bar over all variants; a Ctrl-C keeps what finished, and the same command resumes)."""
-    from palbench.bench.session import run_plan
-
     plan = merged_plan(plans)
     print(f"palbench: study {name!r}: {len(plans)} variants, {estimate(store, plan, workers)}",
           file=sys.stderr)

@@ -265,9 +265,10 @@ def write_junit(verdicts: list[Verdict], path: Path) -> None:
 
 
 def check_claims(claims: list[Claim], store, run_missing=None) -> list[Verdict]:
-    """Evaluate every claim; with `run_missing` (the caller's runner: config path -> None,
-    for instance bench.session.run_config into this store), first run each claim's config's
-    cells that the store lacks. Reports never import bench/: the caller passes the runner.
+    """Evaluate every claim; with `run_missing` (the caller's runner: config path -> None;
+    `palbench check` passes bench.session.run_missing_cells bound to this store), first run
+    each claim's config's cells that the store lacks. Reports never import bench/: the caller
+    passes the runner.
     A claim that cannot name one cell per side is a ConfigError (see `one_cell`)."""
     if run_missing is not None:
         for config in dict.fromkeys(c.config for c in claims if c.config):

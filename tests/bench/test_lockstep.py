@@ -151,7 +151,7 @@ def test_the_automatic_group_size_fills_whole_rounds_of_the_workers(write_config
     learner that does not batch its fits (sklearn; pal with its graph loss) runs its cells
     alone."""
     from palbench.bench.config import load_plan
-    from palbench.bench.executors import batch_size_for, cell_groups
+    from palbench.bench.groups import batch_size_for, cell_groups
 
     plan = load_plan(write_config(GRID))
     cells = plan.cells * 22  # 132 cells sharing one group key

@@ -32,7 +32,7 @@ def test_ray_rows_equal_the_local_executors(write_config, tmp_path, monkeypatch)
 
 
 def test_local_ray_cluster_stays_on_loopback(monkeypatch):
-    from palbench.bench.executors import run_cells_ray
+    from palbench.bench.ray_executor import run_cells_ray
 
     seen = {}
 

@@ -101,6 +101,29 @@ def test_one_at_a_time_is_the_config_and_each_value_changed_alone(study, capsys)
     assert "the config's own protocol" in (folder / "alone" / "robustness.md").read_text()
 
 
+
+def test_a_study_is_timed_as_check_times_cells_by_the_same_cells_under_other_seeds(study):
+    """The study's estimate is session.time_estimate's: a new seed of a variant is timed by
+    that variant's stored runs; a batch size no run had is 'time unknown', never guessed from
+    runs that share only the labels."""
+    from palbench.bench.session import cells_to_run, time_estimate
+    from palbench.bench.study import estimate, merged_plan, prepare_study
+
+    folder, _ = study
+    (folder / "more.toml").write_text(CONFIG.replace("seeds = [0, 1, 2, 3, 4, 5]",
+                                                     "seeds = [0, 1, 2, 3, 4, 5, 6]"))
+    with ResultsStore(folder / "s.sqlite", mode="read") as store:
+        for vary, said in [(VARY, "from the store's runs of the same cells under other seeds"),
+                           (["experiment.batch_size=5"], "time unknown")]:
+            _, plans = prepare_study(folder / "more.toml", vary[1::2] if vary == VARY else vary)
+            plan = merged_plan(plans)
+            todo = cells_to_run(plan, store)
+            line = estimate(store, plan, workers=2)
+            assert line == (f"{len(plan.cells)} runs, {len(todo)} to do; "
+                            f"{time_estimate(todo, store, 2)}")
+            assert said in line, line
+
+
 def claim(folder, **keys) -> str:
     fields = {"name": "robust", "metric": "robust_wins", "study": "bc",
               "dataset": "breast_cancer", "strategy": "margin", "relative_to": "random",
