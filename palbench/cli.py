@@ -180,10 +180,10 @@ def cmd_compare(args) -> int:
 def cmd_list(args) -> int:
     import textwrap
 
-    from palbench.reference import kinds, parameters, summary
+    from palbench.kinds import kind_of_plural
+    from palbench.reference import parameters, summary
 
-    registry = kinds()[{"datasets": "dataset", "strategies": "strategy", "oracles": "oracle",
-                        "learners": "learner", "stopping": "stopping"}[args.kind]]
+    registry = kind_of_plural(args.kind).registry_object()
     if args.name is not None:  # one component: every parameter, as the config reference
         cls = registry.get(args.name, "NAME")
         print(f"{args.name}: {summary(cls)}\n")

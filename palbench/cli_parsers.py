@@ -11,9 +11,9 @@ from importlib.resources import files
 from pathlib import Path
 
 from palbench import __version__
+from palbench.kinds import KINDS
 from palbench.results.schema import CELL_KEYS, METRICS
 
-KINDS = ("datasets", "strategies", "oracles", "learners", "stopping")
 PANEL_FIELDS = tuple(CELL_KEYS)  # the fields that name a cell (results/schema.py)
 REPORT_METRICS = tuple(METRICS)  # the metric fields of results/schema.py
 
@@ -205,7 +205,7 @@ def add_list(sub) -> None:
                                    "parameter's type, default, whether it enters the spec "
                                    "hash, what it is and the values it takes (the config "
                                    "reference's source).")
-    p.add_argument("kind", choices=KINDS)
+    p.add_argument("kind", choices=[kind.plural for kind in KINDS.values()])
     p.add_argument("name", nargs="?", help="one component's name, for its parameters in full")
 
 

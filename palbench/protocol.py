@@ -16,12 +16,13 @@ import typing
 from typing import Any, ClassVar
 
 from palbench.errors import ConfigError
+from palbench.kinds import KINDS
 
 
 class Component:
     """Base of every component kind: a frozen keyword-only dataclass of parameters."""
 
-    kind: ClassVar[str] = "component"  # "strategy", "oracle", "learner", "dataset"
+    kind: ClassVar[str] = "component"  # a base's kind: a name of palbench.kinds.KINDS
     registry_name: ClassVar[str] = ""  # set when registered; "" for a class given directly
 
     def validate(self, where: str) -> None:
@@ -64,18 +65,7 @@ def build_nested(kind: str, table: dict, where: str) -> Component:
 
 def registry_of(kind: str):
     """The registry of a kind (imported when first needed: registries import this module)."""
-    import importlib
-
-    module, name = KIND_REGISTRIES[kind]
-    return getattr(importlib.import_module(module), name)
-
-
-# each kind's registry, as (module, name): a nested component names one of these kinds
-KIND_REGISTRIES = {"dataset": ("palbench.datasets", "DATASETS"),
-                   "strategy": ("palbench.strategies", "STRATEGIES"),
-                   "oracle": ("palbench.oracles", "ORACLES"),
-                   "learner": ("palbench.learners", "LEARNERS"),
-                   "stopping": ("palbench.stopping", "STOPPING")}
+    return KINDS[kind].registry_object()
 
 
 def name_of(cls: type) -> str:
@@ -112,6 +102,7 @@ def protocol_problems(cls: type, base: type) -> list[str]:
     subclass, not a frozen keyword-only dataclass, a ClassVar of the protocol made a parameter by an
     annotation, a method whose name is a misspelt hook."""
     kind = getattr(base, "kind", "component")
+    kind = KINDS[kind].display if kind in KINDS else kind
     if not (isinstance(cls, type) and issubclass(cls, base)):
         return [f"is not a palbench {kind}: it must subclass palbench.{base.__name__}"]
     problems = []
@@ -140,7 +131,7 @@ def protocol_problems(cls: type, base: type) -> list[str]:
 
     for f in dataclasses.fields(cls):
         kind = nested_kind(f)
-        if kind is not None and kind not in KIND_REGISTRIES:
+        if kind is not None and kind not in KINDS:
             problems.append(f"{cls.__qualname__}.{f.name} is declared a nested {kind!r}, "
                             "which is no kind of component")
     declared = hooks(base) | class_vars(base)

@@ -114,15 +114,10 @@ def parameters(cls: type) -> list[Parameter]:
 
 
 def kinds() -> dict[str, object]:
-    """Each registry by its config section."""
-    from palbench.datasets import DATASETS
-    from palbench.learners import LEARNERS
-    from palbench.oracles import ORACLES
-    from palbench.stopping import STOPPING
-    from palbench.strategies import STRATEGIES
+    """Each registry by its config section (palbench.kinds)."""
+    from palbench.kinds import KINDS
 
-    return {"dataset": DATASETS, "strategy": STRATEGIES, "oracle": ORACLES,
-            "learner": LEARNERS, "stopping": STOPPING}
+    return {kind.section: kind.registry_object() for kind in KINDS.values()}
 
 
 def tables() -> dict[str, type]:

@@ -30,7 +30,15 @@ class Registry:
         self.base = base  # the kind's protocol: every class must subclass it
         self._items: dict[str, type] = {}
         self._lazy: dict[str, str] = {}  # name -> module that registers it when imported
+        self.built_ins: dict[str, str] = {}  # every lazily named built-in -> its module
         self._plugins_loaded = False
+
+    @classmethod
+    def for_base(cls, base: type) -> Registry:
+        """The registry of the kind `base` declares (its entry-point group from palbench.kinds)."""
+        from palbench.kinds import KINDS
+
+        return cls(KINDS[base.kind].plural, base)
 
     @property
     def singular(self) -> str:
@@ -51,11 +59,16 @@ class Registry:
 
         return decorator
 
-    def lazy(self, name: str, module: str) -> None:
-        """Register `name` as defined in `module`, imported on first use of the name."""
-        if name in self._items or name in self._lazy:
-            raise ValueError(f"{self.kind} {name!r} is already registered")
-        self._lazy[name] = module
+    def lazy(self, package: str, modules: dict[str, tuple[str, ...]]) -> None:
+        """Name the built-ins of `package` without importing them: `modules` maps each
+        module (relative to the package) to the names it registers with `@register`, and a
+        name's module is imported on its first use. (tests/test_kinds.py imports every
+        module of each kind's package and holds this map equal to what registered.)"""
+        for module, names in modules.items():
+            for name in names:
+                if name in self._items or name in self._lazy:
+                    raise ValueError(f"{self.kind} {name!r} is already registered")
+                self._lazy[name] = self.built_ins[name] = f"{package}.{module}"
 
     def _resolve(self, name: str) -> None:
         if name in self._lazy:

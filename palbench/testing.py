@@ -22,14 +22,11 @@ from typing import Any
 import numpy as np
 
 from palbench.errors import ConfigError, ContractError
+from palbench.kinds import KINDS
 from palbench.protocol import protocol_problems
 
 __all__ = ["ContractError", "check_dataset", "check_learner", "check_oracle", "check_stopping",
            "check_strategy"]
-
-
-REGISTRY_KINDS = {"strategy": "strategy", "oracle": "oracle", "learner": "learner",
-                  "dataset": "dataset", "stopping criterion": "stopping"}
 
 
 def _fail(who: str, rule: str) -> None:
@@ -43,36 +40,36 @@ def _instance(component: Any, base: type, params: dict | None) -> Any:
     keys and types, the value rules its parameters declare, or the component's own
     validate."""
     from palbench.params import check_rules, construct
-    from palbench.protocol import registry_of
 
-    kind = base.kind
+    kind = KINDS[base.kind]
     if isinstance(component, str):
         try:
-            component = registry_of(REGISTRY_KINDS[kind]).get(component, "name")
+            component = kind.registry_object().get(component, "name")
         except ConfigError as exc:
-            raise ContractError(f"{kind} {component!r} cannot be checked: {exc}") from None
+            raise ContractError(f"{kind.display} {component!r} cannot be checked: {exc}") from None
     cls = component if isinstance(component, type) else type(component)
     problems = protocol_problems(cls, base)
     if problems:
         _fail(cls.__qualname__, problems[0])
     if isinstance(component, type):
         try:
-            component = construct(component, params or {}, kind)
+            component = construct(component, params or {}, kind.section)
         except ConfigError as exc:
-            raise ContractError(f"{kind} {cls.__qualname__} cannot be built from params "
+            raise ContractError(f"{kind.display} {cls.__qualname__} cannot be built from params "
                                 f"{params or {}}: {exc}") from None
     elif params:
         raise TypeError(f"params are for a class or a name; the {cls.__qualname__} instance "
                         "given carries its own")
     try:
-        check_rules(component, kind)
+        check_rules(component, kind.section)
     except ConfigError as exc:
-        raise ContractError(f"{kind} {component!r} breaks a rule its parameters declare: "
+        raise ContractError(f"{kind.display} {component!r} breaks a rule its parameters declare: "
                             f"{exc}") from None
     try:
-        component.validate(kind)
+        component.validate(kind.section)
     except ConfigError as exc:
-        raise ContractError(f"{kind} {component!r} is refused by its own validate: {exc}") from None
+        raise ContractError(f"{kind.display} {component!r} is refused by its own validate: "
+                            f"{exc}") from None
     return component
 
 

@@ -19,28 +19,33 @@ from typing import Any
 
 import numpy as np
 
-from palbench.datasets import DATASETS, Dataset
+from palbench.datasets import Dataset
 from palbench.errors import ConfigError, check
 from palbench.fields import identity, param
 from palbench.graph import CLOSURES, CONFLICT_RULES
 from palbench.imports import add_roots, path_of
-from palbench.learners import LEARNERS
-from palbench.oracles import ORACLES
+from palbench.kinds import KINDS
 from palbench.oracles.costs import Costs
 from palbench.params import build, coerce, read_toml, unknown_key_error
 from palbench.protocol import name_of
 from palbench.seeds import DATA_STREAM, SPLIT_STREAM, derived_seed
-from palbench.stopping import STOPPING
-from palbench.strategies import STRATEGIES
 
 DATA_SEEDS = ("fixed", "run")
 INITIAL_BY = ("random", "per_class")
-SECTIONS = ("experiment", "dataset", "strategy", "oracle", "costs", "learner",
-            "selection_learner", "stopping")
-REGISTRIES = {"dataset": DATASETS, "strategy": STRATEGIES, "oracle": ORACLES,
-              "learner": LEARNERS, "selection_learner": LEARNERS, "stopping": STOPPING}
+# each kind's section (palbench.kinds), and selection_learner: the learners strategies see
+REGISTRIES = {kind.section: kind.registry_object() for kind in KINDS.values()} | \
+    {"selection_learner": KINDS["learner"].registry_object()}
+# the config's tables in the order they are read: each kind's, [costs] after the oracle that
+# charges them, [selection_learner] after the learner
+FOLLOWERS = {"oracle": ("costs",), "learner": ("selection_learner",)}
+SECTIONS = ("experiment", *(section for kind in KINDS.values()
+                            for section in (kind.section, *FOLLOWERS.get(kind.section, ()))))
 DEFAULT_LEARNER = {"name": "mlp"}
 DEFAULT_ORACLE = {"name": "exact"}
+# the table a section left out stands for; a required section is refused when left out, any
+# other holds no entries then
+DEFAULTS = {"oracle": DEFAULT_ORACLE, "costs": {}, "learner": DEFAULT_LEARNER}
+REQUIRED = ("dataset", "strategy")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -337,21 +342,10 @@ def parse(raw: dict, base_dir: Path = Path(".")) -> tuple[Experiment, dict[str, 
     if isinstance(table.get("seeds"), dict):
         table["seeds"] = seed_range(table["seeds"], "experiment.seeds")
     experiment = build(Experiment, table, "experiment", reserved=())
-    sections = {
-        "dataset": build_components("dataset", as_tables(raw, "dataset", None), base_dir),
-        "strategy": build_components("strategy", as_tables(raw, "strategy", None), base_dir),
-        "oracle": build_components("oracle", as_tables(raw, "oracle", DEFAULT_ORACLE), base_dir),
-        "costs": build_components("costs", as_tables(raw, "costs", {}), base_dir),
-        "learner": build_components("learner", as_tables(raw, "learner", DEFAULT_LEARNER),
-                                    base_dir),
-        # optional: the learners whose models strategies see, apart from the evaluated one
-        "selection_learner": build_components(
-            "selection_learner", as_tables(raw, "selection_learner", None), base_dir)
-        if "selection_learner" in raw else [],
-        # optional: stopping criteria, each observing every run
-        "stopping": build_components("stopping", as_tables(raw, "stopping", None), base_dir)
-        if "stopping" in raw else [],
-    }
+    sections = {section: build_components(section, as_tables(raw, section,
+                                                             DEFAULTS.get(section)), base_dir)
+                if section in raw or section in DEFAULTS or section in REQUIRED else []
+                for section in SECTIONS[1:]}
     for i, entry in enumerate(sections["dataset"]):
         check(entry.obj.split_seed != "run" or entry.obj.resplit(0) is not None,
               f"{where_of('dataset', i, len(sections['dataset']))}.split_seed", "run",

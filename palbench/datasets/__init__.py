@@ -15,14 +15,12 @@ from palbench.datasets.base import (
     finish,
 )
 
-for _module, _names in {
+DATASETS.lazy(__name__, {
     "sklearn_sets": ("digits", "wine", "breast_cancer", "iris"),
     "synthetic": ("blobs", "circles"),
     "files": ("csv", "npz"),
     "fashion_mnist": ("fashion_mnist",),
-}.items():
-    for _name in _names:
-        DATASETS.lazy(_name, f"palbench.datasets.{_module}")
+})
 
 __all__ = ["DATASETS", "Dataset", "DatasetSource", "SplitSource", "check_features",
            "encode_labels", "fingerprint_arrays", "finish"]

@@ -231,7 +231,7 @@ class DatasetSource(Component):
         return None
 
 
-DATASETS = Registry("datasets", DatasetSource)
+DATASETS = Registry.for_base(DatasetSource)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,9 +6,11 @@ torch (about 1.3 s of a short run's start-up).
 
 from palbench.learners.base import LEARNERS, Learner, Model
 
-LEARNERS.lazy("mlp", "palbench.learners.supervised")
-LEARNERS.lazy("pal", "palbench.learners.pal")
-LEARNERS.lazy("kernel_pal", "palbench.learners.kernel")
-LEARNERS.lazy("sklearn", "palbench.learners.sklearn_adapter")
+LEARNERS.lazy(__name__, {
+    "supervised": ("mlp",),
+    "pal": ("pal",),
+    "kernel": ("kernel_pal",),
+    "sklearn_adapter": ("sklearn",),
+})
 
 __all__ = ["LEARNERS", "Learner", "Model"]

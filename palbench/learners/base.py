@@ -96,7 +96,7 @@ class Learner(Component):
         raise NotImplementedError(f"{type(self).__name__} gives no pool embedding")
 
 
-LEARNERS = Registry("learners", Learner)
+LEARNERS = Registry.for_base(Learner)
 
 
 class LabelLearner(Learner):

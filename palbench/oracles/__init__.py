@@ -6,14 +6,12 @@ come by entry point (group ``palbench.oracles``) or by import path.
 
 from palbench.oracles.base import ABSTAIN, ORACLES, Answers, Oracle, Truth
 
-for _module, _names in {
+ORACLES.lazy(__name__, {
     "exact": ("exact",),
     "noisy": ("noisy_label", "confusion", "abstain"),
     "pairs": ("exact_pair", "noisy_pair", "corrupted_labels"),
     "people": ("asymmetric_pair", "fine_grained_pairs", "confusion_pair", "cifar10h_labels"),
     "workers": ("workers",),
-}.items():
-    for _name in _names:
-        ORACLES.lazy(_name, f"palbench.oracles.{_module}")
+})
 
 __all__ = ["ABSTAIN", "ORACLES", "Answers", "Oracle", "Truth"]

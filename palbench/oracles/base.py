@@ -74,7 +74,7 @@ class Oracle(Component):
         return None
 
 
-ORACLES = Registry("oracles", Oracle)
+ORACLES = Registry.for_base(Oracle)
 
 
 def same_class(queries: PairQueries, labels: np.ndarray) -> np.ndarray:

@@ -7,8 +7,9 @@ come by entry point (group ``palbench.stopping``) or by import path.
 
 from palbench.stopping.base import STOPPING, Observation, StoppingCriterion, first_stop
 
-for _name in ("stabilizing_predictions", "classification_change", "overall_uncertainty",
-              "performance_plateau", "max_budget"):
-    STOPPING.lazy(_name, "palbench.stopping.criteria")
+STOPPING.lazy(__name__, {
+    "criteria": ("stabilizing_predictions", "classification_change", "overall_uncertainty",
+                 "performance_plateau", "max_budget"),
+})
 
 __all__ = ["STOPPING", "Observation", "StoppingCriterion", "first_stop"]

@@ -36,13 +36,13 @@ class StoppingCriterion(Component):
     says, from the observations so far, whether to stop at the latest one. It must not keep
     state between calls (it is called on every prefix of the history)."""
 
-    kind: ClassVar[str] = "stopping criterion"
+    kind: ClassVar[str] = "stopping"
 
     def should_stop(self, history: Sequence[Observation]) -> bool:
         raise NotImplementedError(f"{type(self).__name__} must define should_stop(history)")
 
 
-STOPPING = Registry("stopping", StoppingCriterion)
+STOPPING = Registry.for_base(StoppingCriterion)
 
 
 def first_stop(criterion: StoppingCriterion, history: Sequence[Observation]) -> int | None:

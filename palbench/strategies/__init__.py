@@ -6,7 +6,7 @@ strategies come by entry point (group ``palbench.strategies``) or by import path
 
 from palbench.strategies.base import STRATEGIES, QueryContext, Strategy
 
-for _module, _names in {
+STRATEGIES.lazy(__name__, {
     "random_sampling": ("random",),
     "uncertainty": ("least_confident", "margin", "entropy"),
     "graph_coverage": ("graph_coverage",),
@@ -19,8 +19,6 @@ for _module, _names in {
     "routed": ("routed",),
     "skactiveml_adapter": ("skactiveml",),
     "greedy_oracle": ("greedy_oracle",),
-}.items():
-    for _name in _names:
-        STRATEGIES.lazy(_name, f"palbench.strategies.{_module}")
+})
 
 __all__ = ["STRATEGIES", "QueryContext", "Strategy"]

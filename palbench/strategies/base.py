@@ -99,7 +99,7 @@ class Strategy(Component):
         raise NotImplementedError(f"{type(self).__name__} must define select(ctx, k, rng)")
 
 
-STRATEGIES = Registry("strategies", Strategy)
+STRATEGIES = Registry.for_base(Strategy)
 
 
 def selection_problem(queries, queried: np.ndarray, asked_pairs, k: int) -> str | None:

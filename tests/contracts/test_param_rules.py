@@ -24,7 +24,8 @@ from palbench.cli import main
 from palbench.errors import ConfigError
 from palbench.fields import Rule, default_of, parameters, rule_of
 from palbench.oracles.costs import Costs
-from palbench.protocol import KIND_REGISTRIES, registry_of
+from palbench.kinds import KINDS
+from palbench.protocol import registry_of
 from palbench.reference import parameters as reference_parameters
 from palbench.reports.claims import Claim, load_claims
 
@@ -36,7 +37,7 @@ def tables() -> list[tuple[str, str | None, type]]:
     """(section, registered name or None, class) of every table a config (or, for "claim", a
     claims file) can hold."""
     found = [(kind, name, registry_of(kind).get(name))
-             for kind in KIND_REGISTRIES for name in registry_of(kind).names()]
+             for kind in KINDS for name in registry_of(kind).names()]
     return found + [("experiment", None, Experiment), ("costs", None, Costs),
                     ("claim", None, Claim)]
 
@@ -141,7 +142,7 @@ def test_the_rules_are_found_for_every_kind_and_table():
     """The walk is not empty: every kind and both tables declare rules, and each rule gives
     at least one value outside it."""
     sections = {section for _, section, *_ in CASES}
-    assert sections == set(KIND_REGISTRIES) | {"experiment", "costs", "claim"}
+    assert sections == set(KINDS) | {"experiment", "costs", "claim"}
     declared = {f"{section}.{name or ''}.{f.name}" for section, name, cls in tables()
                 for f in parameters(cls) if rule_of(f)}
     tested = {case_id.rsplit(":", 1)[0] for case_id, *_, rule in CASES if rule is not None}
