@@ -472,7 +472,7 @@ def check_dataset(source, *, params: dict | None = None) -> None:
     missing = sorted(set(range(data.n_classes)) - set(np.unique(data.y).tolist()))
     if missing:
         _fail(who, f"has no pool sample of class {missing[0]} ({data.class_names[missing[0]]!r})")
-    if data.fingerprint != fingerprint_arrays(data.X, data.y, data.X_test, data.y_test):
+    if data.fingerprint != fingerprint_arrays(*data.fingerprinted()):
         _fail(who, "gave a fingerprint that is not the sha256 of its arrays "
                    "(datasets.base.fingerprint_arrays)")
     if src.prepare("checked", "dataset").fingerprint != data.fingerprint:

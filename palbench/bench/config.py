@@ -227,7 +227,7 @@ def where_of(section: str, i: int, n: int) -> str:
 def resolve_paths(table: dict, base_dir: Path) -> dict:
     """File paths in a dataset table are read relative to the config file."""
     table = dict(table)
-    for key in ("path", "data_dir"):
+    for key in ("path", "data_dir", "features"):
         if isinstance(table.get(key), str) and not Path(table[key]).is_absolute():
             table[key] = str((base_dir / table[key]).resolve())
     return table
@@ -422,13 +422,16 @@ def check_against_data(base: Experiment, sections: dict, datasets: dict) -> None
     for dataset_component in sections["dataset"]:
         data = datasets[dataset_component.label]
         experiment = base.for_dataset(pool_cost(sections, data))
+        check_inputs(sections, data, dataset_component)
         for section in ("oracle", "learner", "selection_learner", "strategy"):
             for i, entry in enumerate(sections[section]):
                 if together({"dataset": dataset_component, section: entry}):
-                    entry.obj.validate_data(data, where_of(section, i, len(sections[section])))
+                    entry.obj.validate_data(data.trained_on(entry.obj.input)
+                                            if section.endswith("learner") else data,
+                                            where_of(section, i, len(sections[section])))
         selecting = "selection_learner" if sections["selection_learner"] else "learner"
         for i, learner in enumerate(sections[selecting]):  # what the strategies will see
-            can = learner.obj.capabilities(data)
+            can = learner.obj.capabilities(data.trained_on(learner.obj.input))
             for strategy in sections["strategy"]:
                 if not together({"dataset": dataset_component, selecting: learner,
                                  "strategy": strategy}):
@@ -448,6 +451,28 @@ def check_against_data(base: Experiment, sections: dict, datasets: dict) -> None
                   experiment.budgets[-1],
                   f"larger than labelling the whole pool of {dataset_component.label!r} "
                   f"costs ({payable:g}: {data.n_pool} samples)")
+
+
+def check_inputs(sections: dict, data: Dataset, dataset_component: Entry) -> None:
+    """A learner trains on features only where the dataset has them, and a selection learner
+    on the view its run's learner trains on (a run's models and strategies share one view)."""
+    for section in ("learner", "selection_learner"):
+        n = len(sections[section])
+        for i, entry in enumerate(sections[section]):
+            check(entry.obj.input == "inputs" or data.features is not None or
+                  not together({"dataset": dataset_component, section: entry}),
+                  f"{where_of(section, i, n)}.input", entry.obj.input,
+                  f"dataset {dataset_component.label!r} has no features: give them with "
+                  '[dataset] features = "file"')
+    for i, selector in enumerate(sections["selection_learner"]):
+        for learner in sections["learner"]:
+            check(selector.obj.input == learner.obj.input or
+                  not together({"dataset": dataset_component, "learner": learner,
+                                "selection_learner": selector}),
+                  f"{where_of('selection_learner', i, len(sections['selection_learner']))}"
+                  ".input", selector.obj.input,
+                  f"differs from learner {learner.label!r}'s input ({learner.obj.input}): a "
+                  "run's models see one view of the samples")
 
 
 def check_initial(experiment: Experiment, sections: dict, data: Dataset, label: str) -> None:

@@ -86,7 +86,7 @@ class CellState:
     context."""
 
     def __init__(self, cell: Cell, data: Dataset):
-        self.cell, self.data = cell, data
+        self.cell, self.data = cell, data.trained_on(cell.learner.obj.input)
         self.strategy, self.oracle = cell.strategy.obj, cell.oracle.obj
         self.learner = cell.learner.obj
         self.selector = cell.selector.obj
@@ -116,6 +116,8 @@ class CellState:
         self.ctx = self.ledger.context(
             data, exemplars, learner=self.selector, seed=seeds["strategy"],
             pool=self.oracle.routing_pool(),
+            features=None if data.features is None else read_only(data.features),
+            inputs=None if data.inputs is None else read_only(data.inputs),
             truth=TruthView(read_only(data.y), read_only(data.X_test), read_only(data.y_test))
             if self.strategy.reads_truth else None,
             pool_embedding=partial(self.selector.pool_embedding, data, seed=seeds["learner"])

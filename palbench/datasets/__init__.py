@@ -20,6 +20,7 @@ DATASETS.lazy(__name__, {
     "synthetic": ("blobs", "circles"),
     "files": ("csv", "npz"),
     "fashion_mnist": ("fashion_mnist",),
+    "images": ("imagefolder",),
 })
 
 __all__ = ["DATASETS", "Dataset", "DatasetSource", "SplitSource", "check_features",

@@ -35,6 +35,14 @@ class Dataset:
     image_shape: tuple[int, ...] | None = None
     fingerprint: str = ""
     flip_invariant: bool = False  # a mirrored image keeps its class (clothes yes, digits no)
+    # a second view of the same samples, row for row (a user's file of embeddings): what
+    # strategies with space = "features" measure distances in; None: the inputs are the features
+    features: np.ndarray | None = None
+    features_test: np.ndarray | None = None
+    # the raw inputs of the pool when X holds the features (a learner with input = "features")
+    inputs: np.ndarray | None = None
+    # the images' shape is part of the data (sources whose shape comes from a file)
+    shape_in_fingerprint: bool = False
 
     @property
     def n_classes(self) -> int:
@@ -43,6 +51,29 @@ class Dataset:
     @property
     def n_pool(self) -> int:
         return len(self.y)
+
+    def fingerprinted(self) -> list[np.ndarray]:
+        """The arrays `fingerprint` is the sha256 of (`fingerprint_arrays`): the pool (as
+        images when their shape is part of the data), its labels, the test set, its labels,
+        and the features when given."""
+        pool = self.X
+        if self.shape_in_fingerprint and self.image_shape:
+            pool = pool.reshape(len(pool), *self.image_shape)
+        views = [] if self.features is None else [self.features, self.features_test]
+        return [pool, self.y, self.X_test, self.y_test, *views]
+
+    def trained_on(self, view: str) -> Dataset:
+        """The record a learner with `input = view` runs on: itself for "inputs"; for
+        "features", the features in X and X_test (no image shape: they are vectors) and the
+        inputs kept for space = "inputs", under a fingerprint of its own."""
+        if view == "inputs":
+            return self
+        if self.features is None:
+            raise ValueError(f"dataset {self.name!r} has no features")
+        return dataclasses.replace(
+            self, X=self.features, X_test=self.features_test, image_shape=None,
+            flip_invariant=False, inputs=self.X,
+            fingerprint=hashlib.sha256(f"{self.fingerprint}:features".encode()).hexdigest())
 
 
 def fingerprint_arrays(*arrays: np.ndarray) -> str:
@@ -237,17 +268,28 @@ DATASETS = Registry.for_base(DatasetSource)
 @dataclass(frozen=True, kw_only=True)
 class SplitSource(DatasetSource):
     """A source without an official test set: a seeded split makes one, stratified unless
-    `stratify = false` (a plain permutation, as Zhan et al. and Lu et al. split)."""
+    `stratify = false` (a plain permutation, as Zhan et al. and Lu et al. split). It may carry
+    `features`, a second view of its samples that is split with them."""
 
     # share of the data held out as the test set
     test_fraction: float = param(0.25, gt=0, lt=1)
     # split stratified by class; false: a plain permutation
     stratify: bool = param(True, late=True)
+    # a file of the samples' features, row for row (.npy, .npz, .csv; its data are
+    # fingerprinted, not its path): what space = "features" and input = "features" use
+    features: str = param("", results=False)
+    # standardise the features too (with the training part's statistics); false: as given
+    features_standardize: bool = param(False, late=True)
 
     def load_raw(self, where: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None]:
+        """(X, y, class names or None): X flat (samples x features) or images of shape
+        (n, H, W) or (n, H, W, C)."""
         raise NotImplementedError
 
     image_shape: ClassVar[tuple[int, ...] | None] = None  # (channels, height, width) of images
+    # the images' shape enters the fingerprint: the same bytes read as other images are other
+    # data (sources whose shape comes from a file; the built-ins' shapes come with their names)
+    shape_in_fingerprint: ClassVar[bool] = False
 
     def resplit(self, seed: int) -> SplitSource:
         return dataclasses.replace(self, split_seed=seed)
@@ -266,7 +308,9 @@ class SplitSource(DatasetSource):
 
     def prepare(self, name: str, where: str) -> Dataset:
         X, y, names = self.load_raw(where)
-        X = check_features(np.asarray(X), f"{where}.X")
+        X, image_shape = image_rows(np.asarray(X), self.image_shape or None,
+                                    f"{where}.image_shape")
+        X = check_features(X, f"{where}.X")
         codes, found_names = encode_labels(np.asarray(y), f"{where}.y")
         check(len(codes) == len(X), f"{where}.y", len(codes),
               f"label count differs from sample count ({len(X)})")
@@ -276,20 +320,77 @@ class SplitSource(DatasetSource):
         # split and cut the row numbers; the rows are read once, by finish
         train, test, y_train, y_test = self.split(np.arange(len(codes)), codes, where)
         train, y_train, test, y_test = self.imbalanced(train, y_train, test, y_test, where)
-        return finish(name, Rows(X, train), y_train, Rows(X, test), y_test, names,
-                      self.standardize, self.image_shape)
+        return self.finish_rows(name, X, (train, y_train, test, y_test), names, image_shape,
+                                where)
+
+    def finish_rows(self, name, X, rows, class_names, image_shape, where, ids=None) -> Dataset:
+        """The Dataset record of X's rows `rows` = (train, y_train, test, y_test), with the
+        features cut to the same rows (`ids`: each sample's name, for a file matched by id)."""
+        train, y_train, test, y_test = rows
+        F = self.features_of(X, ids, where)
+        views = None if F is None else (Rows(F, train), Rows(F, test))
+        return finish(name, Rows(X, train), y_train, Rows(X, test), y_test, class_names,
+                      self.standardize, image_shape, features=views,
+                      features_standardize=self.features_standardize,
+                      shape_in_fingerprint=self.shape_in_fingerprint)
+
+    def features_of(self, X: np.ndarray, ids, where: str) -> np.ndarray | None:
+        """The second view of the samples, row for row with X: read from the `features` file
+        (None without one). The one place a source's features come from, so that another
+        producer (an encoder of X) can fill the same view."""
+        if not self.features:
+            return None
+        from palbench.datasets.features import read_features
+
+        return read_features(self.features, len(X), ids, f"{where}.features")
+
+
+def image_rows(X: np.ndarray, declared: tuple[int, ...] | None,
+               field: str) -> tuple[np.ndarray, tuple[int, ...] | None]:
+    """Flat rows of X and the (channels, height, width) of its images: X of shape (n, H, W)
+    or (n, H, W, C) (channels last, as image files hold them) is images, flattened channel
+    first as pal's augmentations and CNN encoders read them; a flat X is images when
+    `declared` gives their shape."""
+    check(X.ndim <= 4, field, list(X.shape), "X must be (n, features), (n, H, W) or "
+          "(n, H, W, C)")
+    if X.ndim in (3, 4):
+        images = X[:, None] if X.ndim == 3 else X.transpose(0, 3, 1, 2)
+        shape = tuple(int(d) for d in images.shape[1:])
+        check(not declared or tuple(declared) == shape, field, list(declared or ()),
+              f"X holds images of (channels, height, width) {list(shape)}")
+        return np.ascontiguousarray(images).reshape(len(X), -1), shape
+    if not declared:
+        return X, None
+    declared = tuple(int(d) for d in declared)
+    check(len(declared) == 3, field, list(declared), "must be [channels, height, width]")
+    check(X.ndim == 2 and int(np.prod(declared)) == X.shape[1], field, list(declared),
+          f"describes {int(np.prod(declared))} values a sample; X has "
+          f"{X.shape[1] if X.ndim == 2 else 1}")
+    return X, declared
 
 
 def finish(name, X_train, y_train, X_test, y_test, class_names, standardize, image_shape=None,
-           flip_invariant=False):
-    """The Dataset record: features as float32, standardised in float64 with the training
-    part's statistics (X_train, X_test: arrays or Rows, read a block at a time)."""
+           flip_invariant=False, features=None, features_standardize=False,
+           shape_in_fingerprint=False):
+    """The Dataset record: inputs as float32, standardised in float64 with the training
+    part's statistics (X_train, X_test: arrays or Rows, read a block at a time); `features`
+    (train, test), when given, the same way under `features_standardize`; the fingerprint
+    of `Dataset.fingerprinted`."""
+    arrays = scaled(X_train, X_test, standardize)
+    arrays[1:1] = [np.asarray(y_train).astype(np.int64)]
+    arrays.append(np.asarray(y_test).astype(np.int64))
+    views = scaled(*features, features_standardize) if features is not None else [None, None]
+    data = Dataset(name, *arrays, class_names=tuple(class_names), image_shape=image_shape,
+                   flip_invariant=flip_invariant, features=views[0], features_test=views[1],
+                   shape_in_fingerprint=shape_in_fingerprint)
+    return dataclasses.replace(data, fingerprint=fingerprint_arrays(*data.fingerprinted()))
+
+
+def scaled(X_train, X_test, standardize: bool) -> list[np.ndarray]:
+    """[train, test] as float32, standardised with the training part's statistics."""
     train, test = (x if isinstance(x, Rows) else Rows(np.asarray(x)) for x in (X_train, X_test))
     mean = std = None
     if standardize:
         mean, std = train.moments()
         std[std == 0] = 1.0
-    arrays = [train.float32(mean, std), np.asarray(y_train).astype(np.int64),
-              test.float32(mean, std), np.asarray(y_test).astype(np.int64)]
-    return Dataset(name, *arrays, class_names=tuple(class_names), image_shape=image_shape,
-                   fingerprint=fingerprint_arrays(*arrays), flip_invariant=flip_invariant)
+    return [train.float32(mean, std), test.float32(mean, std)]

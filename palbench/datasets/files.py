@@ -111,10 +111,15 @@ def check_pool_fits(shape: tuple[int, ...], field: str, value: object,
 @DATASETS.register("npz")
 @dataclass(frozen=True, kw_only=True)
 class NpzFile(SplitSource):
-    """A NumPy .npz archive with arrays X (samples x features) and y (labels); no pickles."""
+    """A NumPy .npz archive with arrays X and y (labels); no pickles. X is samples x features,
+    or images of shape (n, H, W) or (n, H, W, C), which keep their shape."""
 
     # the file, relative to the config file (its data are fingerprinted, not its path)
     path: str = param(results=False)
+    # [channels, height, width] of a flat X's images (channel first); []: not images
+    image_shape: tuple[int, ...] = param((), late=True, ge=1)
+
+    shape_in_fingerprint = True
 
     def validate(self, where):
         super().validate(where)
@@ -138,8 +143,6 @@ class NpzFile(SplitSource):
                               f"not a readable .npz archive: {exc}") from None
         check(X.ndim >= 1 and len(X) > 0, f"{where}.path", self.path,
               f"array X holds no samples (shape {X.shape})")
-        if X.ndim > 2:  # images and the like: one flat feature vector per sample
-            X = X.reshape(len(X), -1)
         return X, y, None
 
     def display_name(self) -> str:

@@ -6,11 +6,13 @@ that nothing can leak from one checkpoint's training into the next (scikit-learn
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from palbench.errors import ConfigError
+from palbench.fields import param
 from palbench.protocol import Component, name_of
 from palbench.registry import Registry
 
@@ -21,6 +23,8 @@ CAPABILITIES = {
     "pool_embedding": "give a self-supervised embedding of the pool",
     "fit_labels": "be trained on labelled samples alone (a scikit-activeml classifier)",
 }
+
+INPUTS = ("inputs", "features")  # the views of a sample a learner trains on
 
 
 class Model:
@@ -50,11 +54,16 @@ class Model:
         raise NotImplementedError(f"{type(self).__name__} cannot sample predictions")
 
 
+@dataclass(frozen=True, kw_only=True)
 class Learner(Component):
     """Base of the learners: a frozen keyword-only dataclass of hyperparameters whose `fit`
-    returns a new fitted Model every time. `palbench.testing.check_learner` checks a subclass."""
+    returns a new fitted Model every time. `palbench.testing.check_learner` checks a subclass.
+    Common parameter: the view of the samples it trains on."""
 
     kind: ClassVar[str] = "learner"
+    # what it trains on: the dataset's inputs, or the features given beside them
+    # ([dataset] features); the run's models, strategies and evaluation then see that view
+    input: str = param("inputs", late=True, choices=INPUTS)
     device_name: ClassVar[str] = "cpu"  # where it trains (torch learners: a property)
 
     def capabilities(self, data) -> frozenset[str]:

@@ -33,7 +33,8 @@ class TruthView:
 
 @dataclass
 class QueryContext:
-    """What a strategy may see: the pool's features, what was asked and answered, the model.
+    """What a strategy may see: the pool (X, as the models take it, and the dataset's
+    `features` when it has them), what was asked and answered, the model.
 
     Everything here is a read-only view of the run's own state (arrays not writeable, the
     graph without the methods that add answers, sets and logs without the methods that change
@@ -60,6 +61,9 @@ class QueryContext:
     answer_log: Sequence = ()  # rows of results.schema.ANSWER_FIELDS, oldest first
     pool: tuple[int, int] | None = None  # (workers, redundancy) when the strategy routes
     truth: TruthView | None = None  # only for a reference line with reads_truth (else None)
+    # the dataset's features, row for row with X (None: X is all there is; space = "features")
+    features: np.ndarray | None = None
+    inputs: np.ndarray | None = None  # the raw inputs when X holds the features (else None)
 
     @property
     def candidates(self) -> np.ndarray:

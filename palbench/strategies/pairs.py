@@ -17,6 +17,7 @@ from palbench.graph import pair_key
 from palbench.queries import PairQueries, PriceList
 from palbench.strategies.base import STRATEGIES, Strategy, predict_rows, top_k
 from palbench.strategies.graph_coverage import CoverageParams, coverage_select
+from palbench.strategies.space import space_points
 
 
 def was_asked(keys: np.ndarray, asked: set) -> np.ndarray:
@@ -214,12 +215,14 @@ class PalOrdered(ExemplarComparison):
 @dataclass(frozen=True, kw_only=True)
 class PalCoverage(CoverageParams, PalOrdered):
     """Like pal_ordered, but the samples to resolve are chosen by graph coverage (ProbCover's
-    greedy delta-ball cover over the features) instead of by model uncertainty."""
+    greedy delta-ball cover over the dataset's features, else its inputs) instead of by model
+    uncertainty."""
 
     def new_samples(self, ctx, candidates, proba_rows, k, rng):
         key = ("pal_coverage", self.delta, self.purity, self.max_dims, self.max_cover)
         if key not in ctx.cache:
-            ctx.cache[key] = self.ball_graph_of(ctx.X, ctx.n_classes)
+            ctx.cache[key] = self.ball_graph_of(space_points("features", ctx)[0],
+                                                ctx.n_classes)
         graph, members = ctx.cache[key]
         known = ctx.graph.known_labels()
         unavailable = np.ones(len(ctx.X), bool)

@@ -1,7 +1,8 @@
-"""The space a geometric strategy works in: the pool's features, the current model's embedding,
-or the self-supervised embedding the `pal` learner pretrains on the pool (ProbCover and
-TypiClust were designed for such embeddings; it uses no answers, so it is the same at every
-round and exists before the first one)."""
+"""The space a geometric strategy works in: the dataset's features (a file the user gives
+beside the inputs; the inputs themselves when there is none), the raw inputs, the current
+model's embedding, or the self-supervised embedding the `pal` learner pretrains on the pool
+(ProbCover and TypiClust were designed for such embeddings; it uses no answers, so it is the
+same at every round and exists before the first one)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 from palbench.fields import param
 from palbench.strategies.base import Strategy
 
-SPACES = ("features", "embedding", "pretrained")
+SPACES = ("features", "inputs", "embedding", "pretrained")
 
 
 def space_requires(space: str) -> frozenset[str]:
@@ -25,7 +26,8 @@ class SpaceStrategy(Strategy):
     """A strategy that works in a `space`: needs a model only in embedding space, the pool
     embedding only when pretrained."""
 
-    # where distances are taken: features, embedding or pretrained
+    # where distances are taken: features (the dataset's features, else its inputs), inputs,
+    # embedding or pretrained
     space: str = param("features", choices=SPACES)
 
     @property
@@ -39,7 +41,8 @@ class SpaceStrategy(Strategy):
 def space_points(space: str, ctx) -> tuple[np.ndarray, tuple]:
     """The points of the pool in `space` and a cache key that changes when they do.
 
-    "embedding" before the first model (or with a model that has none) is the features.
+    "features" without a features file are the inputs, and "embedding" before the first
+    model (or with a model that has none) is the features.
     """
     if space == "pretrained":
         key = ("pretrained",)
@@ -50,7 +53,11 @@ def space_points(space: str, ctx) -> tuple[np.ndarray, tuple]:
         Z = ctx.model.embed(ctx.X)
         if Z is not None:
             return Z, ("embedding", ctx.model_version)
-    return ctx.X, ("features",)
+    if space == "inputs" and ctx.inputs is not None:
+        return ctx.inputs, ("inputs",)
+    if space == "inputs" or ctx.features is None:
+        return ctx.X, ("inputs",)
+    return ctx.features, ("features",)
 
 
 def candidate_sample(queried: np.ndarray, max_candidates: int, seed: int = 0) -> np.ndarray | None:

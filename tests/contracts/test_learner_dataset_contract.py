@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from palbench.datasets import DATASETS
 from palbench.learners import LEARNERS
@@ -34,10 +35,16 @@ def dataset_params(tmp_path):
     np.savez(tmp_path / "set.npz", X=X, y=y)
     (tmp_path / "set.csv").write_text(
         "a,b,label\n" + "".join(f"{u},{v},{c}\n" for (u, v, _), c in zip(X, y)))
+    for i, (x, c) in enumerate(zip(X, y)):  # 60 images of 4x4 pixels in 3 class folders
+        folder = tmp_path / "images" / f"class{c}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pixels = np.clip(np.resize(x, (4, 4)) * 40 + 128, 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"{i:02d}.png")
     return {"digits": {}, "wine": {}, "breast_cancer": {}, "iris": {},
             "blobs": {"n_samples": 90}, "circles": {"n_samples": 80},
             "csv": {"path": str(tmp_path / "set.csv"), "label_column": "label"},
             "npz": {"path": str(tmp_path / "set.npz")},
+            "imagefolder": {"path": str(tmp_path / "images"), "channels": 1},
             "fashion_mnist": {"n_train": 500, "n_test": 100}}
 
 

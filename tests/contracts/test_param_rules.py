@@ -66,6 +66,8 @@ def outside(rule: Rule, leaf: Any) -> list[tuple[str, Any]]:
     whole = leaf is int
     if leaf not in (int, float, Any):
         return [("not a choice", "not-a-choice")] if leaf is str and rule.choices else []
+    if whole and rule.choices and not rule.bounded:  # a whole number among choices
+        return [("not a choice", max(c for c in rule.choices if isinstance(c, int)) + 1)]
     below = (lambda b: b - 1) if whole else (lambda b: math.nextafter(float(b), -math.inf))
     above = (lambda b: b + 1) if whole else (lambda b: math.nextafter(float(b), math.inf))
     at = int if whole else float
