@@ -24,6 +24,10 @@ class Component:
 
     kind: ClassVar[str] = "component"  # a base's kind: a name of palbench.kinds.KINDS
     registry_name: ClassVar[str] = ""  # set when registered; "" for a class given directly
+    # small parameters its contract check builds it from (tests/contracts runs every
+    # registered component on each): declared where the defaults cannot run (a required
+    # path or matrix) or are slow for a check; the defaults when it declares none
+    examples: ClassVar[tuple[dict, ...]] = ({},)
 
     def validate(self, where: str) -> None:
         """Check what spans several parameters (their types, and the value rules each one

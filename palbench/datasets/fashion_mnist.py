@@ -44,6 +44,7 @@ class FashionMnist(DatasetSource):
     Read from IDX files in `data_dir` (Debian: apt-get install dataset-fashion-mnist). Uses the
     official train/test split; `n_train` / `n_test` take stratified subsets for faster runs.
     """
+    examples = ({"n_train": 500, "n_test": 100},)
 
     # the folder of the IDX files (the data are fingerprinted, not the path)
     data_dir: str = param(FASHION_MNIST_DIR, results=False)

@@ -13,11 +13,14 @@ from palbench.errors import ConfigError, check
 from palbench.fields import param
 from palbench.params import unknown_key_error
 
+EXAMPLES = Path(__file__).parent / "examples"  # the small files its contract check reads
+
 
 @DATASETS.register("csv")
 @dataclass(frozen=True, kw_only=True)
 class CsvFile(SplitSource):
     """A CSV file with a header row: numeric feature columns plus one label column."""
+    examples = ({"path": str(EXAMPLES / "pool.csv"), "label_column": "label"},)
 
     # the file, relative to the config file (its data are fingerprinted, not its path)
     path: str = param(results=False)
@@ -113,6 +116,7 @@ def check_pool_fits(shape: tuple[int, ...], field: str, value: object,
 class NpzFile(SplitSource):
     """A NumPy .npz archive with arrays X and y (labels); no pickles. X is samples x features,
     or images of shape (n, H, W) or (n, H, W, C), which keep their shape."""
+    examples = ({"path": str(EXAMPLES / "pool.npz")},)
 
     # the file, relative to the config file (its data are fingerprinted, not its path)
     path: str = param(results=False)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from palbench.datasets.base import DATASETS, Dataset, SplitSource, encode_labels
-from palbench.datasets.files import check_pool_fits
+from palbench.datasets.files import EXAMPLES, check_pool_fits
 from palbench.errors import ConfigError, check
 from palbench.fields import param
 
@@ -41,6 +41,7 @@ class Listing:
 class ImageFolder(SplitSource):
     """A folder of images with one sub-folder per class (class names sorted), or `train/` and
     `test/` folders of those; the images keep their shape (channels, height, width)."""
+    examples = ({"path": str(EXAMPLES / "images"), "channels": 1},)
 
     # the folder, relative to the config file (its pixels are fingerprinted, not its path)
     path: str = param(results=False)

@@ -34,6 +34,7 @@ class GeneratedSource(SplitSource):
 @dataclass(frozen=True, kw_only=True)
 class Blobs(GeneratedSource):
     """Isotropic Gaussian clusters, one class per cluster (scikit-learn's make_blobs)."""
+    examples = ({"n_samples": 90},)
 
     n_features: int = param(2, ge=1)  # features of each blob sample
     cluster_std: float = param(1.0, gt=0)  # standard deviation of each blob
@@ -62,6 +63,7 @@ class Circles(GeneratedSource):
     paper's notebooks (rates.datasets.circles); classes are balanced. Features are not
     standardised by default, so that kernel widths read as in the paper.
     """
+    examples = ({"n_samples": 80},)
 
     n_classes: int = param(4, ge=2)  # rings, one class each (radii 1..n_classes)
     # standard deviation of the isotropic Gaussian noise on each point

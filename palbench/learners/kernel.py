@@ -43,6 +43,7 @@ class KernelModel(HeadModel):
 @dataclass(frozen=True, kw_only=True)
 class KernelPAL(Learner):
     """Closed-form kernel spectral embedding of the known graph (the PAL paper's toy learner)."""
+    examples = ({"sigma": 1.0},)
 
     sigma: float = param(0.2, gt=0)  # kernel width
     lam: float = param(1e-3, ge=0)  # ridge regularisation of the spectral problem

@@ -156,6 +156,7 @@ def two_view_graph(m: int, device) -> torch.Tensor:
 @dataclass(frozen=True, kw_only=True)
 class PAL(TorchLearner, Learner):
     """Encoder pretrained on the pool's augmentations, trained on every edge the answers give."""
+    examples = ({"hidden": [16], "dim": 8, "epochs": 2, "min_steps": 2, "device": "cpu"},)
 
     # spectral_contrastive, vicreg or simclr, on the similarity graph
     loss: str = param("spectral_contrastive", choices=sorted(LOSSES))

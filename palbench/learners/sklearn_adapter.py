@@ -88,6 +88,7 @@ class Sklearn(LabelLearner):
     scores (a softmax, a logistic for two classes) for estimators used without probability
     calibration, such as the RBF SVC of Zhan et al. and Lu et al.: the predicted class is
     then the estimator's own `predict`, and margins are its decision margins."""
+    examples = ({"params": {"max_iter": 300}},)
 
     # import path of a scikit-learn classifier
     estimator: str = "sklearn.linear_model.LogisticRegression"

@@ -84,6 +84,7 @@ class TorchClassifier(Model):
 @dataclass(frozen=True, kw_only=True)
 class MLP(TorchLearner, LabelLearner):
     """MLP classifier; `epochs` passes over the labelled set, at least `min_steps` steps."""
+    examples = ({"hidden": [16], "epochs": 5, "min_steps": 10, "dropout": 0.2, "device": "cpu"},)
 
     hidden: tuple[int, ...] = param((128,), ge=1)  # hidden layer widths
     epochs: int = param(100, ge=1)  # passes over the labelled set at each fit

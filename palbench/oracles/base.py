@@ -56,6 +56,7 @@ class Oracle(Component):
 
     kind: ClassVar[str] = "oracle"
     query_kinds: ClassVar[tuple[str, ...]] = ("label",)  # what it answers: label, pair
+    preset_classes: ClassVar[int | None] = None  # the classes a preset is made for; None: any
 
     def answer(self, queries: LabelQueries | PairQueries, truth: Truth,
                rng: np.random.Generator) -> Answers:

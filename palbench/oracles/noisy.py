@@ -30,6 +30,7 @@ class NoisyLabel(Oracle):
 @dataclass(frozen=True, kw_only=True)
 class Confusion(Oracle):
     """Answers class j for a sample of true class i with probability `matrix[i][j]`."""
+    examples = ({"matrix": [[0.8, 0.1, 0.1], [0.0, 1.0, 0.0], [0.2, 0.2, 0.6]]},)
 
     # row i: the distribution of answers for true class i
     matrix: tuple[tuple[float, ...], ...] = param(ge=0)

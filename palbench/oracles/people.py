@@ -125,5 +125,7 @@ class Cifar10hLabels(ConfusionPair):
 
     Applied class index to class index on any 10-class data, for labels and pairs alike; a
     pattern of human confusions, not CIFAR-10 itself (cifar10h_matrix says how it is built)."""
+    examples = ({},)  # its own 10 x 10 matrix: checked on 10 classes
+    preset_classes = 10
 
     matrix: tuple[tuple[float, ...], ...] = param(default_factory=cifar10h_matrix, ge=0)

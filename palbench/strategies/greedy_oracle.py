@@ -29,6 +29,7 @@ SCORE_ON = ("validation", "test")
 class GreedyOracle(Strategy):
     """Among `candidates` random unqueried samples, the one whose true label most raises the
     selection learner's accuracy (a batch: k such picks, each given the ones before it)."""
+    examples = ({"candidates": 3},)  # it trains a model per candidate and pick
 
     reads_truth: ClassVar[bool] = True
     candidates: int = param(20, ge=1)  # random unqueried samples scored per pick
