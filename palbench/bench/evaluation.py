@@ -21,7 +21,9 @@ PROBE_SAMPLES = 10_000  # the probe's training set is capped (stratified, fixed 
 @dataclass(frozen=True)
 class Scores:
     """A checkpoint's measures of one model, and the probabilities they came from (what
-    stopping criteria observe)."""
+    stopping criteria observe). Each metric field of `results.schema.Checkpoint` is a field
+    here of the same name, which the loop copies by name: a new metric is its declaration
+    there and its computation here."""
 
     proba: np.ndarray
     task_acc: float

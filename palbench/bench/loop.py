@@ -29,7 +29,7 @@ from palbench.errors import ComponentError, ConfigError, TrainingDiverged, first
 from palbench.graph import GraphView, SimilarityGraph
 from palbench.oracles.base import Truth
 from palbench.queries import LabelQueries, as_queries
-from palbench.results.schema import Checkpoint
+from palbench.results.schema import METRICS, Checkpoint
 from palbench.seeds import seed_streams
 from palbench.stopping.watch import StopWatch
 from palbench.strategies.base import TruthView, selection_problem
@@ -283,11 +283,10 @@ def cell_steps(cell: Cell, data: Dataset,
             n_free=ledger.n_free, n_labels=stats.n_known_class,
             n_abstain=ledger.n_abstain, n_wrong=ledger.n_wrong,
             n_components=stats.n_components, n_conflicts=stats.n_conflicts,
-            task_acc=scores.task_acc, probe_acc=scores.probe_acc,
             select_seconds=state.select_seconds,
             fit_seconds=fit_s - state.pretrain_seconds,
             eval_seconds=time.perf_counter() - t0, pretrain_seconds=state.pretrain_seconds,
-            balanced_acc=scores.balanced_acc, macro_f1=scores.macro_f1)
+            **{name: getattr(scores, name) for name in METRICS})  # each metric by its name
         result.checkpoints.append(checkpoint)
         if on_checkpoint is not None:
             on_checkpoint(checkpoint)
