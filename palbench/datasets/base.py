@@ -283,7 +283,14 @@ class SplitSource(DatasetSource):
 
     def load_raw(self, where: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None]:
         """(X, y, class names or None): X flat (samples x features) or images of shape
-        (n, H, W) or (n, H, W, C)."""
+        (n, H, W) or (n, H, W, C); y the labels, any values (encoded to 0..C-1 in sorted
+        order); the third value names the classes in that order (None: the labels' own
+        values, as text). The harness splits, fingerprints and checks the result. E.g.:
+
+            def load_raw(self, where):
+                frame = pandas.read_csv(self.path)
+                return frame.drop(columns="y").to_numpy(), frame["y"].to_numpy(), None
+        """
         raise NotImplementedError
 
     image_shape: ClassVar[tuple[int, ...] | None] = None  # (channels, height, width) of images
