@@ -14,12 +14,20 @@ import numpy as np
 from palbench.errors import check
 from palbench.graph import GraphView
 from palbench.oracles.base import Truth
-from palbench.queries import ABSTAIN, AnswerRow, Answers, LabelQueries, PairQueries, PriceList
+from palbench.queries import (
+    ABSTAIN,
+    AnnotatorHistory,
+    AnswerRow,
+    Answers,
+    LabelQueries,
+    PairQueries,
+    PriceList,
+)
 from palbench.strategies.base import QueryContext, TruthView, predict_rows, random_choice, top_k
 from palbench.strategies.uncertainty import entropy_scores, least_confident_scores, margin_scores
 
-__all__ = ["ABSTAIN", "AnswerRow", "Answers", "GraphView", "LabelQueries", "PairQueries",
-           "PriceList", "QueryContext", "Truth", "TruthView", "check", "cold_start",
+__all__ = ["ABSTAIN", "AnnotatorHistory", "AnswerRow", "Answers", "GraphView", "LabelQueries",
+           "PairQueries", "PriceList", "QueryContext", "Truth", "TruthView", "check", "cold_start",
            "entropy_scores", "least_confident_scores", "margin_scores", "predict_rows",
            "random_choice", "top_k"]
 

@@ -3,7 +3,9 @@ the price list both sides see."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
@@ -65,20 +67,35 @@ class PairQueries:
 @dataclass(frozen=True)
 class Answers:
     """One batch of answers: the queries, each value (a class for label queries; 1 same / 0 not
-    for pair queries; ABSTAIN for none), and the cost of each answer; from a pool of workers,
-    also who answered and what each said (`values` is then their aggregate)."""
+    for pair queries; ABSTAIN for none), the listed price of each answer (the price list's,
+    what strategies plan with) and what each was `charged` under the oracle's own model (what
+    budgets spend; the listed price when not given). From a pool of workers, also who answered
+    and what each said (`values` is then their aggregate), and `charged` per worker:
+    (answers, k) like `workers`."""
 
     queries: LabelQueries | PairQueries
     values: np.ndarray
-    cost: np.ndarray
+    prices: np.ndarray  # listed: the price list's price of each answer
+    charged: np.ndarray | None = None  # what each answer (each worker's) cost; None: listed
     workers: np.ndarray | None = None  # (answers, k): who answered, when a pool of workers did
     heard: np.ndarray | None = None  # (answers, k): what each of them said, before aggregation
+
+    def __post_init__(self):
+        if self.charged is None:
+            object.__setattr__(self, "charged", self.prices)
 
     def __len__(self) -> int:
         return len(self.values)
 
     @property
+    def cost(self) -> np.ndarray:
+        """What each answer was charged (its workers' charges together)."""
+        charged = np.asarray(self.charged, dtype=np.float64)
+        return charged.sum(axis=1) if charged.ndim == 2 else charged
+
+    @property
     def total_cost(self) -> float:
+        """What the batch was charged: what a budget spends."""
         return float(self.cost.sum())
 
     @property
@@ -101,6 +118,75 @@ class AnswerRow(NamedTuple):
     worker: int | None  # the worker who answered, None for a single annotator
     value: int  # what this worker said (a class, 1 same / 0 not, or ABSTAIN)
     verdict: int  # what the graph was given for the question
+    # schema 11: the price list's price of the answer, and what the oracle charged for it
+    # (this worker's charge in a pool); None in runs stored before
+    listed_seconds: float | None = None
+    charged_seconds: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class AnnotatorHistory:
+    """What the run's annotators have done so far, as the harness hands it to an oracle:
+    every answer heard (`rows`, AnswerRow, oldest first, with its listed and charged seconds
+    and its worker), per worker the answers given and seconds charged (worker None: a single
+    annotator), and the run's `clock`, the seconds charged so far. Derived from the run's
+    answer log alone, so that a run rebuilt from its stored log (`from_rows`) hands its oracle
+    the same history: an oracle's answers and charges are a function of (queries, truth,
+    history, rng), never of state it keeps itself.
+
+        given = history.answers_by(worker)           # answers this worker gave before
+        seconds = 3.0 + 0.5 * (len(history) + np.arange(len(queries))) / 100
+    """
+
+    rows: Sequence[AnswerRow] = ()
+    answers: Mapping[int | None, int] = field(default_factory=dict)  # per worker
+    seconds: Mapping[int | None, float] = field(default_factory=dict)  # charged, per worker
+    clock: float = 0.0  # seconds charged so far, every worker together
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[AnswerRow]) -> AnnotatorHistory:
+        """The history of an answer log (a run's, or rows read back from a store)."""
+        tally = Tally()
+        for row in rows:
+            tally.add(row)
+        return tally.history(tuple(tally.rows))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def answers_by(self, worker: int | None = None) -> int:
+        return self.answers.get(worker, 0)
+
+    def seconds_by(self, worker: int | None = None) -> float:
+        return self.seconds.get(worker, 0.0)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, AnnotatorHistory) and (
+            tuple(self.rows), dict(self.answers), dict(self.seconds), self.clock) == (
+            tuple(other.rows), dict(other.answers), dict(other.seconds), other.clock)
+
+
+class Tally:
+    """An answer log being written, and the per-worker sums its history reports: the one
+    place they are added up, for the run's ledger and for `AnnotatorHistory.from_rows`."""
+
+    def __init__(self):
+        self.rows: list[AnswerRow] = []
+        self.answers: dict[int | None, int] = {}
+        self.seconds: dict[int | None, float] = {}
+        self.clock = 0.0
+
+    def add(self, row: AnswerRow) -> None:
+        self.rows.append(row)
+        charged = 0.0 if row.charged_seconds is None else row.charged_seconds
+        self.answers[row.worker] = self.answers.get(row.worker, 0) + 1
+        self.seconds[row.worker] = self.seconds.get(row.worker, 0.0) + charged
+        self.clock += charged
+
+    def history(self, rows: Sequence[AnswerRow]) -> AnnotatorHistory:
+        """The history now (`rows`: the log itself, or a read-only view of it)."""
+        return AnnotatorHistory(rows, MappingProxyType(dict(self.answers)),
+                                MappingProxyType(dict(self.seconds)), self.clock)
 
 
 @dataclass(frozen=True)

@@ -163,7 +163,7 @@ class Answering:
     def routing_pool(self):
         return None
 
-    def answer(self, queries, truth, rng):
+    def answer(self, queries, truth, history, rng):
         from palbench.queries import Answers, LabelQueries
 
         if isinstance(queries, LabelQueries):
@@ -191,7 +191,8 @@ def _state(s, data, learner, rounds: int, with_model: bool = False, abstain: flo
         if len(queries) == 0:
             break
         _check_batch(who, queries, state, k, f" (round {round_})")
-        state.ledger.add(state.oracle.answer(queries, state.truth, state.oracle_rng),
+        state.ledger.add(state.oracle.answer(queries, state.truth, state.ledger.history(),
+                                            state.oracle_rng),
                          state.data.y)
     if with_model:
         state.refit()
@@ -247,7 +248,8 @@ def _check_exhaustion(who, s, learner):
         if len(queries) == 0:
             break
         _check_batch(who, queries, state, 10, f" (round {round_} of a run to exhaustion)")
-        state.ledger.add(state.oracle.answer(queries, state.truth, state.oracle_rng), data.y)
+        state.ledger.add(state.oracle.answer(queries, state.truth, state.ledger.history(),
+                                            state.oracle_rng), data.y)
         if s.query_kind == "label" and state.ledger.queried.all():
             break
     else:
@@ -281,7 +283,8 @@ def _check_truth_blind(who, s, data, learner):
             if len(queries) == 0:
                 break
             picks.append(queries)
-            state.ledger.add(state.oracle.answer(queries, state.truth, state.oracle_rng),
+            state.ledger.add(state.oracle.answer(queries, state.truth, state.ledger.history(),
+                                            state.oracle_rng),
                              truth_data.y)
         runs.append(picks)
     if len(runs[0]) != len(runs[1]) or not all(map(_same_queries, *runs)):
@@ -319,12 +322,16 @@ def _reachable(obj, depth: int = 3) -> list:
 
 # ------------------------------------------------------------------ oracles
 def check_oracle(oracle, *, params: dict | None = None, n_classes: int = 3) -> None:
-    """Check an oracle (class or instance): for each query kind it declares, one value per
-    query within range (a class, 1/0, or ABSTAIN), the price list's cost for each answer, and
-    the same answers for the same rng."""
-    from palbench.oracles.base import ABSTAIN, Oracle, Truth
+    """Check an oracle (class or instance) for each query kind it declares, after an empty and
+    a short history (`palbench.bench.oracle_contract`, the rules every run checks first):
+    one value per query within range (a class, 1/0, or ABSTAIN); charges finite and
+    positive, one per answer (per worker for a pool), what the answer log records; and the
+    same answers and charges for the same history and rng (state kept by the oracle itself,
+    such as a module-level counter, shows as answers or charges that change)."""
+    from palbench.bench.oracle_contract import dry_queries, oracle_problem, synthetic_history
+    from palbench.oracles.base import Oracle, Truth
     from palbench.oracles.costs import price_list_for
-    from palbench.queries import LabelQueries, PairQueries
+    from palbench.queries import AnnotatorHistory
 
     o = _instance(oracle, Oracle, params)
     who = f"oracle {type(o).__qualname__}"
@@ -335,30 +342,15 @@ def check_oracle(oracle, *, params: dict | None = None, n_classes: int = 3) -> N
     prices = price_list_for(n_classes, np.linspace(0.5, 2.0, n_classes), pair=0.3)
     truth = Truth(y=y, n_classes=n_classes, prices=prices, labelling_seed=7)
     o.validate_data(_Shape(n_classes, len(y)), "oracle")
+    pool = o.routing_pool()
     rng = np.random.default_rng(0)
     for kind in kinds:
-        if kind == "label":
-            queries = LabelQueries(np.arange(0, 600, 3))
-            expected, top = prices.label[y[queries.indices]], n_classes
-        else:
-            a = rng.integers(0, 600, 200)
-            queries = PairQueries(a, (a + rng.integers(1, 600, 200)) % 600)
-            expected, top = np.full(200, 0.3), 2
-        answers = o.answer(queries, truth, np.random.default_rng(11))
-        if len(answers.values) != len(queries):
-            _fail(who, f"gave {len(answers.values)} answers to {len(queries)} {kind} queries")
-        values = np.asarray(answers.values)
-        bad = ~((values == ABSTAIN) | ((values >= 0) & (values < top)))
-        if bad.any():
-            _fail(who, f"answered {values[bad][0]!r} to a {kind} query: answers are "
-                       + ("a class 0..C-1" if kind == "label" else "1 (same) or 0") +
-                       " or ABSTAIN")
-        if answers.workers is None and not np.allclose(answers.cost, expected):
-            _fail(who, f"charged {answers.cost[:3].tolist()}... for {kind} queries priced "
-                       f"{expected[:3].tolist()}...: answers cost what the price list says")
-        again = o.answer(queries, truth, np.random.default_rng(11))
-        if not np.array_equal(values, again.values):
-            _fail(who, f"gave different answers to the same {kind} queries for the same rng")
+        queries = dry_queries(o, kind, len(y), 200, rng)
+        for history in (AnnotatorHistory(),
+                        synthetic_history(len(y), None if pool is None else pool[0])):
+            problem = oracle_problem(o, truth, queries, history)
+            if problem:
+                _fail(who, problem)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,13 +6,23 @@ import numpy as np
 
 from palbench.datasets import Dataset
 from palbench.graph import GraphView, RawAnswers, SimilarityGraph, pair_key
-from palbench.queries import ABSTAIN, AnswerRow, Answers, LabelQueries, PairQueries
+from palbench.queries import (
+    ABSTAIN,
+    AnnotatorHistory,
+    AnswerRow,
+    Answers,
+    LabelQueries,
+    PairQueries,
+    Tally,
+)
 from palbench.strategies.base import QueryContext
 from palbench.views import SequenceView, SetView, read_only
 
 
 class Ledger:
-    """What was asked, paid and heard, beside the graph that holds what it means."""
+    """What was asked, paid and heard, beside the graph that holds what it means. `spent`:
+    the seconds (cost units) charged, what budgets spend; `log`: the answer log, of which the
+    annotators' `history()` is a view."""
 
     def __init__(self, data: Dataset, rule: str, closure: str = "transitive"):
         self.graph = SimilarityGraph(data.n_pool, data.n_classes, rule)
@@ -24,7 +34,8 @@ class Ledger:
         self.n_pool = data.n_pool
         self.spent = 0.0
         self.n_queries = self.n_abstain = self.n_wrong = self.n_free = 0
-        self.log: list[AnswerRow] = []
+        self.tally = Tally()
+        self.log: list[AnswerRow] = self.tally.rows
 
     def add(self, answers: Answers, y: np.ndarray, free: bool = False) -> None:
         """Record a batch of answers; `free` ones (an uncharged initial set) cost nothing and
@@ -58,10 +69,20 @@ class Ledger:
         workers = answers.workers if answers.workers is not None else \
             np.full((len(a), 1), -1)
         heard = answers.heard if answers.heard is not None else answers.values[:, None]
+        charged = np.asarray(answers.charged, dtype=np.float64)
+        charged = np.broadcast_to(charged if charged.ndim == 2 else charged[:, None],
+                                  workers.shape)
+        listed = np.asarray(answers.prices, dtype=np.float64).tolist()
         for q, (x, z, verdict) in enumerate(zip(a.tolist(), b, answers.values.tolist())):
-            for worker, value in zip(workers[q].tolist(), heard[q].tolist()):
-                self.log.append(AnswerRow(start + q, queries.kind, x, z,
-                                          None if worker < 0 else worker, value, verdict))
+            for worker, value, cost in zip(workers[q].tolist(), heard[q].tolist(),
+                                           charged[q].tolist()):
+                self.tally.add(AnswerRow(start + q, queries.kind, x, z,
+                                         None if worker < 0 else worker, value, verdict,
+                                         listed[q], cost))
+
+    def history(self) -> AnnotatorHistory:
+        """What the run's annotators have done so far, as its oracle is handed it."""
+        return self.tally.history(SequenceView(self.log))
 
     def context(self, data: Dataset, exemplars: np.ndarray, **extra) -> QueryContext:
         """What a strategy sees of this ledger: read-only views that follow every update."""

@@ -139,7 +139,7 @@ class CellState:
         else:
             picked = rng.choice(np.flatnonzero(free), size=n, replace=False)
         answers = self.oracle.answer(LabelQueries(np.sort(picked).astype(np.int64)),
-                                     self.truth, self.oracle_rng)
+                                     self.truth, self.ledger.history(), self.oracle_rng)
         self.ledger.add(answers, self.data.y, free=not charged)
 
     @property
@@ -234,7 +234,8 @@ class CellState:
         if problem:
             raise ComponentError(f"strategy {self.label!r} broke its contract {self.where()}: "
                                  f"it {problem}", "", "")
-        self.ledger.add(self.oracle.answer(queries, self.truth, self.oracle_rng), self.data.y)
+        self.ledger.add(self.oracle.answer(queries, self.truth, self.ledger.history(),
+                                           self.oracle_rng), self.data.y)
         return True
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from palbench.bench.config import Cell, Plan, load_plan
 from palbench.bench.groups import batch_size_for
+from palbench.bench.oracle_contract import check_plan_oracles
 from palbench.bench.worker_imports import check_workers_can_start
 from palbench.errors import StoreError
 from palbench.results.store import ResultsStore
@@ -41,10 +42,12 @@ class RunSummary:
 def check_before_store(plan: Plan, *, workers: int = 1, executor: str = "local",
                        batch_cells: int | None = None) -> None:
     """What refuses a run of `plan` before its store is opened or created, so that a refused
-    run leaves no file behind: a --batch-cells the memory cannot hold, and (when cells run in
+    run leaves no file behind: an oracle that breaks its contract on a dry run, a
+    --batch-cells the memory cannot hold, and (when cells run in
     other processes: workers > 1, or Ray) a class, a palbench or a script that worker
     processes would not import as this process does. Judged on every cell of the plan, those
     already stored included."""
+    check_plan_oracles(plan)
     batch_size_for(plan.cells, plan.data, workers, batch_cells)
     if executor == "ray" or workers > 1:
         check_workers_can_start(plan.cells)
@@ -120,6 +123,7 @@ def run_plan(plan: Plan, store: ResultsStore, *, workers: int = 1, force: bool =
 
     from palbench.bench.executors import run_cells
 
+    check_plan_oracles(plan)  # callers without check_before_store (claims, studies) too
     todo = cells_to_run(plan, store, force, tag)
     batch_cells = batch_size_for(todo, plan.data, workers, batch_cells)
     summary = RunSummary(planned=len(plan.cells), skipped=len(plan.cells) - len(todo))

@@ -8,10 +8,17 @@ from typing import ClassVar
 import numpy as np
 
 from palbench.protocol import Component
-from palbench.queries import ABSTAIN, Answers, LabelQueries, PairQueries, PriceList
+from palbench.queries import (
+    ABSTAIN,
+    AnnotatorHistory,
+    Answers,
+    LabelQueries,
+    PairQueries,
+    PriceList,
+)
 from palbench.registry import Registry
 
-__all__ = ["ABSTAIN", "ORACLES", "Answers", "Oracle", "Truth"]
+__all__ = ["ABSTAIN", "ORACLES", "AnnotatorHistory", "Answers", "Oracle", "Truth"]
 
 
 @dataclass(frozen=True)
@@ -50,8 +57,12 @@ class Oracle(Component):
     """Base of the oracles (simulated annotators): a frozen keyword-only dataclass of parameters.
 
     An oracle reads the Truth, answers each query (a class, 1/0 for "same class?", or
-    ABSTAIN) and is charged by the price list. Most oracles define `respond` alone;
-    `palbench.testing.check_oracle` checks a subclass against this contract.
+    ABSTAIN) and says what each answer was charged: the price list's price unless `charge`
+    says otherwise. Answers and charges are a function of (queries, truth, history, rng): the
+    harness hands in the run's `AnnotatorHistory` (answers so far, per worker, the clock) and
+    rebuilds it from the stored answer log, so an oracle keeps no state of its own. Most
+    oracles define `respond` alone, some `charge` too; `palbench.testing.check_oracle` checks
+    a subclass against this contract, and every run checks it on a dry run first.
     """
 
     kind: ClassVar[str] = "oracle"
@@ -59,16 +70,25 @@ class Oracle(Component):
     preset_classes: ClassVar[int | None] = None  # the classes a preset is made for; None: any
 
     def answer(self, queries: LabelQueries | PairQueries, truth: Truth,
-               rng: np.random.Generator) -> Answers:
-        """The answers to a batch, each priced from the truth's price list."""
-        values = np.asarray(self.respond(queries, truth, rng), dtype=np.int64)
-        return Answers(queries, values, truth.price(queries))
+               history: AnnotatorHistory, rng: np.random.Generator) -> Answers:
+        """The answers to a batch, each listed at the truth's price list and charged what
+        `charge` says."""
+        values = np.asarray(self.respond(queries, truth, history, rng), dtype=np.int64)
+        listed = truth.price(queries)
+        return Answers(queries, values, listed, self.charge(queries, truth, history, listed))
 
-    def respond(self, queries, truth: Truth, rng: np.random.Generator) -> np.ndarray:
+    def respond(self, queries, truth: Truth, history: AnnotatorHistory,
+                rng: np.random.Generator) -> np.ndarray:
         """One value per query: a class (label queries), 1 same / 0 not (pair queries), or
         ABSTAIN."""
         raise NotImplementedError(f"{type(self).__name__} must define respond(queries, truth, "
-                                  "rng) or answer(...)")
+                                  "history, rng) or answer(...)")
+
+    def charge(self, queries, truth: Truth, history: AnnotatorHistory,
+               listed: np.ndarray) -> np.ndarray:
+        """Seconds (cost units) each answer is charged, finite and positive: by default what
+        the price list says (`listed`)."""
+        return listed
 
     def routing_pool(self) -> tuple[int, int] | None:
         """(workers, redundancy) when a strategy chooses who answers; None by default."""

@@ -10,5 +10,5 @@ from palbench.oracles.base import ORACLES, Oracle
 class Exact(Oracle):
     """Always answers the true label."""
 
-    def respond(self, queries, truth, rng):
+    def respond(self, queries, truth, history, rng):
         return truth.y[queries.indices].copy()

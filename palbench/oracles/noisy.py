@@ -19,7 +19,7 @@ class NoisyLabel(Oracle):
 
     noise: float = param(0.1, ge=0, le=1)  # probability of answering a wrong class
 
-    def respond(self, queries, truth, rng):
+    def respond(self, queries, truth, history, rng):
         y = truth.y[queries.indices]
         flip = rng.random(len(y)) < self.noise
         shift = rng.integers(1, truth.n_classes, size=len(y))
@@ -48,7 +48,7 @@ class Confusion(Oracle):
         check(len(self.matrix) == data.n_classes, f"{where}.matrix", f"{len(self.matrix)} rows",
               f"the dataset has {data.n_classes} classes")
 
-    def respond(self, queries, truth, rng):
+    def respond(self, queries, truth, history, rng):
         return self.draw(truth.y[queries.indices], rng)
 
     def draw(self, classes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -84,7 +84,11 @@ class Abstain(Oracle):
     def query_kinds(self):
         return self.inner().query_kinds
 
-    def respond(self, queries, truth, rng):
+    def respond(self, queries, truth, history, rng):
         abstained = rng.random(len(queries)) < self.rate
-        values = self.inner().respond(queries, truth, rng)
+        values = self.inner().respond(queries, truth, history, rng)
         return np.where(abstained, ABSTAIN, values)
+
+    def charge(self, queries, truth, history, listed):
+        """What the wrapped oracle charges: an abstention takes the same time."""
+        return self.inner().charge(queries, truth, history, listed)

@@ -18,7 +18,7 @@ class ExactPair(Oracle):
 
     query_kinds = ("pair",)
 
-    def respond(self, queries, truth, rng):
+    def respond(self, queries, truth, history, rng):
         return same_class(queries, truth.y)
 
 
@@ -30,7 +30,7 @@ class NoisyPair(Oracle):
     noise: float = param(0.1, ge=0, le=1)  # probability that an answer is flipped
     query_kinds = ("pair",)
 
-    def respond(self, queries, truth, rng):
+    def respond(self, queries, truth, history, rng):
         flip = rng.random(len(queries)) < self.noise
         return np.where(flip, 1 - same_class(queries, truth.y), same_class(queries, truth.y))
 
@@ -58,7 +58,7 @@ class CorruptedLabels(Oracle):
         return corrupted_labelling(truth.y, truth.n_classes, self.n_corrupted,
                                    truth.labelling_seed)
 
-    def respond(self, queries, truth, rng):
+    def respond(self, queries, truth, history, rng):
         labels = self.labelling(truth)
         if queries.kind == "label":
             return labels[queries.indices]

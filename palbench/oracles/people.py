@@ -50,7 +50,7 @@ class AsymmetricPair(Oracle):
         check_rate_table(self.p_yes_same, f"{where}.p_yes_same")
         check_rate_table(self.p_no_different, f"{where}.p_no_different")
 
-    def respond(self, queries, truth, rng):
+    def respond(self, queries, truth, history, rng):
         same = same_class(queries, truth.y).astype(bool)
         shown = queries.images_per_pair()
         u = rng.random(len(queries))
@@ -90,9 +90,9 @@ class ConfusionPair(Confusion):
 
     query_kinds = ("label", "pair")
 
-    def respond(self, queries, truth, rng):
+    def respond(self, queries, truth, history, rng):
         if queries.kind == "label":
-            return super().respond(queries, truth, rng)
+            return super().respond(queries, truth, history, rng)
         return (self.draw(truth.y[queries.a], rng) == self.draw(truth.y[queries.b], rng)
                 ).astype(np.int64)
 

@@ -129,7 +129,7 @@ class Workers(Oracle):
                 n_units, self.redundancy) % pool
         return np.argsort(rng.random((n_units, pool)), axis=1)[:, :self.redundancy]
 
-    def answer(self, queries, truth, rng) -> Answers:
+    def answer(self, queries, truth, history, rng) -> Answers:
         members, prices = self.pool(truth)
         # a group question or captcha goes to one worker whole; other queries one by one
         if isinstance(queries, PairQueries) and queries.group is not None:
@@ -140,15 +140,19 @@ class Workers(Oracle):
             chosen = np.asarray(queries.workers, dtype=np.int64)[unit]
         else:
             chosen = self.assignment(int(unit.max()) + 1 if len(unit) else 0, rng)[unit]
+        listed = truth.price(queries)
         heard = np.empty(chosen.shape, dtype=np.int64)
+        charged = np.empty(chosen.shape, dtype=np.float64)
         for w in np.unique(chosen):
             for copy in range(self.redundancy):
                 rows = np.flatnonzero(chosen[:, copy] == w)
                 if len(rows):
-                    heard[rows, copy] = members[w].respond(subset(queries, rows), truth, rng)
+                    asked = subset(queries, rows)
+                    heard[rows, copy] = members[w].respond(asked, truth, history, rng)
+                    charged[rows, copy] = members[w].charge(asked, truth, history,
+                                                            listed[rows]) * prices[w]
         values = aggregate(heard, chosen, self.aggregate, queries)
-        cost = truth.price(queries) * prices[chosen].sum(axis=1)
-        return Answers(queries, values, cost, workers=chosen, heard=heard)
+        return Answers(queries, values, listed, charged, workers=chosen, heard=heard)
 
 
 def subset(queries, rows: np.ndarray):

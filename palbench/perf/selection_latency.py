@@ -78,7 +78,8 @@ def prepared_context(data, strategy, answered: int, seed: int = 0):
         b = state.ctx.exemplars[rng.integers(0, data.n_classes, answered)]
         queries = PairQueries(a[a != b], b[a != b])
     answering = Exact() if kind == "label" else ExactPair()  # random questions, not routed ones
-    state.ledger.add(answering.answer(queries, state.truth, rng), data.y)
+    state.ledger.add(answering.answer(queries, state.truth, state.ledger.history(), rng),
+                     data.y)
     if strategy.needs_model:
         state.refit()
     return state.ctx

@@ -25,6 +25,7 @@ import pandas as pd
 import palbench
 from palbench.errors import ConfigError
 from palbench.results.schema import (
+    ANSWER_DEFAULTS,
     ANSWER_FIELDS,
     CHECKPOINT_FIELDS,
     EXPORT_COLUMNS,
@@ -115,9 +116,10 @@ def read_bundle(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | 
         answers = None if answers_text is None else _read_jsonl(answers_text)
     except ValueError as exc:
         raise ConfigError(field, str(path), f"not a palbench bundle ({exc})") from None
-    for table, defaults in ((checkpoints, CHECKPOINT_DEFAULTS), (runs, RUN_DEFAULTS)):
+    for table, defaults in ((checkpoints, CHECKPOINT_DEFAULTS), (runs, RUN_DEFAULTS),
+                            (answers, ANSWER_DEFAULTS)):
         for column, default in defaults.items():  # added after older bundles were made
-            if len(table) and column not in table.columns:
+            if table is not None and len(table) and column not in table.columns:
                 table[column] = default
     for name, table, columns in (("runs", runs, RUN_COLUMNS),
                                  ("checkpoints", checkpoints, ["run_id", *CHECKPOINT_FIELDS]),

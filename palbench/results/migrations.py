@@ -91,9 +91,19 @@ def _migrate_9_to_10(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _migrate_10_to_11(conn: sqlite3.Connection) -> None:
+    """Schema 11: each answer's listed price and what the oracle charged for it (NULL for the
+    runs before, which were charged their listed prices). A store migrated from before
+    schema 5 got today's answers table from _migrate_4_to_5 and has them already."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(answers)")}
+    for column in ("listed_seconds", "charged_seconds"):
+        if column not in have:
+            conn.execute(f"ALTER TABLE answers ADD COLUMN {column} REAL")
+
+
 MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5,
               5: _migrate_5_to_6, 6: _migrate_6_to_7, 7: _migrate_7_to_8, 8: _migrate_8_to_9,
-              9: _migrate_9_to_10}
+              9: _migrate_9_to_10, 10: _migrate_10_to_11}
 
 
 def migrate(conn: sqlite3.Connection, version: int, path: Path) -> None:

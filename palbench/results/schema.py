@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from palbench.queries import AnswerRow
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 # what names a cell (selection_learner: the learner whose models the strategy saw, SELF when
 # the evaluated learner selected for itself)
@@ -132,8 +132,10 @@ def checkpoint_columns() -> list[tuple[str, str]]:
 # answers: one row per AnswerRow (queries.py), the SQL type of each of its fields
 ANSWER_SQL = {"position": "INTEGER NOT NULL", "kind": "TEXT NOT NULL", "a": "INTEGER NOT NULL",
               "b": "INTEGER", "worker": "INTEGER", "value": "INTEGER NOT NULL",
-              "verdict": "INTEGER NOT NULL"}
+              "verdict": "INTEGER NOT NULL", "listed_seconds": "REAL", "charged_seconds": "REAL"}
 ANSWER_FIELDS = list(AnswerRow._fields)
+# schema 11: what an answer row added after older bundles were written holds for those runs
+ANSWER_DEFAULTS = {"listed_seconds": None, "charged_seconds": None}
 ANSWER_SCHEMA = [(name, ANSWER_SQL[name]) for name in ANSWER_FIELDS]
 
 

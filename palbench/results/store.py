@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import palbench
+from palbench.queries import AnswerRow
 from palbench.results.connection import connect, damaged, transaction
 from palbench.results.schema import (
     ANSWER_FIELDS,
@@ -211,6 +212,21 @@ class ResultsStore:
         if run_id is not None:
             return self._read(query + " WHERE run_id = ? ORDER BY position, worker", (run_id,))
         return self._read(query + " ORDER BY run_id, position, worker")
+
+    def answer_log(self, run_id: int) -> list[AnswerRow]:
+        """One run's answer log as its ledger recorded it (AnswerRow, in the order written),
+        from which `AnnotatorHistory.from_rows` rebuilds what its annotators had done."""
+        return [AnswerRow(*row) for row in self._rows(
+            f"SELECT {', '.join(ANSWER_FIELDS)} FROM answers WHERE run_id = ? ORDER BY rowid",
+            (run_id,))]
+
+    def charges(self) -> pd.DataFrame:
+        """Per run: the seconds (cost units) its answers were listed at by the price list and
+        what its oracle charged for them, every answer heard (the free initial set
+        included); NULL for runs stored before schema 11."""
+        return self._read("SELECT run_id, SUM(listed_seconds) AS listed_seconds, "
+                          "SUM(charged_seconds) AS charged_seconds FROM answers "
+                          "GROUP BY run_id ORDER BY run_id")
 
     def record_study(self, study: str, variants: list[Variant]) -> None:
         """Record a study's variants in place of what the study held before (its keys or

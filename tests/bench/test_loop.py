@@ -98,7 +98,8 @@ def test_the_corrupted_labelling_has_its_own_stream(blobs):
     answers = []
     for rate in (0.0, 0.4):
         state = _corrupted_state(blobs, rate)
-        answers.append(state.oracle.answer(queries, state.truth, state.oracle_rng).values)
+        answers.append(state.oracle.answer(queries, state.truth, state.ledger.history(),
+                                           state.oracle_rng).values)
     both = answers[1] != ABSTAIN
     assert 0 < both.sum() < blobs.n_pool
     np.testing.assert_array_equal(answers[0][both], answers[1][both])

@@ -9,7 +9,9 @@ import pytest
 from palbench.oracles import ABSTAIN, ORACLES, Truth
 from palbench.oracles.costs import price_list_for
 from palbench.params import build
-from palbench.queries import LabelQueries, PairQueries
+from palbench.queries import AnnotatorHistory, LabelQueries, PairQueries
+
+FRESH = AnnotatorHistory()  # an annotator with no answers yet
 
 # The parameters the tests below give the oracles they name (every registered oracle is also
 # run on each example it declares, tests/contracts/test_every_component.py too).
@@ -70,7 +72,7 @@ CASES = [(name, kind, params) for name in ORACLES.names()
 def test_answers_each_query_and_charges_its_cost(name, kind, params, truth):
     truth = truth_for(name, truth)
     queries = queries_of(kind)
-    answers = oracle(name, params).answer(queries, truth, np.random.default_rng(0))
+    answers = oracle(name, params).answer(queries, truth, FRESH, np.random.default_rng(0))
     assert answers.queries is queries and len(answers.values) == len(queries)
     expected = truth.prices.label[truth.y[queries.indices]] if kind == "label" else \
         np.full(len(queries), 0.3)
@@ -84,22 +86,22 @@ def test_answers_each_query_and_charges_its_cost(name, kind, params, truth):
 def test_same_rng_gives_same_answers(name, kind, params, truth):
     truth = truth_for(name, truth)
     queries = queries_of(kind)
-    a = oracle(name, params).answer(queries, truth, np.random.default_rng(11)).values
-    b = oracle(name, params).answer(queries, truth, np.random.default_rng(11)).values
+    a = oracle(name, params).answer(queries, truth, FRESH, np.random.default_rng(11)).values
+    b = oracle(name, params).answer(queries, truth, FRESH, np.random.default_rng(11)).values
     np.testing.assert_array_equal(a, b)
 
 
 def test_exact_is_always_right(truth):
-    answers = oracle("exact").answer(LabelQueries(np.arange(3000)), truth,
+    answers = oracle("exact").answer(LabelQueries(np.arange(3000)), truth, FRESH,
                                      np.random.default_rng(0))
     np.testing.assert_array_equal(answers.values, truth.y)
     pairs = queries_of("pair")
-    said = oracle("exact_pair").answer(pairs, truth, np.random.default_rng(0)).values
+    said = oracle("exact_pair").answer(pairs, truth, FRESH, np.random.default_rng(0)).values
     np.testing.assert_array_equal(said, truth.y[pairs.a] == truth.y[pairs.b])
 
 
 def test_noisy_label_flips_at_its_rate_to_other_classes(truth):
-    answers = oracle("noisy_label").answer(LabelQueries(np.arange(3000)), truth,
+    answers = oracle("noisy_label").answer(LabelQueries(np.arange(3000)), truth, FRESH,
                                            np.random.default_rng(0))
     wrong = answers.values != truth.y
     # 0.3 * 3000 = 900 expected flips; 4 binomial standard deviations is about 100
@@ -109,13 +111,13 @@ def test_noisy_label_flips_at_its_rate_to_other_classes(truth):
 
 def test_noisy_pair_flips_at_its_rate(truth):
     pairs = queries_of("pair", step=1)
-    said = oracle("noisy_pair").answer(pairs, truth, np.random.default_rng(0)).values
+    said = oracle("noisy_pair").answer(pairs, truth, FRESH, np.random.default_rng(0)).values
     wrong = said != (truth.y[pairs.a] == truth.y[pairs.b])
     assert abs(wrong.mean() - 0.2) < 0.03
 
 
 def test_confusion_follows_its_matrix(truth):
-    said = oracle("confusion").answer(LabelQueries(np.arange(3000)), truth,
+    said = oracle("confusion").answer(LabelQueries(np.arange(3000)), truth, FRESH,
                                       np.random.default_rng(0)).values
     assert (said[truth.y == 1] == 1).all()  # row [0, 1, 0]
     assert abs((said[truth.y == 0] == 0).mean() - 0.8) < 0.06
@@ -123,7 +125,7 @@ def test_confusion_follows_its_matrix(truth):
 
 
 def test_abstentions_are_charged_and_carry_no_answer(truth):
-    answers = oracle("abstain").answer(LabelQueries(np.arange(3000)), truth,
+    answers = oracle("abstain").answer(LabelQueries(np.arange(3000)), truth, FRESH,
                                        np.random.default_rng(0))
     abstained = answers.values == ABSTAIN
     assert abs(abstained.mean() - 0.25) < 0.04
@@ -132,17 +134,17 @@ def test_abstentions_are_charged_and_carry_no_answer(truth):
 
 def test_corrupted_labels_are_wrong_but_transitive(truth):
     corrupted = oracle("corrupted_labels")
-    labels = corrupted.answer(LabelQueries(np.arange(3000)), truth,
+    labels = corrupted.answer(LabelQueries(np.arange(3000)), truth, FRESH,
                               np.random.default_rng(0)).values
     assert (labels != truth.y).sum() == 300
     pairs = queries_of("pair", step=1)
-    said = corrupted.answer(pairs, truth, np.random.default_rng(5)).values
+    said = corrupted.answer(pairs, truth, FRESH, np.random.default_rng(5)).values
     np.testing.assert_array_equal(said, labels[pairs.a] == labels[pairs.b])  # one labelling
 
 
 def test_captcha_is_priced_as_one_query(truth):
     captcha = PairQueries(np.array([5, 6, 7, 8, 9]), np.zeros(5, np.int64),
                           group=np.array([0, 0, 0, 1, 1]))
-    answers = oracle("exact_pair").answer(captcha, truth, np.random.default_rng(0))
+    answers = oracle("exact_pair").answer(captcha, truth, FRESH, np.random.default_rng(0))
     assert captcha.n_queries == 2
     assert answers.total_cost == pytest.approx((1.0 + 3 * 0.2) + (1.0 + 2 * 0.2))

@@ -13,7 +13,9 @@ from palbench.oracles import ORACLES, Truth
 from palbench.oracles.costs import price_list_for
 from palbench.oracles.people import cifar10h_matrix
 from palbench.params import build
-from palbench.queries import LabelQueries, PairQueries
+from palbench.queries import AnnotatorHistory, LabelQueries, PairQueries
+
+FRESH = AnnotatorHistory()  # an annotator with no answers yet
 
 N = 40_000
 
@@ -44,7 +46,7 @@ def rates(said: np.ndarray, same: np.ndarray) -> tuple[float, float, int, int]:
 def test_asymmetric_pair_rates_match_their_parameters():
     t, pairs = truth(), random_pairs()
     said = oracle("asymmetric_pair", p_yes_same=0.55, p_no_different=0.85).answer(
-        pairs, t, np.random.default_rng(1)).values
+        pairs, t, FRESH, np.random.default_rng(1)).values
     same = t.y[pairs.a] == t.y[pairs.b]
     yes_same, no_diff, n_same, n_diff = rates(said, same)
     assert within(yes_same, 0.55, n_same) and within(no_diff, 0.85, n_diff)
@@ -53,8 +55,8 @@ def test_asymmetric_pair_rates_match_their_parameters():
 def test_noisy_pair_is_the_symmetric_special_case():
     t, pairs = truth(), random_pairs()
     a = oracle("asymmetric_pair", p_yes_same=0.8, p_no_different=0.8).answer(
-        pairs, t, np.random.default_rng(2)).values
-    b = oracle("noisy_pair", noise=0.2).answer(pairs, t, np.random.default_rng(2)).values
+        pairs, t, FRESH, np.random.default_rng(2)).values
+    b = oracle("noisy_pair", noise=0.2).answer(pairs, t, FRESH, np.random.default_rng(2)).values
     same = t.y[pairs.a] == t.y[pairs.b]
     for said in (a, b):
         assert within((said != same).mean(), 0.2, N)
@@ -70,12 +72,12 @@ def test_rates_follow_the_images_a_question_shows():
                         group=np.repeat(np.arange(len(members)), len(i)))
     assert (group.images_per_pair() == 8).all()
     fine = oracle("fine_grained_pairs")
-    said = fine.answer(group, t, np.random.default_rng(4)).values
+    said = fine.answer(group, t, FRESH, np.random.default_rng(4)).values
     same = t.y[group.a] == t.y[group.b]
     yes_same, no_diff, n_same, n_diff = rates(said, same)
     assert within(yes_same, 0.6305, n_same) and within(no_diff, 0.8415, n_diff)
     plain = random_pairs(2)
-    said = fine.answer(plain, t, np.random.default_rng(5)).values
+    said = fine.answer(plain, t, FRESH, np.random.default_rng(5)).values
     same = t.y[plain.a] == t.y[plain.b]
     yes_same, no_diff, n_same, n_diff = rates(said, same)
     assert within(yes_same, 0.512, n_same) and within(no_diff, 0.8875, n_diff)
@@ -90,15 +92,15 @@ def test_rates_follow_the_images_a_question_shows():
 def test_confusion_pair_answers_as_two_labels_that_agree():
     matrix = [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.0, 0.3, 0.7]]
     t, pairs = truth(3), random_pairs(3)
-    said = oracle("confusion_pair", matrix=matrix).answer(pairs, t,
-                                                           np.random.default_rng(6)).values
+    said = oracle("confusion_pair", matrix=matrix).answer(
+        pairs, t, FRESH, np.random.default_rng(6)).values
     m = np.array(matrix)
     for ca in range(3):
         for cb in range(3):
             rows = (t.y[pairs.a] == ca) & (t.y[pairs.b] == cb)
             assert within(said[rows].mean(), float(m[ca] @ m[cb]), int(rows.sum()))
     labels = oracle("confusion_pair", matrix=matrix).answer(
-        LabelQueries(np.arange(N)), t, np.random.default_rng(7)).values
+        LabelQueries(np.arange(N)), t, FRESH, np.random.default_rng(7)).values
     assert within((labels[t.y == 2] == 1).mean(), 0.3, int((t.y == 2).sum()))
 
 
@@ -109,7 +111,7 @@ def test_cifar10h_preset_keeps_the_source_figures():
     # docs/studies/annotators.md: two agreeing independent labels give P(yes | same) about 0.91
     assert abs(np.mean((m * m).sum(axis=1)) - 0.91) < 0.01
     t = truth(10)
-    said = oracle("cifar10h_labels").answer(LabelQueries(np.arange(N)), t,
+    said = oracle("cifar10h_labels").answer(LabelQueries(np.arange(N)), t, FRESH,
                                             np.random.default_rng(8)).values
     cats = t.y == 3
     assert within((said[cats] == 5).mean(), 0.040, int(cats.sum()))

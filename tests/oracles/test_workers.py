@@ -12,8 +12,10 @@ from palbench.errors import ConfigError
 from palbench.oracles import ORACLES, Truth
 from palbench.oracles.costs import price_list_for
 from palbench.params import build
-from palbench.queries import LabelQueries, PairQueries
+from palbench.queries import AnnotatorHistory, LabelQueries, PairQueries
 from palbench.results.store import ResultsStore
+
+FRESH = AnnotatorHistory()  # an annotator with no answers yet
 
 N = 30_000
 
@@ -41,7 +43,7 @@ def test_each_worker_answers_at_the_rates_drawn_for_it():
     oracle = pool(base={"name": "asymmetric_pair"}, n_workers=5,
                   spread={"p_yes_same": [0.4, 0.7], "p_no_different": [0.7, 0.9]})
     t, q = truth(), pairs()
-    answers = oracle.answer(q, t, np.random.default_rng(1))
+    answers = oracle.answer(q, t, FRESH, np.random.default_rng(1))
     members, _ = oracle.pool(t)
     same = t.y[q.a] == t.y[q.b]
     rates = [(m.p_yes_same, m.p_no_different) for m in members]
@@ -59,7 +61,7 @@ def test_redundancy_charges_every_worker_and_majority_beats_one():
     oracle = pool(base={"name": "noisy_pair", "noise": 0.2}, n_workers=6, redundancy=3,
                   price=[1.0, 1.0, 2.0, 2.0, 3.0, 3.0])
     t, q = truth(), pairs(1)
-    answers = oracle.answer(q, t, np.random.default_rng(2))
+    answers = oracle.answer(q, t, FRESH, np.random.default_rng(2))
     assert all(len(set(row)) == 3 for row in answers.workers[:100].tolist())
     expected = 1.5 * np.array([1.0, 1.0, 2.0, 2.0, 3.0, 3.0])[answers.workers].sum(axis=1)
     np.testing.assert_allclose(answers.cost, expected)
@@ -69,7 +71,7 @@ def test_redundancy_charges_every_worker_and_majority_beats_one():
 
 def test_round_robin_takes_workers_in_turn():
     oracle = pool(base={"name": "exact"}, n_workers=4, assign="round_robin", redundancy=2)
-    answers = oracle.answer(LabelQueries(np.arange(6)), truth(), np.random.default_rng(0))
+    answers = oracle.answer(LabelQueries(np.arange(6)), truth(), FRESH, np.random.default_rng(0))
     flat = answers.workers.ravel()
     assert ((flat[1:] - flat[:-1]) % 4 == 1).all()
     np.testing.assert_array_equal(answers.values, truth().y[:6])
@@ -82,8 +84,8 @@ def test_dawid_skene_trusts_the_good_workers():
                   redundancy=5)
     t = truth(3)
     q = LabelQueries(np.arange(3000))
-    majority = pool(**common).answer(q, t, np.random.default_rng(4)).values
-    skene = pool(**common, aggregate="dawid_skene").answer(q, t, np.random.default_rng(4))
+    majority = pool(**common).answer(q, t, FRESH, np.random.default_rng(4)).values
+    skene = pool(**common, aggregate="dawid_skene").answer(q, t, FRESH, np.random.default_rng(4))
     assert (skene.values == t.y[:3000]).mean() > (majority == t.y[:3000]).mean() + 0.05
 
 
@@ -92,7 +94,7 @@ def test_group_questions_go_to_one_worker_whole():
     i, j = np.triu_indices(4, 1)
     q = PairQueries(np.concatenate([i, i + 4]), np.concatenate([j, j + 4]),
                     np.repeat([0, 1], 6), question="group")
-    answers = oracle.answer(q, truth(), np.random.default_rng(5))
+    answers = oracle.answer(q, truth(), FRESH, np.random.default_rng(5))
     assert len(set(answers.workers[:6, 0])) == 1 and len(set(answers.workers[6:, 0])) == 1
 
 

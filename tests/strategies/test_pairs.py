@@ -13,8 +13,10 @@ from palbench.oracles import Truth
 from palbench.oracles.costs import price_list_for
 from palbench.oracles.pairs import ExactPair
 from palbench.params import build
-from palbench.queries import as_queries
+from palbench.queries import AnnotatorHistory, as_queries
 from palbench.strategies import STRATEGIES, QueryContext
+
+FRESH = AnnotatorHistory()  # an annotator with no answers yet
 
 
 def drive(name, data, rounds, k=10, params=None, with_model=True, learner=None):
@@ -36,7 +38,7 @@ def drive(name, data, rounds, k=10, params=None, with_model=True, learner=None):
         if len(queries) == 0:
             break
         asked += list(zip(queries.a.tolist(), queries.b.tolist()))
-        ledger.add(ExactPair().answer(queries, truth, rng), data.y)
+        ledger.add(ExactPair().answer(queries, truth, FRESH, rng), data.y)
     return ledger, asked, exemplars
 
 
@@ -99,4 +101,4 @@ def test_pal_active_captcha_groups_m_samples_per_query(circles):
     for g in range(3):
         assert len(set(queries.b[queries.group == g].tolist())) == 1  # one anchor each
     truth = Truth(circles.y, 4, price_list_for(4))
-    assert ExactPair().answer(queries, truth, rng).total_cost == pytest.approx(3 * 2.0)
+    assert ExactPair().answer(queries, truth, FRESH, rng).total_cost == pytest.approx(3 * 2.0)
