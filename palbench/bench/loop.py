@@ -249,6 +249,7 @@ def cell_steps(cell: Cell, data: Dataset,
     the fits of many cells together. Nothing is written here."""
     started = time.perf_counter()
     state = CellState(cell, data).start()
+    data = state.data  # the view of the samples the learner trains on
     strategy, ledger = state.strategy, state.ledger
     result = CellResult(cell, state.seeds, state.learner.device_name)
     price = strategy.query_price(state.prices)
