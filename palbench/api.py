@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from palbench.bench.config import Plan, load_plan, plan_from_raw
+from palbench.bench.config import load_plan, plan_from_raw
+from palbench.bench.grid import Plan
 from palbench.bench.session import RunSummary, run_plan
 from palbench.errors import ConfigError, check
 
@@ -127,7 +128,7 @@ class Results:
 
         return stops_of(self.frame())
 
-    def report(self, out_dir: str | Path, metric: str = "task_acc", *,
+    def report(self, out_dir: str | Path, metric: str = "task_acc",
                baseline: str | None = None, **options) -> list[Path]:
         """Write the report of this plan's runs (index.html, leaderboard.md, plots) into
         `out_dir` and return the files written: `palbench report` on these runs only, with

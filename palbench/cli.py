@@ -28,6 +28,7 @@ from palbench.errors import (
 
 
 def positive_workers(n: int) -> int:
+    """--workers, checked here so that the message names the flag (palbench.run: `workers`)."""
     if n < 1:
         raise ConfigError("--workers", n, "must be at least 1")
     return n
