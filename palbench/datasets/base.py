@@ -349,7 +349,8 @@ class SplitSource(DatasetSource):
             return None
         from palbench.datasets.features import read_features
 
-        return read_features(self.features, len(X), ids, f"{where}.features")
+        field = f"{where}.features"
+        return check_features(read_features(self.features, len(X), ids, field), field)
 
 
 def image_rows(X: np.ndarray, declared: tuple[int, ...] | None,

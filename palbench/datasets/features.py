@@ -1,5 +1,6 @@
 """A dataset's second view: a user's file of features (embeddings) for its samples, row for
-row (.npy, .npz or .csv), read and checked before any run starts.
+row (.npy, .npz or .csv), read and checked before any run starts; and the check that a
+user's path names a file (this module imports no other part of palbench.datasets).
 
 A CSV may carry an `id` column naming each row's sample (an image folder's file, as its path
 relative to the folder): its rows are then matched to the samples by name, in any order.
@@ -11,18 +12,25 @@ from pathlib import Path
 
 import numpy as np
 
-from palbench.datasets.base import check_features
 from palbench.errors import ConfigError, check
 
 ID_COLUMN = "id"  # a features CSV's column of sample names
 SUFFIXES = (".npy", ".npz", ".csv")
 
 
+def existing_file(path: str, field: str) -> Path:
+    """`path` as a Path when it is a file; else one line saying what it is instead (a folder
+    is named as one, not as a missing file)."""
+    found = Path(path)
+    check(not found.is_dir(), field, path, "is a folder, not a file: name the file itself")
+    check(found.is_file(), field, path, "no such file")
+    return found
+
+
 def read_features(path: str, n: int, ids: list[str] | None, field: str) -> np.ndarray:
     """The (n, d) features of the file at `path`, in the samples' order (`ids`: each
-    sample's name, for a CSV with an id column; None: the source's samples have no names)."""
-    from palbench.datasets.files import existing_file
-
+    sample's name, for a CSV with an id column; None: the source's samples have no names),
+    as stored: the caller checks their values (`base.check_features`)."""
     found = existing_file(path, field)
     suffix = found.suffix.lower()
     check(suffix in SUFFIXES, field, path, f"a features file is {', '.join(SUFFIXES)}")
@@ -33,7 +41,7 @@ def read_features(path: str, n: int, ids: list[str] | None, field: str) -> np.nd
     check(F.ndim == 2, field, path, f"features must be 2-D (samples x features), not of "
           f"shape {list(F.shape)}")
     check(len(F) == n, field, path, f"has {len(F)} rows; the dataset has {n} samples")
-    return check_features(F, field)
+    return F
 
 
 def array_features(found: Path, field: str, path: str) -> np.ndarray:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from palbench.datasets.base import DATASETS, SplitSource, physical_memory
+from palbench.datasets.features import existing_file
 from palbench.errors import ConfigError, check
 from palbench.fields import param
 from palbench.params import unknown_key_error
@@ -59,15 +60,6 @@ class CsvFile(SplitSource):
 
     def display_name(self) -> str:
         return Path(self.path).stem
-
-
-def existing_file(path: str, field: str) -> Path:
-    """`path` as a Path when it is a file; else one line saying what it is instead (a folder
-    is named as one, not as a missing file)."""
-    found = Path(path)
-    check(not found.is_dir(), field, path, "is a folder, not a file: name the file itself")
-    check(found.is_file(), field, path, "no such file")
-    return found
 
 
 def stored_shape(archive, name: str) -> tuple[int, ...]:

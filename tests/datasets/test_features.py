@@ -16,7 +16,7 @@ from palbench.bench.loop import run_cell
 from palbench.datasets.files import NpzFile
 from palbench.datasets.images import ImageFolder
 from palbench.errors import ConfigError
-from tests.datasets.test_images import digit_images, write_folder
+from tests.datasets.test_images import digit_images, refusal, write_folder
 
 N = 300
 
@@ -33,14 +33,6 @@ def files(tmp_path):
     np.save(tmp_path / "other.npy", X @ rng.normal(size=(64, 5)))
     np.save(tmp_path / "raw.npy", X)
     return tmp_path
-
-
-def refusal(source) -> str:
-    with pytest.raises(ConfigError) as refused:
-        source.prepare("d", "dataset")
-    message = str(refused.value)
-    assert "\n" not in message
-    return message
 
 
 def test_features_are_split_with_the_inputs_and_used_as_given(files):
