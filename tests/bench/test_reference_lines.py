@@ -138,7 +138,7 @@ def test_the_report_keeps_the_oracle_line_out_of_bold_ranks_and_verdicts(lines_s
 @pytest.mark.parametrize("strategy, learner, field, words", [
     ("", "", "strategy[2].candidates", ">= 1"),
     ('validation = 0.0', "", "strategy[2].validation", "(0, 1]"),
-    ('score_on = "pool"', "", "strategy[2].score_on", "validation, test"),
+    ('score_on = "pool"', "", "strategy[2].score_on", '"validation", "test"'),
     ("", 'probabilities_from = "logits"', "learner.probabilities_from", "decision_function"),
     ("", 'estimator = "sklearn.svm.SVC"', "learner.estimator", "decision_function"),
 ])
