@@ -160,12 +160,9 @@ def construct(cls: type, table: dict, where: str,
     return cls(**kwargs)
 
 
-def describe(name: str, obj: Any, explicit_id: str | None = None,
-             hidden: tuple[str, ...] = ()) -> str:
-    """A label for results: the id, else the name plus every non-default parameter (but the
-    `hidden` ones)."""
-    if explicit_id:
-        return explicit_id
+def describe(name: str, obj: Any, hidden: tuple[str, ...] = ()) -> str:
+    """A label for results: the name plus every non-default parameter (but the `hidden`
+    ones). A table's `id` replaces the label where the config reads it."""
     changed = []
     for f in dataclasses.fields(obj):
         if not f.init or f.name in hidden:

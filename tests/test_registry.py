@@ -62,7 +62,6 @@ def test_build_converts_and_describe_shows_changes():
     assert widget == Widget(size=4, ratio=1.0, tags=("x",))
     assert describe("widget", widget) == "widget(size=4,ratio=1,tags=[x])"
     assert describe("widget", Widget()) == "widget"
-    assert describe("widget", widget, "mine") == "mine"
 
 
 def _install_plugin(folder, group: str, lines: str) -> None:
