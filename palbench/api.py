@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from palbench.bench.config import Plan, load_plan, plan_from_raw
+from palbench.bench.config import load_plan, plan_from_raw
+from palbench.bench.grid import Plan
 from palbench.bench.session import RunSummary, run_plan
 from palbench.errors import ConfigError, check
 

@@ -122,7 +122,7 @@ def kinds() -> dict[str, object]:
 
 def tables() -> dict[str, type]:
     """The tables that are not components: [experiment] and [costs]."""
-    from palbench.bench.config import Experiment
+    from palbench.bench.experiment import Experiment
     from palbench.oracles.costs import Costs
 
     return {"experiment": Experiment, "costs": Costs}

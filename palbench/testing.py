@@ -177,7 +177,7 @@ def _state(s, data, learner, rounds: int, with_model: bool = False, abstain: flo
            labelling: np.ndarray | None = None, k: int = 5):
     """The loop's own CellState after `rounds` rounds of k queries (each batch checked, as
     the loop checks it), the model refitted as the loop refits it."""
-    from palbench.bench.config import cell_for
+    from palbench.bench.grid import cell_for
     from palbench.bench.loop import CellState
 
     cell = cell_for(data, strategy=s, oracle=_oracle_for(s, abstain, labelling),

@@ -238,7 +238,7 @@ def test_a_component_that_raises_is_a_bug_with_its_frames(workers, flag, tmp_pat
 
 
 def test_a_strategy_cannot_change_the_run_it_sees(blobs):
-    from palbench.bench.config import cell_for
+    from palbench.bench.grid import cell_for
     from palbench.bench.loop import CellState
     from palbench.learners.sklearn_adapter import Sklearn
     from palbench.oracles.exact import Exact

@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from palbench.bench import loop
-from palbench.bench.config import Cell
+from palbench.bench.grid import Cell
 from palbench.bench.groups import cell_groups
 from palbench.bench.loop import CellResult
 from palbench.bench.worker_imports import check_workers_can_start

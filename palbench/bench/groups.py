@@ -10,7 +10,7 @@ import json
 import os
 from collections.abc import Callable
 
-from palbench.bench.config import Cell
+from palbench.bench.grid import Cell
 from palbench.datasets import Dataset
 from palbench.errors import ConfigError
 

@@ -20,8 +20,8 @@ from functools import partial
 
 import numpy as np
 
-from palbench.bench.config import Cell
 from palbench.bench.evaluation import evaluate
+from palbench.bench.grid import Cell
 from palbench.bench.ledger import Ledger
 from palbench.bench.threads import single_threaded
 from palbench.datasets import Dataset
@@ -81,7 +81,7 @@ class CellState:
     which model-based strategies see, and the task learner's, which each checkpoint evaluates
     (one and the same unless a selection learner is given). The one way into a run: `run_cell`
     drives it, and so do the contract checks (`palbench.testing`) and the benchmarks, on cells
-    of built components (`bench.config.cell_for`). The constructor only stores; `start()`
+    of built components (`bench.grid.cell_for`). The constructor only stores; `start()`
     reveals pair strategies' exemplars, asks the oracle for the initial set and builds the
     context."""
 

@@ -10,8 +10,8 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 
-from palbench.bench.config import Cell
 from palbench.bench.executors import hand_back, run_group
+from palbench.bench.grid import Cell
 from palbench.bench.groups import cell_groups
 from palbench.bench.loop import CellResult
 from palbench.bench.worker_imports import check_workers_can_start

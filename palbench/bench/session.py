@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from palbench.bench.config import Cell, Plan, load_plan
+from palbench.bench.config import load_plan
+from palbench.bench.grid import Cell, Plan
 from palbench.bench.groups import batch_size_for
 from palbench.bench.oracle_contract import check_plan_oracles
 from palbench.bench.worker_imports import check_workers_can_start

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import tomllib
 
-from palbench.bench.config import SECTIONS, Plan, plan_from_raw
+from palbench.bench.config import SECTIONS, plan_from_raw
+from palbench.bench.grid import Plan
 from palbench.bench.session import cells_to_run, run_plan, time_estimate
 from palbench.errors import ConfigError, check
 from palbench.params import read_toml, unknown_key_error

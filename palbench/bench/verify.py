@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 import palbench
-from palbench.bench.config import Plan, plan_from_raw
+from palbench.bench.config import plan_from_raw
+from palbench.bench.grid import Plan
 from palbench.bench.session import run_plan
 from palbench.datasets import DATASETS, Dataset
 from palbench.errors import ConfigError

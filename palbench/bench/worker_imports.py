@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
-from palbench.bench.config import Cell
+from palbench.bench.grid import Cell
 from palbench.errors import ConfigError
 from palbench.imports import found_at, fresh_location
 

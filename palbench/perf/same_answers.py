@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from palbench.bench.config import cell_for
+from palbench.bench.grid import cell_for
 from palbench.bench.loop import CellState
 from palbench.bench.threads import single_threaded
 from palbench.datasets import DATASETS

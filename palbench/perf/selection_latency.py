@@ -27,7 +27,8 @@ import warnings
 
 import numpy as np
 
-from palbench.bench.config import cell_for, plan_from_raw
+from palbench.bench.config import plan_from_raw
+from palbench.bench.grid import cell_for
 from palbench.bench.loop import CellState
 from palbench.bench.threads import limited_threads
 from palbench.learners.sklearn_adapter import Sklearn

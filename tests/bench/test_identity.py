@@ -11,7 +11,8 @@ import typing
 import pytest
 import tomllib
 
-from palbench.bench.config import Experiment, plan_from_raw
+from palbench.bench.config import plan_from_raw
+from palbench.bench.experiment import Experiment
 from palbench.fields import changes_results, default_of, identity, is_late, nested_kind, parameters
 from palbench.oracles.costs import Costs
 from palbench.protocol import build_nested, registry_of

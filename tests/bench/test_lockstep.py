@@ -90,7 +90,7 @@ def test_rows_are_the_same_on_ray(write_config, tmp_path, monkeypatch):
 def test_a_model_based_strategy_s_round_fits_are_batched(blobs, monkeypatch):
     """margin refits before every round: cells at the same round hand their fits over
     together, so the batches hold every cell."""
-    from palbench.bench.config import cell_for
+    from palbench.bench.grid import cell_for
     from palbench.bench.loop import run_lockstep
     from palbench.learners.supervised import MLP
     from palbench.oracles.exact import Exact
@@ -105,7 +105,7 @@ def test_a_model_based_strategy_s_round_fits_are_batched(blobs, monkeypatch):
 
     monkeypatch.setattr(MLP, "fit_labels_batch", counting)
     learner = MLP(hidden=(8,), epochs=2, min_steps=4, device="cpu")
-    from palbench.bench.config import Experiment
+    from palbench.bench.experiment import Experiment
 
     experiment = Experiment(seeds=(0,), budgets=(6.0, 12.0), batch_size=3, probe=False)
     cells = [(cell_for(blobs, strategy=Margin(), oracle=Exact(), learner=learner, seed=seed,

@@ -76,7 +76,7 @@ def test_probe_uses_every_label_up_to_the_cap_then_a_fixed_stratified_subset(mon
 
 
 def _corrupted_state(blobs, rate: float):
-    from palbench.bench.config import cell_for
+    from palbench.bench.grid import cell_for
     from palbench.bench.loop import CellState
     from palbench.learners.sklearn_adapter import Sklearn
     from palbench.oracles.noisy import Abstain

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from palbench.bench.config import Experiment, parse
+from palbench.bench.config import parse
+from palbench.bench.experiment import Experiment
 from palbench.cli import main
 from palbench.errors import ConfigError
 from palbench.fields import Rule, default_of, parameters, rule_of

@@ -169,7 +169,7 @@ price = [1.0, 1.5, 0.5, 2.0]""").replace("[[strategy]]\nname = \"margin\"\n", ""
 
 
 def test_the_ledger_hands_the_oracle_a_view_of_its_log(blobs):
-    from palbench.bench.config import cell_for
+    from palbench.bench.grid import cell_for
     from palbench.bench.loop import CellState
     from palbench.protocol import build_nested
 

@@ -148,7 +148,7 @@ def test_bad_pools_name_the_field(params, field, why):
 def test_a_routed_strategy_learns_whom_to_ask(blobs):
     """Thompson routing on agreement with the verdicts: the two careful workers of six end up
     answering most questions (a third of them at random)."""
-    from palbench.bench.config import cell_for
+    from palbench.bench.grid import cell_for
     from palbench.bench.loop import CellState
     from palbench.learners.sklearn_adapter import Sklearn
     from palbench.strategies import STRATEGIES
