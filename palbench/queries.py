@@ -142,6 +142,7 @@ class AnnotatorHistory:
     answers: Mapping[int | None, int] = field(default_factory=dict)  # per worker
     seconds: Mapping[int | None, float] = field(default_factory=dict)  # charged, per worker
     clock: float = 0.0  # seconds charged so far, every worker together
+    worker: int | None = None  # whose history: a pool's worker (`of_worker`); None: the run's
 
     @classmethod
     def from_rows(cls, rows: Iterable[AnswerRow]) -> AnnotatorHistory:
@@ -154,6 +155,14 @@ class AnnotatorHistory:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def of_worker(self, worker: int) -> AnnotatorHistory:
+        """This worker's own history, as a pool hands it to the worker: its answers alone
+        (`len` counts them), its seconds, the run's clock."""
+        return AnnotatorHistory(tuple(r for r in self.rows if r.worker == worker),
+                                MappingProxyType({worker: self.answers_by(worker)}),
+                                MappingProxyType({worker: self.seconds_by(worker)}),
+                                self.clock, worker)
+
     def answers_by(self, worker: int | None = None) -> int:
         return self.answers.get(worker, 0)
 
@@ -162,8 +171,9 @@ class AnnotatorHistory:
 
     def __eq__(self, other) -> bool:
         return isinstance(other, AnnotatorHistory) and (
-            tuple(self.rows), dict(self.answers), dict(self.seconds), self.clock) == (
-            tuple(other.rows), dict(other.answers), dict(other.seconds), other.clock)
+            tuple(self.rows), dict(self.answers), dict(self.seconds), self.clock,
+            self.worker) == (tuple(other.rows), dict(other.answers), dict(other.seconds),
+                             other.clock, other.worker)
 
 
 class Tally:

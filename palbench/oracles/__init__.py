@@ -10,6 +10,7 @@ ORACLES.lazy(__name__, {
     "exact": ("exact",),
     "noisy": ("noisy_label", "confusion", "abstain"),
     "pairs": ("exact_pair", "noisy_pair", "corrupted_labels"),
+    "practice": ("practice",),
     "people": ("asymmetric_pair", "fine_grained_pairs", "confusion_pair", "cifar10h_labels"),
     "workers": ("workers",),
 })

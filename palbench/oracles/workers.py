@@ -144,13 +144,17 @@ class Workers(Oracle):
         heard = np.empty(chosen.shape, dtype=np.int64)
         charged = np.empty(chosen.shape, dtype=np.float64)
         for w in np.unique(chosen):
+            own = history.of_worker(int(w))  # a worker sees its own answers, not the pool's
             for copy in range(self.redundancy):
                 rows = np.flatnonzero(chosen[:, copy] == w)
                 if len(rows):
-                    asked = subset(queries, rows)
-                    heard[rows, copy] = members[w].respond(asked, truth, history, rng)
-                    charged[rows, copy] = members[w].charge(asked, truth, history,
-                                                            listed[rows]) * prices[w]
+                    heard[rows, copy] = members[w].respond(subset(queries, rows), truth, own,
+                                                           rng)
+            # charged once over all its questions in order (distinct workers per question:
+            # one copy each), so that its n-th answer of the batch is charged as its n-th
+            rows, copies = np.nonzero(chosen == w)
+            charged[rows, copies] = members[w].charge(subset(queries, rows), truth, own,
+                                                      listed[rows]) * prices[w]
         values = aggregate(heard, chosen, self.aggregate, queries)
         return Answers(queries, values, listed, charged, workers=chosen, heard=heard)
 

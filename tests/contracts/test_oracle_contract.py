@@ -8,6 +8,7 @@ import pytest
 
 from palbench.oracles import ABSTAIN, ORACLES, Truth
 from palbench.oracles.costs import price_list_for
+from palbench.oracles.practice import speed
 from palbench.params import build
 from palbench.queries import AnnotatorHistory, LabelQueries, PairQueries
 
@@ -27,6 +28,7 @@ PARAMS = {
     "fine_grained_pairs": {},
     "confusion_pair": {"matrix": [[0.8, 0.1, 0.1], [0.0, 1.0, 0.0], [0.2, 0.2, 0.6]]},
     "cifar10h_labels": {},
+    "practice": {"preset": "cifar10n", "drift": 0.1, "base": {"name": "noisy_label"}},
     "workers": {"base": {"name": "noisy_label"}, "n_workers": 4,
                 "spread": {"noise": [0.0, 0.4]}},
 }
@@ -76,6 +78,8 @@ def test_answers_each_query_and_charges_its_cost(name, kind, params, truth):
     assert answers.queries is queries and len(answers.values) == len(queries)
     expected = truth.prices.label[truth.y[queries.indices]] if kind == "label" else \
         np.full(len(queries), 0.3)
+    if name == "practice":  # the listed price times its speed-up (tests/oracles/test_practice.py)
+        expected = expected * speed(np.arange(len(queries)), *oracle(name, params).curve)
     np.testing.assert_allclose(answers.cost, expected)
     top = truth.n_classes if kind == "label" else 2
     valid = (answers.values == ABSTAIN) | ((answers.values >= 0) & (answers.values < top))
