@@ -80,7 +80,9 @@ class Practice(Oracle):
 
     def given(self, queries, history) -> np.ndarray:
         """Answers given before each of these: this worker's (a pool hands each worker its
-        own history) or the run's, then the batch's in order."""
+        own history) or the run's, then the batch's in order. A pool charges a worker's
+        questions in one call; with redundancy > 1 it asks them copy by copy, so drift counts
+        the batch's answers from each copy's first (at most one batch off)."""
         return len(history) + np.arange(len(queries))
 
     def worker_speed(self, truth, worker: int | None) -> float:
