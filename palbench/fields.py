@@ -172,13 +172,15 @@ def identity(obj: Any) -> dict:
 
 
 def named_identity(component: Any) -> Any:
-    """A nested component (or a tuple of them, or None) as its name plus its identity."""
+    """A nested component (or a tuple of them, or None) as its name plus its identity (and
+    its `content_identity`: the files it reads, by hash)."""
     if component is None:
         return None
     if isinstance(component, tuple):
         return [named_identity(c) for c in component]
     cls = type(component)
-    return {"name": cls.__dict__.get("registry_name") or path_of(cls), **identity(component)}
+    return {"name": cls.__dict__.get("registry_name") or path_of(cls), **identity(component),
+            **component.content_identity()}
 
 
 def jsonable(value: Any) -> Any:

@@ -20,7 +20,8 @@ class Kind:
     """One kind of component and where each of its facts lives."""
 
     name: str  # what a nested component names (`param(component=...)`), the base's `kind`
-    section: str  # the config table that holds one or more of it: [strategy]
+    section: str  # the config table that holds one or more of it: [strategy]; a dotted
+    # one ("dataset.encoder") is a table inside another component's, never a config section
     plural: str  # `palbench list PLURAL`, the entry-point group palbench.PLURAL
     display: str  # the kind in messages: "stopping criterion"
     base: str  # "module:Class" of the base every component of the kind subclasses
@@ -31,6 +32,11 @@ class Kind:
     def package(self) -> str:
         """The package of its built-ins, whose `__init__.py` names each lazily."""
         return self.registry.split(":")[0]
+
+    @property
+    def top_level(self) -> bool:
+        """Whether the config holds it as a section of its own ([strategy]), not nested."""
+        return "." not in self.section
 
     @property
     def entry_point_group(self) -> str:
@@ -62,6 +68,8 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("stopping", "stopping", "stopping", "stopping criterion",
          "palbench.stopping.base:StoppingCriterion", "palbench.stopping:STOPPING",
          "check_stopping"),
+    Kind("encoder", "dataset.encoder", "encoders", "encoder",
+         "palbench.encoders.base:Encoder", "palbench.encoders:ENCODERS", "check_encoder"),
 )}
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from palbench.errors import ConfigError, check
-from palbench.fields import Rule, parameters, rule_of
+from palbench.fields import Rule, nested_kind, parameters, rule_of
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -111,9 +111,12 @@ def build(cls: type, table: dict, where: str, reserved: tuple[str, ...] = RESERV
 
 
 def validated(obj: Any, where: str) -> Any:
-    """`obj` once its declared value rules and then its own `validate` have passed."""
+    """`obj` once its declared value rules, its own `validate` and its nested components
+    (each built and checked as a config's) have passed."""
     check_rules(obj, where)
     obj.validate(where)
+    if any(nested_kind(f) for f in parameters(obj)):
+        obj.nested_components()
     return obj
 
 

@@ -45,15 +45,21 @@ class Component:
 
         return describe(name_of(type(self)), self, hidden=without_results(self))
 
+    def content_identity(self) -> dict:
+        """What identifies its results beyond its parameters when it is nested in another
+        component (an encoder's weights file, by sha256); nothing by default."""
+        return {}
+
     def nested_components(self) -> dict[str, Any]:
         """Each parameter declared `component=KIND` (the table of another component: a
-        wrapped oracle, an inner strategy), built as that kind's component, by field name;
-        the spec hash holds their identities. Override where tables combine (a pool of
+        wrapped oracle, an inner strategy), built as that kind's component, by field name
+        (None where the table is None: an optional one left out); the spec hash holds their
+        identities. Override where tables combine (a pool of
         workers over one base table)."""
         from palbench.fields import nested_kind, parameters
 
-        return {f.name: build_nested(nested_kind(f), getattr(self, f.name),
-                                     f"{self.kind}.{f.name}")
+        return {f.name: None if getattr(self, f.name) is None else
+                build_nested(nested_kind(f), getattr(self, f.name), f"{self.kind}.{f.name}")
                 for f in parameters(self) if nested_kind(f)}
 
 

@@ -25,8 +25,8 @@ from palbench.errors import ConfigError, ContractError
 from palbench.kinds import KINDS
 from palbench.protocol import protocol_problems
 
-__all__ = ["ContractError", "check_dataset", "check_learner", "check_oracle", "check_stopping",
-           "check_strategy"]
+__all__ = ["ContractError", "check_dataset", "check_encoder", "check_learner", "check_oracle",
+           "check_stopping", "check_strategy"]
 
 
 def _fail(who: str, rule: str) -> None:
@@ -471,6 +471,40 @@ def check_dataset(source, *, params: dict | None = None) -> None:
         _fail(who, "gave different data on a second prepare: a source must be repeatable")
     if not isinstance(src.display_name(), str) or not src.display_name():
         _fail(who, "gave an empty display_name")
+
+
+# ------------------------------------------------------------------ encoders
+def check_encoder(encoder, *, params: dict | None = None, X: np.ndarray | None = None,
+                  image_shape: tuple[int, ...] | None = None) -> None:
+    """Check an encoder (class or instance) on X (default: 20 small generated images of
+    shape (1, 8, 8)): one row of finite features per sample, the same features again from a
+    fresh computation and from the cache (a temporary folder), and a weights hash that is
+    stable."""
+    import tempfile
+
+    from palbench.datasets.base import fingerprint_arrays
+    from palbench.encoders import Encoder
+
+    enc = _instance(encoder, Encoder, params)
+    who = f"encoder {type(enc).__qualname__}"
+    if X is None:
+        X, image_shape = np.random.default_rng(0).random((20, 64)), (1, 8, 8)
+    if enc.weights_hash() != enc.weights_hash():
+        _fail(who, "gave two weights hashes for the same files")
+    with tempfile.TemporaryDirectory() as folder:
+        enc = dataclasses.replace(enc, cache_dir=folder)
+        first = enc.features(X, image_shape, fingerprint_arrays(X), "dataset.encoder")
+        if not isinstance(first, np.ndarray) or first.ndim != 2 or len(first) != len(X):
+            _fail(who, f"gave features of shape {getattr(first, 'shape', None)} for {len(X)} "
+                       "samples: one row per sample")
+        if not np.isfinite(first).all():
+            _fail(who, "gave features that are not finite")
+        again = enc.compute(X, image_shape, "dataset.encoder")
+        if not np.array_equal(again, first):
+            _fail(who, "gave other features for the same inputs on a second computation")
+        cached = enc.features(X, image_shape, fingerprint_arrays(X), "dataset.encoder")
+        if not np.array_equal(cached, first):
+            _fail(who, "gave other features from the cache than computed")
 
 
 # ------------------------------------------------------------------ stopping criteria

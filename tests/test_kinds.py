@@ -69,6 +69,6 @@ def test_no_second_copy_of_the_kind_table():
 
 def test_the_grep_sees_a_copy(tmp_path):
     tree = ast.parse('SECTIONS = ("experiment", "dataset", "strategy", "oracle", "learner",\n'
-                     '            "stopping")\nREG = {"datasets": 1, "strategies": 2}\n')
+                     '            "stopping", "encoder")\nREG = {"datasets": 1, "strategies": 2}\n')
     assert sequences_of_names(tree, {k.name for k in KINDS.values()}) == [1]
     assert sequences_of_names(tree, {k.plural for k in KINDS.values()}) == []

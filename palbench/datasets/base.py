@@ -280,6 +280,9 @@ class SplitSource(DatasetSource):
     features: str = param("", results=False)
     # standardise the features too (with the training part's statistics); false: as given
     features_standardize: bool = param(False, late=True)
+    # a pretrained encoder ([dataset.encoder]: its name and parameters) whose output on the
+    # inputs is the features view, cached on disk by data and encoder identity
+    encoder: dict | None = param(None, late=True, component="encoder")
 
     def load_raw(self, where: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None]:
         """(X, y, class names or None): X flat (samples x features) or images of shape
@@ -334,17 +337,27 @@ class SplitSource(DatasetSource):
         """The Dataset record of X's rows `rows` = (train, y_train, test, y_test), with the
         features cut to the same rows (`ids`: each sample's name, for a file matched by id)."""
         train, y_train, test, y_test = rows
-        F = self.features_of(X, ids, where)
+        F = self.features_of(X, ids, where, image_shape)
         views = None if F is None else (Rows(F, train), Rows(F, test))
         return finish(name, Rows(X, train), y_train, Rows(X, test), y_test, class_names,
                       self.standardize, image_shape, features=views,
                       features_standardize=self.features_standardize,
                       shape_in_fingerprint=self.shape_in_fingerprint)
 
-    def features_of(self, X: np.ndarray, ids, where: str) -> np.ndarray | None:
-        """The second view of the samples, row for row with X: read from the `features` file
-        (None without one). The one place a source's features come from, so that another
-        producer (an encoder of X) can fill the same view."""
+    def features_of(self, X: np.ndarray, ids, where: str,
+                    image_shape: tuple[int, ...] | None = None) -> np.ndarray | None:
+        """The second view of the samples, row for row with X (images of `image_shape`):
+        the encoder's output on X, or read from the `features` file (None without either).
+        The one place a source's features come from."""
+        if self.encoder is not None:
+            field = f"{where}.encoder"
+            check(not self.features, field, self.encoder.get("name"), "the features come "
+                  "from a file (features) or from an encoder, not both")
+            encoder = self.nested_components()["encoder"]
+            F = encoder.features(X, image_shape, fingerprint_arrays(X), field)
+            check(F.ndim == 2 and len(F) == len(X), field, self.encoder.get("name"),
+                  f"gave features of shape {list(F.shape)} for {len(X)} samples")
+            return check_features(F, field)
         if not self.features:
             return None
         from palbench.datasets.features import read_features

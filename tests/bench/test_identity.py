@@ -14,14 +14,15 @@ import tomllib
 from palbench.bench.config import plan_from_raw
 from palbench.bench.experiment import Experiment
 from palbench.fields import changes_results, default_of, identity, is_late, nested_kind, parameters
+from palbench.kinds import KINDS
 from palbench.oracles.costs import Costs
 from palbench.protocol import build_nested, registry_of
-from palbench.reference import kinds
 
 
 def registered() -> list[tuple[str, str]]:
-    return [(kind, name) for kind, registry in kinds().items() for name in registry.names()
-            if registry.get(name).__module__.startswith("palbench.")]
+    return [(kind.name, name) for kind in KINDS.values()
+            for name in kind.registry_object().names()
+            if kind.registry_object().get(name).__module__.startswith("palbench.")]
 
 
 def instance(kind: str, name: str):
@@ -83,6 +84,11 @@ def assert_nested(obj, f, value, where: str) -> int:
     """A nested table: its identity is the built component's (every default there), and
     each of the inner component's parameters reaches the outer hash."""
     base = identity(obj)
+    if value is None and nested_kind(f) == "encoder":  # an optional encoder: one set
+        table = {"name": "factory", "factory": "torch.nn:Flatten"}
+        assert identity(dataclasses.replace(obj, **{f.name: table}))[f.name] == \
+            {**table, "batch_size": 256}, f"{where}.{f.name} does not reach the spec hash"
+        return 1
     if value is None:  # a list of tables over a base (a workers pool): one empty table
         assert identity(dataclasses.replace(obj, **{f.name: ({},)})) != base, \
             f"{where}.{f.name} does not reach the spec hash"
@@ -120,7 +126,10 @@ def test_the_fields_declared_as_changing_no_result_are_these():
     features_files = {f"dataset.{name}.features" for name in (
         "blobs", "breast_cancer", "circles", "csv", "digits", "imagefolder", "iris", "npz",
         "wine")}  # a features file: its data are in the fingerprint
+    encoder_files = {"encoder.torchscript.path", "encoder.factory.weights",
+                     "encoder.torchscript.cache_dir", "encoder.factory.cache_dir"}  # by sha256
     assert out == {"dataset.csv.path", "dataset.npz.path", "dataset.imagefolder.path",
+                   *encoder_files,
                    "dataset.fashion_mnist.data_dir", "learner.pal.cache_dir",
                    "experiment.name", "experiment.seeds", "experiment.pool_step",
                    *features_files}

@@ -31,7 +31,17 @@ from palbench.reference import parameters as reference_parameters
 from palbench.reports.claims import Claim, load_claims
 
 BASE = {"dataset": {"name": "blobs"}, "strategy": {"name": "random"}}
-WHERE = {"claim": "claim[0]"}  # a section's path in messages, where it is not its name
+WHERE = {"claim": "claim[0]", **{kind.name: kind.section for kind in KINDS.values()
+                                 if not kind.top_level}}  # where it is not its name
+
+
+def placed(section: str, table: dict) -> dict:
+    """A config holding `table` as `section`: a nested kind's table inside the base
+    dataset's ([dataset.encoder])."""
+    if section in KINDS and not KINDS[section].top_level:
+        outer, inner = KINDS[section].section.split(".")
+        return {**BASE, outer: {**BASE[outer], inner: table}}
+    return {**BASE, section: table}
 
 
 def tables() -> list[tuple[str, str | None, type]]:
@@ -163,7 +173,7 @@ def test_a_value_outside_a_declared_rule_is_refused_naming_its_path(section, tab
             claims.write_text(table_text("[[claim]]", table))
             load_claims(claims)
         else:
-            parse({**BASE, section: table})
+            parse(placed(section, table))
     message = str(info.value)
     assert info.value.field == path, message
     assert same(info.value.value, value), message
@@ -227,8 +237,13 @@ def table_text(header: str, table: dict) -> str:
     return header + "\n" + "".join(f"{k} = {toml(v)}\n" for k, v in table.items())
 
 
-def config_text(raw: dict) -> str:
-    return "".join(table_text(f"[{section}]", table) for section, table in raw.items())
+def config_text(raw: dict, prefix: str = "") -> str:
+    """TOML of the tables in `raw`, a table inside a table as [outer.inner]."""
+    return "".join(table_text(f"[{prefix}{section}]", {k: v for k, v in table.items()
+                                                        if not isinstance(v, dict)})
+                   + config_text({k: v for k, v in table.items() if isinstance(v, dict)},
+                                 f"{prefix}{section}.")
+                   for section, table in raw.items())
 
 
 FIRST_PER_SECTION: dict[str, tuple] = {}  # each section's first case of a declared rule
@@ -241,7 +256,7 @@ for case in CASES:
 def test_palbench_run_refuses_it_in_one_line_and_writes_nothing(section, tmp_path, capsys):
     _, section, table, path, value, rule = FIRST_PER_SECTION[section]
     config = tmp_path / "bad.toml"
-    config.write_text(config_text({**BASE, section: table}))
+    config.write_text(config_text(placed(section, table)))
     store = tmp_path / "never.sqlite"
     assert main(["run", str(config), "--store", str(store)]) == 2
     err = capsys.readouterr().err

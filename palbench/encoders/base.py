@@ -1,0 +1,102 @@
+"""The Encoder base: a frozen torch module that maps a dataset's inputs to its features view.
+
+An encoder builds its module (`module`), turns a batch of inputs into the module's input
+tensor (`inputs`; images arrive channel first, as the dataset holds them) and says what
+identifies its weights beyond its parameters (`weights_hash`: a file's sha256). The harness
+runs it once per (data fingerprint, encoder identity with its weights hash), in batches of
+`batch_size`, on the GPU when one is present, and keeps the result in the disk cache
+(`palbench.encoders.cache`); `palbench.testing.check_encoder` checks a subclass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from palbench.encoders.cache import cached, default_folder
+from palbench.errors import ConfigError
+from palbench.fields import named_identity, param
+from palbench.protocol import Component
+from palbench.registry import Registry
+
+
+@dataclass(frozen=True, kw_only=True)
+class Encoder(Component):
+    """Base of the encoders (`[dataset.encoder]`): a frozen keyword-only dataclass."""
+
+    kind: ClassVar[str] = "encoder"
+    batch_size: int = param(256, ge=1)  # inputs encoded at a time
+    # the folder of computed embeddings; "": $XDG_CACHE_HOME/palbench/embeddings
+    # (~/.cache/palbench/embeddings)
+    cache_dir: str = param("", results=False)
+
+    def module(self, where: str):
+        """The torch module, in eval mode; a missing file or package is a ConfigError."""
+        raise NotImplementedError(f"{type(self).__name__} must define module(where)")
+
+    def inputs(self, batch: np.ndarray):
+        """The module's input for a batch of samples (flat rows, or images (n, C, H, W))."""
+        import torch
+
+        return torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
+
+    def weights_hash(self) -> str:
+        """The sha256 of the weights it loads from a file ("" when none)."""
+        return ""
+
+    def content_identity(self) -> dict:
+        weights = self.weights_hash()
+        return {"weights_sha256": weights} if weights else {}
+
+    def cache_key(self, data_fingerprint: str, image_shape) -> str:
+        """The cache's key: the data's fingerprint and shape, this encoder's identity (its
+        name, parameters and weights hash)."""
+        text = json.dumps({"data": data_fingerprint, "image_shape": image_shape,
+                           "encoder": named_identity(self)}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def features(self, X: np.ndarray, image_shape, data_fingerprint: str,
+                 where: str) -> np.ndarray:
+        """The features of X's rows (images of `image_shape` when given), from the cache when
+        computed before."""
+        folder = Path(self.cache_dir) if self.cache_dir else default_folder()
+        key = self.cache_key(data_fingerprint, list(image_shape) if image_shape else None)
+        return cached(key, folder, lambda: self.compute(X, image_shape, where))
+
+    def compute(self, X: np.ndarray, image_shape, where: str) -> np.ndarray:
+        """Run the module over X in batches (GPU when present, a progress bar on a terminal)."""
+        import torch
+        from tqdm.auto import tqdm
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        model = self.module(where).to(device).eval()
+        rows = X.reshape(len(X), *image_shape) if image_shape else X
+        out = []
+        with torch.inference_mode():
+            for start in tqdm(range(0, len(rows), self.batch_size), desc="encoding",
+                              unit="batch", disable=not sys.stderr.isatty()):
+                batch = self.inputs(rows[start:start + self.batch_size]).to(device)
+                features = model(batch)
+                out.append(features.reshape(len(batch), -1).float().cpu().numpy())
+        return np.concatenate(out)
+
+
+def file_sha256(path: str, field: str) -> str:
+    """The sha256 of a file's bytes, or one line naming the field when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise ConfigError(field, path, f"cannot read the file ({exc.strerror or exc})") from None
+    return digest.hexdigest()
+
+
+ENCODERS = Registry.for_base(Encoder)
