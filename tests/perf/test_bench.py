@@ -186,3 +186,11 @@ def test_batching_on_gpu(capsys):
         pytest.skip("no CUDA device")
     out = run(capsys, "batching", "--device", "cuda", "--members", "10", "--fits-only")
     assert re.search(r"together [\d.]+ fits/s", out), out
+
+
+def test_embed_reports_images_per_second_and_the_cached_run(capsys):
+    pytest.importorskip("efficientnet_lite_pytorch")
+    out = run(capsys, "embed", "--images", "20", "--size", "32")
+    assert "1280 features" in out
+    assert re.search(r"first run \(computed\): [\d.]+s, [\d.]+ images/s", out), out
+    assert re.search(r"second run \(cached\): +[\d.]+s", out), out
