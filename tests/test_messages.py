@@ -22,8 +22,10 @@ import pytest
 
 import palbench
 from palbench import ConfigError
-from palbench.bench.config import build_components, parse
+from palbench.bench.config import SECTIONS, build_components, parse
 from palbench.cli import main
+from palbench.kinds import KINDS
+from palbench.protocol import build_nested
 from palbench.reference import kinds, parameters, tables, toml_value
 from tests.conftest import SMALL_CONFIG
 
@@ -231,7 +233,7 @@ def test_csv_labels_are_the_last_column_unless_named(tmp_path):
 
 
 # a value for each parameter declared without a default (a required one), valid for its check
-REQUIRED = {"path": "pool.csv", "matrix": [[1.0]]}
+REQUIRED = {"path": "pool.csv", "matrix": [[1.0]], "factory": "torch.nn:Flatten"}
 BASE = {"dataset": {"name": "blobs"}, "strategy": {"name": "random"}}  # for [experiment]
 
 
@@ -248,6 +250,9 @@ def built_from(section: str, name: str, table: dict, tmp_path: Path):
     if section == "experiment":
         return parse({**BASE, section: table}, tmp_path)[0]
     named = table if section == "costs" else {"name": name, **table}
+    if section not in SECTIONS:  # a kind held inside another's table ([dataset.encoder])
+        kind = next(k.name for k in KINDS.values() if k.section == section)
+        return build_nested(kind, named, section)
     return build_components(section, [named], tmp_path)[0].obj
 
 
