@@ -181,3 +181,50 @@ def test_first_labels_take_a_shortcut_to_the_same_forest():
             assert np.array_equal(fast.known_labels(), slow.known_labels())
             assert np.array_equal(fast._neg_keys, slow._neg_keys)
             assert fast.stats() == slow.stats()
+
+
+def test_both_readers_implement_every_query_of_the_protocol():
+    """GraphView and RawAnswers each define every method GraphReader declares, with its
+    signature, and its attributes: a query added to one reader (or the Protocol) alone fails."""
+    import inspect
+
+    from palbench.graph import GraphReader, GraphView, RawAnswers
+
+    declared = {name: inspect.signature(member) for name, member in vars(GraphReader).items()
+                if inspect.isfunction(member) and not name.startswith("_")}
+    assert {"known_labels", "signed_block", "component_ids", "excluded_classes"} <= set(declared)
+    g = SimilarityGraph(4, 2)
+    for reader in (GraphView, RawAnswers):
+        for name, signature in declared.items():
+            assert inspect.signature(getattr(reader, name)) == signature, f"{reader.__name__}.{name}"
+        public = {name for name, member in vars(reader).items()
+                  if inspect.isfunction(member) and not name.startswith("_")}
+        assert public == set(declared), f"{reader.__name__}: {public ^ set(declared)}"
+        instance = reader(g)
+        assert (instance.n, instance.c) == (4, 2)
+        assert set(GraphReader.__annotations__) == {"n", "c"}
+
+
+def test_raw_answers_answer_every_query_from_the_answers_alone():
+    """closure = "none" for the other queries: a label excludes the other classes, a pair's
+    relation is its own verdict (never a chain), the answers are the graph's; with no answer
+    the raw counts are the graph's."""
+    from palbench.graph import RawAnswers
+
+    g = SimilarityGraph(5, 3)
+    raw = RawAnswers(g)
+    assert raw.stats() == g.stats()
+    g.add_labels(np.array([0]), np.array([1]))
+    g.add_pairs(np.array([0, 1, 3, 3, 3]), np.array([1, 2, 4, 4, 4]),
+                np.array([True, True, False, True, False]))
+    excluded = raw.excluded_classes(np.array([0, 1, 4]))
+    np.testing.assert_array_equal(excluded, [[True, False, True], [False] * 3, [False] * 3])
+    assert g.excluded_classes(np.array([1]))[0].tolist() == [True, False, True]  # the closure
+    np.testing.assert_array_equal(raw.relation([0, 1, 0, 3, 2], [1, 2, 2, 4, 2]),
+                                  [1, 1, 0, -1, 1])
+    assert g.relation([0], [2])[0] == 1
+    for mine, graphs in zip(raw.answers(), g.answers()):
+        np.testing.assert_array_equal(mine, graphs)
+    stats = raw.stats()
+    assert (stats.n_known_class, stats.n_answers, stats.n_conflicts) == (1, 6, 1)
+    assert stats.n_components == 3 and stats.n_negatives == 1 + 3

@@ -13,6 +13,7 @@ import numpy as np
 
 from palbench.errors import ConfigError
 from palbench.fields import param
+from palbench.graph import GraphReader
 from palbench.protocol import Component, name_of
 from palbench.registry import Registry
 
@@ -78,12 +79,12 @@ class Learner(Component):
                            f"cannot {CAPABILITIES[capability]}, which strategy {strategy!r} "
                            "needs")
 
-    def fit(self, data, graph, *, seed: int) -> Model:
+    def fit(self, data, graph: GraphReader, *, seed: int) -> Model:
         """Train from scratch on the dataset's pool features and what the graph knows
         (`graph.known_labels()`, `graph.signed_block(i)`, ...); never on `data.y`."""
         raise NotImplementedError(f"{type(self).__name__} must define fit(data, graph, *, seed)")
 
-    def fit_batch(self, data, graphs: list, *, seeds: list[int]) -> list[Model]:
+    def fit_batch(self, data, graphs: list[GraphReader], *, seeds: list[int]) -> list[Model]:
         """One model per (graph, seed), each exactly what `fit` gives it: learners that can
         train several models as one batched computation (mlp) override it; by default, one
         fit after another. The lockstep executor hands each checkpoint's fits of a group of
@@ -114,12 +115,12 @@ class LabelLearner(Learner):
     def capabilities(self, data) -> frozenset[str]:
         return frozenset({"fit_labels"})
 
-    def fit(self, data, graph, *, seed: int) -> Model:
+    def fit(self, data, graph: GraphReader, *, seed: int) -> Model:
         known = graph.known_labels()
         idx = np.flatnonzero(known >= 0)
         return self.fit_labels(data.X[idx], known[idx], data.n_classes, seed=seed)
 
-    def fit_batch(self, data, graphs: list, *, seeds: list[int]) -> list[Model]:
+    def fit_batch(self, data, graphs: list[GraphReader], *, seeds: list[int]) -> list[Model]:
         sets = []
         for graph in graphs:
             known = graph.known_labels()

@@ -16,6 +16,7 @@ from scipy.spatial.distance import cdist
 
 from palbench.errors import check
 from palbench.fields import param
+from palbench.graph import GraphReader
 from palbench.learners.base import LEARNERS, Learner
 from palbench.learners.heads import ClassHead, HeadModel, fit_head
 
@@ -55,7 +56,7 @@ class KernelPAL(Learner):
         check(data.n_pool <= MAX_POOL, f"{where}.name", "kernel_pal",
               f"works on pools of at most {MAX_POOL} samples; {data.name!r} has {data.n_pool}")
 
-    def fit(self, data, graph, *, seed):
+    def fit(self, data, graph: GraphReader, *, seed):
         X = np.asarray(data.X, np.float64)
         n = len(X)
         K = kernel_matrix(X, X, self.kernel, self.sigma)

@@ -28,6 +28,7 @@ from torch import nn
 
 from palbench.errors import ConfigError, check
 from palbench.fields import param
+from palbench.graph import GraphReader
 from palbench.learners.augment import AUGMENTATIONS, Augmenter, check_for, resolve
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, Learner, Model
 from palbench.learners.batched import Member, member_bytes, train
@@ -274,10 +275,10 @@ class PAL(TorchLearner, Learner):
         net = nn.Sequential(*self.build(data), nn.Linear(self.dim, data.n_classes))
         return member_bytes(net, data.X.shape[1], data.n_pool, self.batch_size)
 
-    def fit(self, data, graph, *, seed):
+    def fit(self, data, graph: GraphReader, *, seed):
         return self.fit_batch(data, [graph], seeds=[seed])[0]
 
-    def fit_batch(self, data, graphs, *, seeds):
+    def fit_batch(self, data, graphs: list[GraphReader], *, seeds):
         """Each cell's encoder starts from its own (pretrained) weights and a class head drawn
         under seed + 1; the cross-entropy training of all of them is one batched model
         (learners.batched), each cell's bit-identical to it trained alone, unless the graph

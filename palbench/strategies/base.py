@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from palbench.graph import GraphReader
 from palbench.protocol import Component
 from palbench.queries import PriceList
 from palbench.registry import Registry
@@ -51,7 +52,7 @@ class QueryContext:
     n_classes: int
     model: Any = None
     model_version: int = 0  # incremented by the loop at every refit
-    graph: Any = None
+    graph: GraphReader | None = None
     exemplars: np.ndarray | None = None
     asked_pairs: Set = frozenset()  # keys pair_key(a, b, len(X)) of every pair asked
     cache: dict = field(default_factory=dict)
