@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from palbench.errors import check
-from palbench.graph import GraphView
+from palbench.graph_readers import GraphReader, GraphView
 from palbench.oracles.base import Truth
 from palbench.queries import (
     ABSTAIN,
@@ -26,8 +26,9 @@ from palbench.queries import (
 from palbench.strategies.base import QueryContext, TruthView, predict_rows, random_choice, top_k
 from palbench.strategies.uncertainty import entropy_scores, least_confident_scores, margin_scores
 
-__all__ = ["ABSTAIN", "AnnotatorHistory", "AnswerRow", "Answers", "GraphView", "LabelQueries",
-           "PairQueries", "PriceList", "QueryContext", "Truth", "TruthView", "check", "cold_start",
+__all__ = ["ABSTAIN", "AnnotatorHistory", "AnswerRow", "Answers", "GraphReader", "GraphView",
+           "LabelQueries", "PairQueries", "PriceList", "QueryContext", "Truth", "TruthView",
+           "check", "cold_start",
            "entropy_scores", "least_confident_scores", "margin_scores", "predict_rows",
            "random_choice", "top_k"]
 

@@ -369,7 +369,8 @@ def check_learner(learner, *, params: dict | None = None, data=None) -> None:
     before, and from `fit_batch` the models `fit` gives one by one (cells in lockstep are
     fitted as a batch); never reading the true labels; the capabilities it declares working."""
     from palbench.bench.threads import single_threaded
-    from palbench.graph import GraphView, SimilarityGraph
+    from palbench.graph import SimilarityGraph
+    from palbench.graph_readers import GraphView
     from palbench.learners.base import CAPABILITIES, Learner
 
     lrn = _instance(learner, Learner, params)

@@ -141,7 +141,7 @@ def test_bad_answers_are_refused():
 def test_raw_answers_hold_only_what_was_answered():
     """closure = "none": a yes links its two samples and no third, a label names its own
     sample only; the transitive graph knows more from the same answers."""
-    from palbench.graph import RawAnswers
+    from palbench.graph_readers import RawAnswers
 
     g = SimilarityGraph(5, 2)
     g.add_labels(np.array([0]), np.array([1]))
@@ -188,7 +188,7 @@ def test_both_readers_implement_every_query_of_the_protocol():
     signature, and its attributes: a query added to one reader (or the Protocol) alone fails."""
     import inspect
 
-    from palbench.graph import GraphReader, GraphView, RawAnswers
+    from palbench.graph_readers import GraphReader, GraphView, RawAnswers
 
     declared = {name: inspect.signature(member) for name, member in vars(GraphReader).items()
                 if inspect.isfunction(member) and not name.startswith("_")}
@@ -196,7 +196,8 @@ def test_both_readers_implement_every_query_of_the_protocol():
     g = SimilarityGraph(4, 2)
     for reader in (GraphView, RawAnswers):
         for name, signature in declared.items():
-            assert inspect.signature(getattr(reader, name)) == signature, f"{reader.__name__}.{name}"
+            assert inspect.signature(getattr(reader, name)) == signature, \
+                f"{reader.__name__}.{name}"
         public = {name for name, member in vars(reader).items()
                   if inspect.isfunction(member) and not name.startswith("_")}
         assert public == set(declared), f"{reader.__name__}: {public ^ set(declared)}"
@@ -209,7 +210,7 @@ def test_raw_answers_answer_every_query_from_the_answers_alone():
     """closure = "none" for the other queries: a label excludes the other classes, a pair's
     relation is its own verdict (never a chain), the answers are the graph's; with no answer
     the raw counts are the graph's."""
-    from palbench.graph import RawAnswers
+    from palbench.graph_readers import RawAnswers
 
     g = SimilarityGraph(5, 3)
     raw = RawAnswers(g)

@@ -172,7 +172,8 @@ def run_source(component: Entry, experiment: Experiment, seed: int, where: str) 
         Entry(component.name, component.label, component.table, obj)
 
 
-def per_run(component: Entry, experiment: Experiment) -> bool:
+def drawn_per_run(component: Entry, experiment: Experiment) -> bool:
+    """Whether each run seed draws or splits its own data (data_seed or split_seed = "run")."""
     return experiment.data_seed == "run" or component.obj.split_seed == "run"
 
 
@@ -182,7 +183,7 @@ def load_datasets(components: list[Entry], experiment: Experiment) -> dict[str, 
     loaded = {}
     for i, c in enumerate(components):
         where = where_of("dataset", i, n)
-        if per_run(c, experiment):
+        if drawn_per_run(c, experiment):
             c = run_source(c, experiment, experiment.seeds[0], where)
         loaded[c.label] = c.obj.prepare(c.label, where)
     return loaded
@@ -196,7 +197,7 @@ def plan_from_raw(raw: dict, base_dir: Path = Path(".")) -> Plan:
     runs: dict[tuple[str, int], tuple[Entry, str]] = {}
     n = len(sections["dataset"])
     for i, d in enumerate(sections["dataset"]):
-        for seed in experiment.seeds if per_run(d, experiment) else ():
+        for seed in experiment.seeds if drawn_per_run(d, experiment) else ():
             component = run_source(d, experiment, seed, where_of("dataset", i, n))
             data = component.obj.prepare(d.label, where_of("dataset", i, n))
             prepared[data.fingerprint] = data

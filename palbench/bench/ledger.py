@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from palbench.datasets import Dataset
-from palbench.graph import GraphView, RawAnswers, SimilarityGraph, pair_key
+from palbench.graph import SimilarityGraph, pair_key
+from palbench.graph_readers import GraphView, RawAnswers
 from palbench.queries import (
     ABSTAIN,
     AnnotatorHistory,

@@ -26,7 +26,8 @@ from palbench.bench.ledger import Ledger
 from palbench.bench.threads import single_threaded
 from palbench.datasets import Dataset
 from palbench.errors import ComponentError, ConfigError, TrainingDiverged, first_line
-from palbench.graph import GraphView, SimilarityGraph
+from palbench.graph import SimilarityGraph
+from palbench.graph_readers import GraphView
 from palbench.oracles.base import Truth
 from palbench.queries import LabelQueries, as_queries
 from palbench.results.schema import METRICS, Checkpoint

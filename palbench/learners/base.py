@@ -13,7 +13,7 @@ import numpy as np
 
 from palbench.errors import ConfigError
 from palbench.fields import param
-from palbench.graph import GraphReader
+from palbench.graph_readers import GraphReader
 from palbench.protocol import Component, name_of
 from palbench.registry import Registry
 

@@ -16,7 +16,7 @@ from scipy.spatial.distance import cdist
 
 from palbench.errors import check
 from palbench.fields import param
-from palbench.graph import GraphReader
+from palbench.graph_readers import GraphReader
 from palbench.learners.base import LEARNERS, Learner
 from palbench.learners.heads import ClassHead, HeadModel, fit_head
 

@@ -28,7 +28,7 @@ from torch import nn
 
 from palbench.errors import ConfigError, check
 from palbench.fields import param
-from palbench.graph import GraphReader
+from palbench.graph_readers import GraphReader
 from palbench.learners.augment import AUGMENTATIONS, Augmenter, check_for, resolve
 from palbench.learners.base import LEARNERS, ClassFrequencyModel, Learner, Model
 from palbench.learners.batched import Member, member_bytes, train

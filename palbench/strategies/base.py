@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from palbench.graph import GraphReader
+from palbench.graph_readers import GraphReader
 from palbench.protocol import Component
 from palbench.queries import PriceList
 from palbench.registry import Registry

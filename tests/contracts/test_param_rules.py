@@ -24,8 +24,8 @@ from palbench.bench.experiment import Experiment
 from palbench.cli import main
 from palbench.errors import ConfigError
 from palbench.fields import Rule, default_of, parameters, rule_of
-from palbench.oracles.costs import Costs
 from palbench.kinds import KINDS
+from palbench.oracles.costs import Costs
 from palbench.protocol import registry_of
 from palbench.reference import parameters as reference_parameters
 from palbench.reports.claims import Claim, load_claims

@@ -4,11 +4,10 @@ it with space = "features"; learners train on it with input = "features"; its ba
 
 from __future__ import annotations
 
-import tomllib
-
 import numpy as np
 import pandas as pd
 import pytest
+import tomllib
 from sklearn.datasets import load_digits
 
 from palbench.bench.config import plan_from_raw

@@ -166,7 +166,6 @@ device = "cpu"
 @pytest.mark.parametrize("kind", ["imagefolder", "npz"])
 def test_a_run_on_images_from_disk_uses_the_cnn(kind, tmp_path, folder):
     import tomllib
-
     import torch
 
     if kind == "npz":
