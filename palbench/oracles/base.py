@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from palbench.protocol import Component
+from palbench.protocol import Component, build_nested
 from palbench.queries import (
     ABSTAIN,
     AnnotatorHistory,
@@ -93,6 +93,22 @@ class Oracle(Component):
     def routing_pool(self) -> tuple[int, int] | None:
         """(workers, redundancy) when a strategy chooses who answers; None by default."""
         return None
+
+
+class WrapperOracle(Oracle):
+    """An oracle around another: a subclass declares the field `base` (the wrapped oracle's
+    table, `param(..., component="oracle")`) and answers through `inner()`; what it asks of
+    the data and which questions it answers are the wrapped oracle's."""
+
+    def inner(self, where: str = "oracle") -> Oracle:
+        return build_nested("oracle", self.base, f"{where}.base")
+
+    def validate_data(self, data, where):
+        self.inner(where).validate_data(data, f"{where}.base")
+
+    @property
+    def query_kinds(self):
+        return self.inner().query_kinds
 
 
 ORACLES = Registry.for_base(Oracle)

@@ -8,8 +8,7 @@ import numpy as np
 
 from palbench.errors import check
 from palbench.fields import param
-from palbench.oracles.base import ABSTAIN, ORACLES, Oracle
-from palbench.protocol import build_nested
+from palbench.oracles.base import ABSTAIN, ORACLES, Oracle, WrapperOracle
 
 
 @ORACLES.register("noisy_label")
@@ -61,7 +60,7 @@ class Confusion(Oracle):
 
 @ORACLES.register("abstain")
 @dataclass(frozen=True, kw_only=True)
-class Abstain(Oracle):
+class Abstain(WrapperOracle):
     """Wraps another oracle (`base`, label or pair); abstains with probability `rate`, charged."""
 
     # probability of abstaining on a query (the query is still charged)
@@ -74,15 +73,6 @@ class Abstain(Oracle):
         check(not isinstance(inner, Abstain), f"{where}.base.name", "abstain",
               "an abstain oracle cannot wrap another abstain oracle")
 
-    def inner(self, where: str = "oracle") -> Oracle:
-        return build_nested("oracle", self.base, f"{where}.base")
-
-    def validate_data(self, data, where):
-        self.inner(where).validate_data(data, f"{where}.base")
-
-    @property
-    def query_kinds(self):
-        return self.inner().query_kinds
 
     def respond(self, queries, truth, history, rng):
         abstained = rng.random(len(queries)) < self.rate

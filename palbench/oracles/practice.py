@@ -19,8 +19,7 @@ import numpy as np
 
 from palbench.errors import check
 from palbench.fields import param
-from palbench.oracles.base import ABSTAIN, ORACLES, Oracle
-from palbench.protocol import build_nested
+from palbench.oracles.base import ABSTAIN, ORACLES, WrapperOracle
 from palbench.queries import LabelQueries
 
 # (floor, rate) fitted to section 4's "time / own median" table by tools/fit_practice.py
@@ -35,7 +34,7 @@ def speed(n, floor: float, rate: float) -> np.ndarray:
 
 @ORACLES.register("practice")
 @dataclass(frozen=True, kw_only=True)
-class Practice(Oracle):
+class Practice(WrapperOracle):
     """Answers as `base`; charges its seconds x speed(n) x the worker's speed x fatigue, with
     n the answers given before (ANNOTATORS.md section 4: 7% faster on CIFAR-10N, 14% on
     CIFAR-100N between a worker's first and last 20 batches; workers differ in speed)."""
@@ -61,15 +60,6 @@ class Practice(Oracle):
               "practice is one annotator's: put it inside a pool (workers.base), once")
         self.inner(where)
 
-    def inner(self, where: str = "oracle") -> Oracle:
-        return build_nested("oracle", self.base, f"{where}.base")
-
-    def validate_data(self, data, where):
-        self.inner(where).validate_data(data, f"{where}.base")
-
-    @property
-    def query_kinds(self):
-        return self.inner().query_kinds
 
     @property
     def curve(self) -> tuple[float, float]:
