@@ -145,9 +145,10 @@ def plot_curves(frame: pd.DataFrame, path: Path, metric: str, hue: str,
     panels = list(frame.groupby(keys, sort=True))
     extra = _legend_width(frame, hue, tuple(f"stopped: {c}" for c in criteria))
     fig, axes, _ = _grid(len(panels), legend_width=extra)
+    every_color = line_colors(sorted(frame[hue].unique()))  # a line's colour in every panel
     for ax, (key, panel) in zip(axes.flat, panels):
         names = sorted(panel[hue].unique())
-        colors = line_colors(names)
+        colors = {name: every_color[name] for name in names}
         sns.lineplot(data=panel, x="budget", y=metric, hue=hue, marker="o", palette=colors,
                      errorbar=t_band, ax=ax, hue_order=names,
                      style=hue if oracles else None, style_order=names if oracles else None,

@@ -88,3 +88,21 @@ def test_every_observed_stop_is_a_marker_on_its_runs_point(results, tmp_path):
             order = np.lexsort((drawn.get_offsets()[:, 1], drawn.get_offsets()[:, 0]))
             assert [faces[i] for i in order] == [
                 tuple(np.round(to_rgb(color[s]), 6)) for s in want["strategy"]]
+
+
+def test_a_line_has_one_colour_in_every_panel(results, tmp_path):
+    """A panel without one of the lines (a strategy run on one data set only) does not shift
+    the others' colours: each line is read by its colour across panels."""
+    frame = results.frame()
+    frame = frame[~(frame["dataset"].str.startswith("blobs") & (frame["strategy"] == "entropy"))]
+    fig = plot_curves(frame, tmp_path / "c.png", "task_acc", "strategy", PANEL_KEYS)
+    seen: dict[str, set] = {}
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        for handle, text in zip(legend.legend_handles, legend.get_texts()):
+            if text.get_text() in set(frame["strategy"]):
+                seen.setdefault(text.get_text(), set()).add(to_rgb(handle.get_color()))
+    assert set(seen) == {"random", "margin", "entropy"}
+    assert all(len(colours) == 1 for colours in seen.values()), seen
