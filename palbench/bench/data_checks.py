@@ -33,6 +33,8 @@ def check_against_data(base: Experiment, sections: dict, datasets: dict) -> None
                                             where_of(section, i, len(sections[section])))
         selecting = "selection_learner" if sections["selection_learner"] else "learner"
         for i, learner in enumerate(sections[selecting]):  # what the strategies will see
+            if not together({"dataset": dataset_component, selecting: learner}):
+                continue
             can = learner.obj.capabilities(data.trained_on(learner.obj.input))
             for strategy in sections["strategy"]:
                 if not together({"dataset": dataset_component, selecting: learner,

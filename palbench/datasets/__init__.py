@@ -9,6 +9,7 @@ from palbench.datasets.base import (
     Dataset,
     DatasetSource,
     SplitSource,
+    TwoViewSource,
     check_features,
     encode_labels,
     fingerprint_arrays,
@@ -21,7 +22,8 @@ DATASETS.lazy(__name__, {
     "files": ("csv", "npz"),
     "fashion_mnist": ("fashion_mnist",),
     "images": ("imagefolder",),
+    "text": ("text",),
 })
 
-__all__ = ["DATASETS", "Dataset", "DatasetSource", "SplitSource", "check_features",
-           "encode_labels", "fingerprint_arrays", "finish"]
+__all__ = ["DATASETS", "Dataset", "DatasetSource", "SplitSource", "TwoViewSource",
+           "check_features", "encode_labels", "fingerprint_arrays", "finish"]

@@ -266,15 +266,10 @@ DATASETS = Registry.for_base(DatasetSource)
 
 
 @dataclass(frozen=True, kw_only=True)
-class SplitSource(DatasetSource):
-    """A source without an official test set: a seeded split makes one, stratified unless
-    `stratify = false` (a plain permutation, as Zhan et al. and Lu et al. split). It may carry
-    `features`, a second view of its samples that is split with them."""
+class TwoViewSource(DatasetSource):
+    """A source whose samples may carry a second view beside their inputs: a user's file of
+    features, row for row, or a pretrained encoder's output on the inputs (`features_of`)."""
 
-    # share of the data held out as the test set
-    test_fraction: float = param(0.25, gt=0, lt=1)
-    # split stratified by class; false: a plain permutation
-    stratify: bool = param(True, late=True)
     # a file of the samples' features, row for row (.npy, .npz, .csv; its data are
     # fingerprinted, not its path): what space = "features" and input = "features" use
     features: str = param("", results=False)
@@ -283,6 +278,39 @@ class SplitSource(DatasetSource):
     # a pretrained encoder ([dataset.encoder]: its name and parameters) whose output on the
     # inputs is the features view, cached on disk by data and encoder identity
     encoder: dict | None = param(None, late=True, component="encoder")
+
+    def features_of(self, X: np.ndarray, ids, where: str,
+                    image_shape: tuple[int, ...] | None = None) -> np.ndarray | None:
+        """The second view of the samples, row for row with X (images of `image_shape`):
+        the encoder's output on X, or read from the `features` file (None without either).
+        The one place a source's features come from."""
+        if self.encoder is not None:
+            field = f"{where}.encoder"
+            check(not self.features, field, self.encoder.get("name"), "the features come "
+                  "from a file (features) or from an encoder, not both")
+            encoder = self.nested_components()["encoder"]
+            F = encoder.features(X, image_shape, fingerprint_arrays(X), field)
+            check(F.ndim == 2 and len(F) == len(X), field, self.encoder.get("name"),
+                  f"gave features of shape {list(F.shape)} for {len(X)} samples")
+            return check_features(F, field)
+        if not self.features:
+            return None
+        from palbench.datasets.features import read_features
+
+        field = f"{where}.features"
+        return check_features(read_features(self.features, len(X), ids, field), field)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplitSource(TwoViewSource):
+    """A source without an official test set: a seeded split makes one, stratified unless
+    `stratify = false` (a plain permutation, as Zhan et al. and Lu et al. split). Its features
+    view, when given, is split with the samples."""
+
+    # share of the data held out as the test set
+    test_fraction: float = param(0.25, gt=0, lt=1)
+    # split stratified by class; false: a plain permutation
+    stratify: bool = param(True, late=True)
 
     def load_raw(self, where: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None]:
         """(X, y, class names or None): X flat (samples x features) or images of shape
@@ -343,27 +371,6 @@ class SplitSource(DatasetSource):
                       self.standardize, image_shape, features=views,
                       features_standardize=self.features_standardize,
                       shape_in_fingerprint=self.shape_in_fingerprint)
-
-    def features_of(self, X: np.ndarray, ids, where: str,
-                    image_shape: tuple[int, ...] | None = None) -> np.ndarray | None:
-        """The second view of the samples, row for row with X (images of `image_shape`):
-        the encoder's output on X, or read from the `features` file (None without either).
-        The one place a source's features come from."""
-        if self.encoder is not None:
-            field = f"{where}.encoder"
-            check(not self.features, field, self.encoder.get("name"), "the features come "
-                  "from a file (features) or from an encoder, not both")
-            encoder = self.nested_components()["encoder"]
-            F = encoder.features(X, image_shape, fingerprint_arrays(X), field)
-            check(F.ndim == 2 and len(F) == len(X), field, self.encoder.get("name"),
-                  f"gave features of shape {list(F.shape)} for {len(X)} samples")
-            return check_features(F, field)
-        if not self.features:
-            return None
-        from palbench.datasets.features import read_features
-
-        field = f"{where}.features"
-        return check_features(read_features(self.features, len(X), ids, field), field)
 
 
 def image_rows(X: np.ndarray, declared: tuple[int, ...] | None,

@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from palbench.datasets.base import DATASETS, Dataset, DatasetSource, finish
+from palbench.datasets.base import DATASETS, Dataset, TwoViewSource, finish
 from palbench.errors import ConfigError
 from palbench.fields import param
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+IMAGE_SHAPE = (1, 28, 28)  # grey 28x28 images
 FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
@@ -38,11 +39,12 @@ def read_idx(path: Path) -> np.ndarray:
 
 @DATASETS.register("fashion_mnist")
 @dataclass(frozen=True, kw_only=True)
-class FashionMnist(DatasetSource):
+class FashionMnist(TwoViewSource):
     """Fashion-MNIST (Zalando): 60,000 training and 10,000 test images, 28x28, 10 classes.
 
     Read from IDX files in `data_dir` (Debian: apt-get install dataset-fashion-mnist). Uses the
     official train/test split; `n_train` / `n_test` take stratified subsets for faster runs.
+    A features view (`features`, `encoder`) covers the pool's rows, then the test set's.
     """
     examples = ({"n_train": 500, "n_test": 100},)
 
@@ -84,8 +86,12 @@ class FashionMnist(DatasetSource):
         X_test, y_test = _stratified_subset(X_test, y_test, self.n_test, self.split_seed)
         X, y, X_test, y_test = self.imbalanced(X, y, X_test, y_test, where)
         names = FASHION_MNIST_CLASSES if y.max() < 10 else tuple(map(str, range(y.max() + 1)))
-        return finish(name, X / 255.0, y, X_test / 255.0, y_test, names, self.standardize,
-                      image_shape=(1, 28, 28), flip_invariant=True)
+        X, X_test = X / 255.0, X_test / 255.0
+        F = self.features_of(np.concatenate([X, X_test]), None, where, IMAGE_SHAPE)
+        views = None if F is None else (F[:len(X)], F[len(X):])
+        return finish(name, X, y, X_test, y_test, names, self.standardize,
+                      image_shape=IMAGE_SHAPE, flip_invariant=True, features=views,
+                      features_standardize=self.features_standardize)
 
 
 def _stratified_subset(X, y, n, seed):

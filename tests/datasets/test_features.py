@@ -167,3 +167,62 @@ def test_input_features_without_features_is_one_line(files):
     with pytest.raises(ConfigError) as refused:
         answers(files, "margin", learner_input="features")
     assert "learner.input" in str(refused.value) and "has no features" in str(refused.value)
+
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir(FASHION),
+                    reason="apt-get install dataset-fashion-mnist")
+def test_fashion_mnist_carries_a_features_view_pool_rows_then_test_rows(tmp_path):
+    """An official split's features: an encoder sees the pool then the test set, and each
+    part gets its own rows (a Flatten encoder gives the unscaled pixels back)."""
+    from palbench.datasets import DATASETS
+    from palbench.encoders.torch_modules import EXAMPLE
+
+    fashion = DATASETS.get("fashion_mnist")
+    source = fashion(n_train=60, n_test=20, standardize=False, encoder={
+        "name": "torchscript", "path": str(EXAMPLE), "cache_dir": str(tmp_path)})
+    data = source.prepare("fashion", "dataset")
+    assert data.features.shape == (60, 784) and data.features_test.shape == (20, 784)
+    np.testing.assert_array_equal(data.features, data.X)
+    np.testing.assert_array_equal(data.features_test, data.X_test)
+    plain = fashion(n_train=60, n_test=20, standardize=False).prepare("fashion", "dataset")
+    assert plain.features is None and plain.fingerprint != data.fingerprint
+
+
+def test_a_learner_on_features_is_checked_only_with_the_datasets_it_runs_with(files):
+    """`with` pairs a learner on features with the dataset that has them; the other dataset,
+    without features, is not refused for it (it never runs with it)."""
+    text = f"""
+[experiment]
+seeds = [0]
+budgets = [10]
+batch_size = 5
+probe = false
+[[dataset]]
+id = "plain"
+name = "npz"
+path = "{files / 'digits.npz'}"
+[[dataset]]
+id = "embedded"
+name = "npz"
+path = "{files / 'digits.npz'}"
+features = "{files / 'emb.npy'}"
+[oracle]
+name = "exact"
+[[strategy]]
+name = "random"
+[[learner]]
+id = "on inputs"
+name = "mlp"
+with = {{ dataset = "plain" }}
+[[learner]]
+id = "on features"
+name = "mlp"
+input = "features"
+with = {{ dataset = "embedded" }}
+"""
+    plan = plan_from_raw(tomllib.loads(text))
+    assert sorted((c.dataset.label, c.learner.label) for c in plan.cells) == [
+        ("embedded", "on features"), ("plain", "on inputs")]
