@@ -34,6 +34,7 @@ from palbench.params import build, read_toml, unknown_key_error
 from palbench.reports.cells import cell_keys, told_apart
 from palbench.reports.metrics import per_run, stops_of
 from palbench.reports.stats import (
+    COSTS,
     INTERVAL_MIN_SEEDS,
     Interval,
     mean_ci,
@@ -42,11 +43,14 @@ from palbench.reports.stats import (
     seeds_to_decide,
     smallest_p,
 )
-from palbench.results.schema import CELL_KEYS
+from palbench.results.schema import CELL_KEYS, METRIC_RANGES
 
 CLAIM_METRICS = ("cost_to_reach", "aulc", "final_acc", "stop_cost", "stop_loss", "robust_wins")
 ROBUST = "robust_wins"  # the share of a robustness study's variants won (reports/robustness.py)
 STOP_METRICS = {"stop_cost": "cost", "stop_loss": "loss"}  # -> stops_of() columns
+# the values each claim metric can take (task accuracy's range, or a cost's): interval limits
+CLAIM_RANGES = {"aulc": METRIC_RANGES["task_acc"], "final_acc": METRIC_RANGES["task_acc"],
+                "cost_to_reach": COSTS, "stop_cost": COSTS}
 # the run columns a claim's keys select on, in the order a missing key is suggested
 FILTERS = ("strategy", "dataset", "experiment", "oracle", "costs", "learner",
            "selection_learner", "tag")
@@ -242,7 +246,8 @@ def evaluate(claim: Claim, frame: pd.DataFrame, baseline: pd.DataFrame | None,
                    "last cost" if censored else "") + ")")
     else:
         enough_seeds(claim, len(values), where)
-        interval = mean_ci(values.to_numpy(), level=claim.confidence)
+        interval = mean_ci(values.to_numpy(), level=claim.confidence,
+                           within=CLAIM_RANGES.get(claim.metric))
         if claim.at_most is not None:
             passed, bound = bound_held(interval, claim.at_most, "upper")
         else:

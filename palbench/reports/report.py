@@ -31,6 +31,7 @@ from palbench.reports.metrics import (
     without_oracle_lines,
 )
 from palbench.reports.stats import (
+    COSTS,
     mean_ci,
     paired_against,
     paired_method,
@@ -39,7 +40,7 @@ from palbench.reports.stats import (
     smallest_p,
 )
 from palbench.reports.tables import Block, Heading, Paragraph, Table, to_markdown
-from palbench.results.schema import METRICS
+from palbench.results.schema import METRIC_RANGES, METRICS
 
 
 def panel_keys(hue: str) -> list[str]:
@@ -90,6 +91,7 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
             "of the oracle's gain: a strategy's AULC gain over the baseline as a share of the "
             "oracle line's, per seed pair, ratio of the mean gains with a 95% Fieller "
             "interval."))
+    within = METRIC_RANGES.get(metric)
     for key, panel in summary.groupby(keys, sort=True):
         ordinary = panel[~panel[hue].isin(oracles)] if oracles else panel
         best = ordinary.groupby(hue)["final"].mean().max()
@@ -98,7 +100,8 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
         rows = []
         for name, runs in panel.groupby(hue):
             rows.append((name, len(runs), runs["final_cost"].mean(), runs["n_free"].mean(),
-                         tuple(mean_ci(runs["final"])), tuple(mean_ci(runs["aulc"]))))
+                         tuple(mean_ci(runs["final"], within=within)),
+                         tuple(mean_ci(runs["aulc"], within=within))))
         rows.sort(key=lambda r: (r[0] in oracles, -r[5][0]))  # oracle lines last
         mine = [r for r in rows if r[0] not in oracles]
         best_final = max(r[4][0] for r in mine) if mine else None
@@ -134,7 +137,7 @@ def leaderboard_blocks(frame: pd.DataFrame, metric: str = "task_acc", hue: str =
             blocks.append(Paragraph(
                 "Full-pool bound (the learner trained on the true label of every pool sample), "
                 f"test accuracy over {len(bound)} seed(s): "
-                f"{interval_text(*mean_ci(bound))}."))
+                f"{interval_text(*mean_ci(bound, within=METRIC_RANGES['task_acc']))}."))
         blocks += [Paragraph(f"{metric} at each budget:"),
                    budget_table(_panel(frame, keys, key), metric, hue)]
         if hue == "strategy" and baseline in set(panel["strategy"]):
@@ -233,7 +236,7 @@ def label_shares(panel: pd.DataFrame, metric: str, baseline: str) -> dict[str, s
         values = np.asarray(values)
         missed = int(np.isinf(values).sum())
         found[name] = f"not reached in {missed}/{len(values)}" if missed else \
-            interval_text(*mean_ci(values), digits=2)
+            interval_text(*mean_ci(values, within=COSTS), digits=2)
     return found
 
 
@@ -255,9 +258,10 @@ def reach_costs(panel: pd.DataFrame, hue: str, metric: str,
             if missed:
                 cells.append(f"not reached in {missed}/{len(costs)}")
             elif np.all(costs <= first + 1e-9):
-                cells.append(f"at the first budget ({interval_text(*mean_ci(costs), digits=1)})")
+                cells.append("at the first budget "
+                             f"({interval_text(*mean_ci(costs, within=COSTS), digits=1)})")
             else:
-                cells.append(interval_text(*mean_ci(costs), digits=1))
+                cells.append(interval_text(*mean_ci(costs, within=COSTS), digits=1))
         found[name] = cells
     return found
 
@@ -268,7 +272,7 @@ def budget_table(panel: pd.DataFrame, metric: str, hue: str) -> Table:
     rows = []
     for budget, at in panel.groupby("budget"):
         rows.append([f"{budget:g}"] + [
-            interval_text(*mean_ci(at[at[hue] == n][metric]))
+            interval_text(*mean_ci(at[at[hue] == n][metric], within=METRIC_RANGES.get(metric)))
             if (at[hue] == n).any() else "-" for n in names])
     return Table(pd.DataFrame(rows, columns=["budget"] + names), right=("budget",))
 

@@ -22,6 +22,7 @@ INTERVAL_MIN_SEEDS = 2  # a t (or Fieller) interval needs a spread: two seeds at
 EXACT_FLIP_MAX_SEEDS = 12  # up to 2^12 = 4,096 sign patterns: every one of them
 RANDOM_FLIPS = 9_999  # above: this many seeded random patterns, p = (1 + hits) / (1 + 9,999)
 FLIP_SEED = 0
+COSTS = (0.0, math.inf)  # what a cost, or a share of one, can be: its intervals' limits
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,13 @@ def too_few(n: int, what: str = "an interval") -> str:
     return f"too few seeds for {what}: n = {n}, needs >= {INTERVAL_MIN_SEEDS}"
 
 
-def mean_ci(values, level: float = LEVEL) -> Interval:
+def mean_ci(values, level: float = LEVEL, within: tuple[float, float] | None = None) -> Interval:
     """Mean and Student-t interval across seeds (exact for normal values at any n >= 2).
     Below 2 seeds no interval. Runs that never reached a target count as +inf: the mean is
     then unbounded above, the upper end +inf and the lower end undefined (all +inf: both
-    ends +inf)."""
+    ends +inf). `within`: the range the values can take (an accuracy's [0, 1]); the interval
+    is cut to it, which keeps its coverage (the mean lies in that range) and never prints
+    an accuracy of 1.15 at 2 seeds."""
     values = np.asarray(values, float)
     n = len(values)
     if n == 0:
@@ -78,7 +81,10 @@ def mean_ci(values, level: float = LEVEL) -> Interval:
         return Interval(mean, float("nan"), float("nan"), n, level, why=too_few(n))
     spread = float(values.std(ddof=1))
     half = spread / math.sqrt(n) * float(stats.t.ppf(0.5 + level / 2, n - 1))
-    return Interval(mean, mean - half, mean + half, n, level)
+    low, high = mean - half, mean + half
+    if within is not None:
+        low, high = max(low, within[0]), min(high, within[1])
+    return Interval(mean, low, high, n, level)
 
 
 def ratio_ci(numerator, denominator, level: float = LEVEL) -> Interval:

@@ -23,10 +23,15 @@ CELL_KEYS = ["dataset", "oracle", "costs", "learner", "selection_learner", "stra
 PANEL_KEYS = CELL_KEYS[:-1]  # a report's panel: a cell but for the strategy
 
 
-def metric(label: str, **default) -> dataclasses.Field:
-    """A checkpoint field that reports can plot and rank (label: its axis title); a metric
-    added after runs were stored takes `default=None` (NULL for those runs)."""
-    return field(metadata={"metric": label, "export": True}, **default)
+UNIT = (0.0, 1.0)  # an accuracy or a score between 0 and 1
+
+
+def metric(label: str, within: tuple[float, float] | None = None,
+           **default) -> dataclasses.Field:
+    """A checkpoint field that reports can plot and rank (label: its axis title; within: the
+    values it can take, which its intervals are cut to); a metric added after runs were
+    stored takes `default=None` (NULL for those runs)."""
+    return field(metadata={"metric": label, "within": within, "export": True}, **default)
 
 
 def exported() -> dataclasses.Field:
@@ -46,15 +51,16 @@ class Checkpoint:
     n_wrong: int
     n_components: int
     n_conflicts: int
-    task_acc: float = metric("test accuracy (task_acc)")
-    probe_acc: float | None = metric("linear-probe accuracy (probe_acc)")
+    task_acc: float = metric("test accuracy (task_acc)", UNIT)
+    probe_acc: float | None = metric("linear-probe accuracy (probe_acc)", UNIT)
     select_seconds: float
     fit_seconds: float  # training at this checkpoint, pretraining excluded
     eval_seconds: float
     pretrain_seconds: float = 0.0  # self-supervised pretraining on the pool (once per run)
     # schema 8: for imbalanced data (NULL for the runs before)
-    balanced_acc: float | None = metric("balanced test accuracy (balanced_acc)", default=None)
-    macro_f1: float | None = metric("macro-F1 on the test set (macro_f1)", default=None)
+    balanced_acc: float | None = metric("balanced test accuracy (balanced_acc)", UNIT,
+                                          default=None)
+    macro_f1: float | None = metric("macro-F1 on the test set (macro_f1)", UNIT, default=None)
 
 
 # runs: (column, SQL type and constraint); run_id first
@@ -104,6 +110,9 @@ COMPLETE_KEY = "spec_hash, palbench_version, IFNULL(tag, '')"
 CHECKPOINT_FIELDS = [f.name for f in dataclasses.fields(Checkpoint)]
 METRICS = {f.name: f.metadata["metric"] for f in dataclasses.fields(Checkpoint)
            if "metric" in f.metadata}
+# the values each metric can take (a mean of them, and an AULC, too): its intervals' limits
+METRIC_RANGES = {f.name: f.metadata["within"] for f in dataclasses.fields(Checkpoint)
+                 if "metric" in f.metadata}
 EXPORT_COLUMNS = ["run_id", "experiment", "dataset", "strategy", "oracle", "costs", "learner",
                   "selection_learner", "seed", "tag", "palbench_version"] + \
     [f.name for f in dataclasses.fields(Checkpoint) if f.metadata.get("export")]

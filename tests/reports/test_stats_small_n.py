@@ -50,6 +50,35 @@ def test_two_seeds_give_a_t_interval_not_their_range():
     assert high == pytest.approx(131.63, abs=0.01) and high > 108.8
 
 
+def test_an_interval_is_cut_to_the_range_its_values_can_take():
+    """Two accuracies of 0.40 and 0.95: Student's t reaches 4.17 and -2.82; a mean of
+    accuracies lies in [0, 1], so the cut interval covers it whenever the t interval does."""
+    plain = mean_ci([0.40, 0.95])
+    cut = mean_ci([0.40, 0.95], within=(0.0, 1.0))
+    assert plain.low < 0 and plain.high > 1
+    assert (cut.point, cut.low, cut.high) == (plain.point, 0.0, 1.0)
+    inside = mean_ci([0.80, 0.85, 0.83], within=(0.0, 1.0))
+    assert (inside.low, inside.high) == (mean_ci([0.80, 0.85, 0.83]).low,
+                                         mean_ci([0.80, 0.85, 0.83]).high)
+
+
+def test_a_reports_accuracy_and_cost_intervals_stay_in_range(tmp_path):
+    """Two seeds of a noisy cell: no accuracy interval outside [0, 1], no cost below 0."""
+    import re
+
+    from palbench.reports.report import budget_table, reach_costs
+    frame = pd.DataFrame({
+        "run_id": [1, 1, 2, 2], "strategy": ["s"] * 4, "budget": [10.0, 20.0] * 2,
+        "cost": [10.0, 20.0] * 2, "task_acc": [0.10, 0.40, 0.90, 0.95], "seed": [0, 0, 1, 1],
+        **{key: ["k"] * 4 for key in ("dataset", "oracle", "costs", "learner",
+                                      "selection_learner", "spec_hash")}})
+    table = budget_table(frame, "task_acc", "strategy").frame.to_string()
+    ends = [float(v) for v in re.findall(r"-?\d+\.\d+", table)]
+    assert ends and min(ends) >= 0 and max(ends) <= 1, table
+    reach = reach_costs(frame, "strategy", "task_acc", {"t": 0.3})["s"][0]
+    assert float(re.findall(r"-?\d+\.\d+", reach)[1]) >= 0, reach
+
+
 def test_runs_that_never_reached_make_the_mean_unbounded():
     some = mean_ci([10.0, np.inf, 12.0])
     assert some.point == np.inf and some.high == np.inf and np.isnan(some.low)
