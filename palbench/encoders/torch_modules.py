@@ -3,6 +3,7 @@ import path with an optional state dict. Identity: the file's sha256, never its 
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,13 +44,20 @@ class TorchScript(Encoder):
 @ENCODERS.register("factory")
 @dataclass(frozen=True, kw_only=True)
 class Factory(Encoder):
-    """The module a function returns (`factory = "pkg.module:make_encoder"`, called with no
-    arguments), with the state dict in `weights` loaded into it when given."""
+    """The module a function returns (`factory = "pkg.module:make_encoder"`, called with the
+    keyword `arguments`), with the state dict in `weights` loaded into it when given: how a
+    library's model by name runs, e.g. `factory = "timm:create_model"`, `arguments =
+    { model_name = "resnet18", num_classes = 0 }` and its weights file."""
     examples = ({"factory": "torch.nn:Flatten"},)
 
     factory: str = param()  # "pkg.module:function" that returns a torch.nn.Module
-    # a state dict file (torch.save) loaded into the module; "": the factory's own weights
+    # keyword arguments the factory is called with (a model's name, its sizes)
+    arguments: dict = param(default_factory=dict, late=True)
+    # a state dict file loaded into the module (.safetensors, or torch.save's .pt / .pth);
+    # "": the factory's own weights
     weights: str = param("", results=False)
+    # false: the file may lack keys of the module or hold others (a classifier head left out)
+    strict: bool = param(True, late=True)
 
     def weights_hash(self) -> str:
         return file_sha256(self.weights, "dataset.encoder.weights") if self.weights else ""
@@ -58,14 +66,40 @@ class Factory(Encoder):
         import torch
 
         make = resolve(self.factory, f"{where}.factory")
-        model = make()
+        try:
+            model = make(**self.arguments)
+        except TypeError as exc:  # an argument the factory does not take
+            raise ConfigError(f"{where}.arguments", self.arguments,
+                              f"{self.factory} refused them ({exc})") from None
         check(isinstance(model, torch.nn.Module), f"{where}.factory", self.factory,
               f"returned {type(model).__name__}, not a torch.nn.Module")
         if self.weights:
+            state = read_state(self.weights, f"{where}.weights")
             try:
-                state = torch.load(self.weights, map_location="cpu", weights_only=True)
-                model.load_state_dict(state)
-            except (RuntimeError, OSError, ValueError) as exc:
+                model.load_state_dict(state, strict=self.strict)
+            except RuntimeError as exc:
                 raise ConfigError(f"{where}.weights", self.weights, "cannot be loaded into the "
                                   f"module ({str(exc).splitlines()[0]})") from None
         return model
+
+
+def read_state(path: str, field: str) -> dict:
+    """A state dict from a .safetensors file or torch.save's file (tensors only)."""
+    import torch
+
+    try:
+        if Path(path).suffix == ".safetensors":
+            try:
+                from safetensors import SafetensorError
+                from safetensors.torch import load_file
+            except ImportError:
+                raise ConfigError(field, path, "a .safetensors file needs the package "
+                                  "safetensors (pip install safetensors)") from None
+            try:
+                return load_file(path)
+            except SafetensorError as exc:
+                raise ConfigError(field, path, f"is not a safetensors file ({exc})") from None
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, OSError, ValueError, pickle.UnpicklingError) as exc:
+        raise ConfigError(field, path, f"is not a state dict ({str(exc).splitlines()[0]})") \
+            from None
