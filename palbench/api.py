@@ -65,7 +65,8 @@ def run(config, *, store: str | Path | None = None, workers: int = 1, tag: str |
     if executor not in ("local", "ray"):
         raise ConfigError("executor", executor, "must be \"local\" or \"ray\"")
     plan = as_plan(config)
-    check_before_store(plan, workers=workers, executor=executor, batch_cells=batch_cells)
+    check_before_store(plan, workers=workers, executor=executor, batch_cells=batch_cells,
+                       address=address)
     path = store_path(None if store is None else str(store))
     with ResultsStore(path) as results_store:
         summary = run_plan(plan, results_store, workers=workers, force=force, tag=tag,

@@ -5,6 +5,7 @@ back to the caller, which alone writes the store."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import re
 import sys
@@ -126,6 +127,17 @@ def quiet_ray(verbose: bool) -> None:
 RAY_TASK_RETRIES = 3  # a cell whose worker or node dies runs again elsewhere, this often
 
 
+def check_ray(address: str | None) -> None:
+    """What refuses a Ray run before its store is opened: a malformed address (one line
+    before Ray is imported), or Ray not installed. Sets Ray's environment first."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    if address:
+        ray_target(address)
+    if importlib.util.find_spec("ray") is None:
+        raise ConfigError("--executor", "ray", "needs Ray: pip install 'palbench[ray]'")
+
+
 def run_cells_ray(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], workers: int,
                   on_result: Callable[[CellResult], None],
                   on_checkpoint: Callable[[], None] | None = None,
@@ -137,15 +149,10 @@ def run_cells_ray(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], wo
     cells (a few KiB each). A group whose worker or node dies is retried (RAY_TASK_RETRIES).
     Without `address`, a local Ray instance on loopback with `workers` CPUs, no dashboard, no
     usage stats."""
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    if address:
-        ray_target(address)  # a malformed address is one line before Ray is imported
+    check_ray(address)
     quiet_ray(verbose)
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError("--executor", "ray", "needs Ray: pip install 'palbench[ray]'") from None
+    import ray
+
     started = False
     if not ray.is_initialized():
         if address:

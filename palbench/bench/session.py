@@ -41,13 +41,17 @@ class RunSummary:
 
 
 def check_before_store(plan: Plan, *, workers: int = 1, executor: str = "local",
-                       batch_cells: int | None = None) -> None:
+                       batch_cells: int | None = None, address: str | None = None) -> None:
     """What refuses a run of `plan` before its store is opened or created, so that a refused
     run leaves no file behind: an oracle that breaks its contract on a dry run, a
     --batch-cells the memory cannot hold, and (when cells run in
     other processes: workers > 1, or Ray) a class, a palbench or a script that worker
-    processes would not import as this process does. Judged on every cell of the plan, those
-    already stored included."""
+    processes would not import as this process does, and for Ray a malformed `address` or
+    Ray not installed. Judged on every cell of the plan, those already stored included."""
+    if executor == "ray":
+        from palbench.bench.ray_executor import check_ray
+
+        check_ray(address)
     check_plan_oracles(plan)
     batch_size_for(plan.cells, plan.data, workers, batch_cells)
     if executor == "ray" or workers > 1:

@@ -56,6 +56,7 @@ def test_a_malformed_address_is_one_line(address, words, tmp_path, capsys):
                  "--executor", "ray", "--address", address, "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and words in err
+    assert not (tmp_path / "s.sqlite").exists()  # refused before the store was made
 
 
 def test_an_address_where_nothing_listens_is_one_line_at_once(tmp_path, capsys):
