@@ -475,26 +475,31 @@ def check_dataset(source, *, params: dict | None = None) -> None:
 
 
 # ------------------------------------------------------------------ encoders
-def check_encoder(encoder, *, params: dict | None = None, X: np.ndarray | None = None,
+def check_encoder(encoder, *, params: dict | None = None, X: np.ndarray | list | None = None,
                   image_shape: tuple[int, ...] | None = None) -> None:
     """Check an encoder (class or instance) on X (default: 20 small generated images of
-    shape (1, 8, 8)): one row of finite features per sample, the same features again from a
-    fresh computation and from the cache (a temporary folder), and a weights hash that is
-    stable."""
+    shape (1, 8, 8), or 20 short texts for an encoder that takes texts): one row of finite
+    features per sample, the same features again from a fresh computation and from the cache
+    (a temporary folder), and a weights hash that is stable."""
     import tempfile
 
     from palbench.datasets.base import fingerprint_arrays
+    from palbench.datasets.text import fingerprint_texts, topic_corpus
     from palbench.encoders import Encoder
 
     enc = _instance(encoder, Encoder, params)
     who = f"encoder {type(enc).__qualname__}"
-    if X is None:
+    texts = enc.takes == "texts"
+    if X is None and texts:
+        X = topic_corpus(20)[0]
+    elif X is None:
         X, image_shape = np.random.default_rng(0).random((20, 64)), (1, 8, 8)
+    fingerprint = fingerprint_texts(X) if texts else fingerprint_arrays(X)
     if enc.weights_hash() != enc.weights_hash():
         _fail(who, "gave two weights hashes for the same files")
     with tempfile.TemporaryDirectory() as folder:
         enc = dataclasses.replace(enc, cache_dir=folder)
-        first = enc.features(X, image_shape, fingerprint_arrays(X), "dataset.encoder")
+        first = enc.features(X, image_shape, fingerprint, "dataset.encoder", enc.takes)
         if not isinstance(first, np.ndarray) or first.ndim != 2 or len(first) != len(X):
             _fail(who, f"gave features of shape {getattr(first, 'shape', None)} for {len(X)} "
                        "samples: one row per sample")
@@ -503,7 +508,7 @@ def check_encoder(encoder, *, params: dict | None = None, X: np.ndarray | None =
         again = enc.compute(X, image_shape, "dataset.encoder")
         if not np.array_equal(again, first):
             _fail(who, "gave other features for the same inputs on a second computation")
-        cached = enc.features(X, image_shape, fingerprint_arrays(X), "dataset.encoder")
+        cached = enc.features(X, image_shape, fingerprint, "dataset.encoder", enc.takes)
         if not np.array_equal(cached, first):
             _fail(who, "gave other features from the cache than computed")
 

@@ -293,12 +293,16 @@ class TwoViewSource(DatasetSource):
             check(F.ndim == 2 and len(F) == len(X), field, self.encoder.get("name"),
                   f"gave features of shape {list(F.shape)} for {len(X)} samples")
             return check_features(F, field)
+        return self.features_file(len(X), ids, where)
+
+    def features_file(self, n: int, ids, where: str) -> np.ndarray | None:
+        """The `features` file's rows for n samples, checked (None without a file)."""
         if not self.features:
             return None
         from palbench.datasets.features import read_features
 
         field = f"{where}.features"
-        return check_features(read_features(self.features, len(X), ids, field), field)
+        return check_features(read_features(self.features, n, ids, field), field)
 
 
 @dataclass(frozen=True, kw_only=True)

