@@ -235,7 +235,8 @@ def test_csv_labels_are_the_last_column_unless_named(tmp_path):
 
 
 # a value for each parameter declared without a default (a required one), valid for its check
-REQUIRED = {"path": "pool.csv", "matrix": [[1.0]], "factory": "torch.nn:Flatten"}
+REQUIRED = {"path": "pool.csv", "matrix": [[1.0]], "factory": "torch.nn:Flatten",
+            "model": "bert-base-uncased"}
 BASE = {"dataset": {"name": "blobs"}, "strategy": {"name": "random"}}  # for [experiment]
 
 

@@ -70,6 +70,9 @@ def resolve_paths(table: dict, base_dir: Path) -> dict:
     if isinstance(table.get("encoder"), dict):  # its module's files, and its cache folder
         table["encoder"] = resolve_paths_in(table["encoder"], ("path", "weights", "cache_dir"),
                                             base_dir)
+        model = table["encoder"].get("model")  # a model's folder beside the config, else an id
+        if isinstance(model, str) and model and (base_dir / model).is_dir():
+            table["encoder"]["model"] = str((base_dir / model).resolve())
     return table
 
 

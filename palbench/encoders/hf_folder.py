@@ -1,5 +1,5 @@
-"""A Hugging Face model on disk: the folder it is in (a path, or an id found in the local
-Hugging Face cache, never downloaded), the files that identify it, and its loading kept quiet
+"""A Hugging Face model on disk: the folder it is in (a folder named, or an id found in the
+local Hugging Face cache, never downloaded), the files that identify it, and its loading kept quiet
 off a terminal. What the text encoders (`transformers`, `all_minilm_l6_v2`) share."""
 
 from __future__ import annotations
@@ -28,13 +28,12 @@ def cached_folder(model: str, field: str) -> Path:
     try:
         return Path(snapshot_download(model, local_files_only=True))
     except HFValidationError:
-        raise ConfigError(field, model, "is not a Hugging Face id (name or namespace/name); "
-                          "a folder on disk is given as path") from None
+        raise ConfigError(field, model, "is neither a folder nor a Hugging Face id (name or "
+                          "namespace/name)") from None
     except LocalEntryNotFoundError:
-        raise ConfigError(field, model, f"is not on disk (no local copy in "
-                          f"{constants.HF_HUB_CACHE}; download it once where there is a "
-                          f"network, `hf download {model}`, or give its folder as path)") \
-            from None
+        raise ConfigError(field, model, f"is not on disk (no such folder, and no local copy "
+                          f"in {constants.HF_HUB_CACHE}; download it once where there is a "
+                          f"network, `hf download {model}`, or name its folder)") from None
 
 
 def model_folder(path: str, field: str) -> Path:

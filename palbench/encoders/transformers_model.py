@@ -1,7 +1,8 @@
-"""Any Hugging Face transformers model on disk as a text encoder: a folder (`path`), or a
-model id found in the local Hugging Face cache (`model`; never downloaded). Texts are
-tokenized by the model's own tokenizer, run through the model, and its last hidden states
-pooled to one vector a text. Identity: the sha256 of the model's files, never its path or id.
+"""Any Hugging Face transformers model on disk as a text encoder: `model` names its folder,
+or a model id found in the local Hugging Face cache (never downloaded), as transformers'
+`from_pretrained` reads a name: a folder when there is one. Texts are tokenized by the model's
+own tokenizer, run through the model, and its last hidden states pooled to one vector a text.
+Identity: the sha256 of the model's files, never its path or id.
 """
 
 from __future__ import annotations
@@ -28,33 +29,32 @@ class Transformers(Encoder):
     hidden states pooled (`pooling`: the mean over the text's tokens, or the first token's,
     [CLS]), then scaled to unit length when `normalize`. With mean pooling and `normalize =
     true`, all-MiniLM-L6-v2's folder gives what `all_minilm_l6_v2` gives."""
-    examples = ({"path": str(EXAMPLE), "max_length": 64},)
+    examples = ({"model": str(EXAMPLE), "max_length": 64},)
 
     takes = "texts"
-    # the model's folder (config.json, the weights, the tokenizer), relative to the config
-    # file (its files' sha256 are the encoder's identity, not its path)
-    path: str = param("", results=False)
-    # or a Hugging Face id ("bert-base-uncased") found in the local cache (~/.cache/
-    # huggingface/hub, $HF_HUB_CACHE); never downloaded (identity: its files' sha256)
-    model: str = param("", results=False)
+    # the model's folder (config.json, the weights, the tokenizer; relative to the config
+    # file), else a Hugging Face id ("bert-base-uncased") found in the local cache
+    # (~/.cache/huggingface/hub, $HF_HUB_CACHE), never downloaded; its files' sha256 are the
+    # encoder's identity, not the name
+    model: str = param(results=False)
     pooling: str = param("mean", choices=("mean", "cls"))  # the tokens' mean, or the first's
     max_length: int = param(256, ge=1)  # tokens kept of a text (the rest cut off)
     normalize: bool = False  # each vector scaled to unit length
 
     def validate(self, where):
-        check(bool(self.path) != bool(self.model), f"{where}.path", self.path,
-              "name the model by path (a folder) or by model (a Hugging Face id), one of them"
-              if self.model else "a transformers model needs path (its folder) or model "
-              "(a Hugging Face id)")
+        check(bool(self.model), f"{where}.model", self.model, "name a model's folder or a "
+              "Hugging Face id")
 
     def folder(self, where: str) -> Path:
-        if self.path:
-            return model_folder(self.path, f"{where}.path")
-        return model_folder(str(cached_folder(self.model, f"{where}.model")), f"{where}.model")
+        """The model's folder: `model` itself when it is a folder (or written as a path),
+        else the local cache's copy of the id."""
+        field = f"{where}.model"
+        if Path(self.model).is_dir() or written_as_path(self.model):
+            return model_folder(self.model, field)
+        return model_folder(str(cached_folder(self.model, field)), field)
 
     def weights_hash(self) -> str:
-        field = "dataset.encoder.path" if self.path else "dataset.encoder.model"
-        return folder_sha256(self.folder("dataset.encoder"), field)
+        return folder_sha256(self.folder("dataset.encoder"), "dataset.encoder.model")
 
     def compute(self, X, image_shape, where: str) -> np.ndarray:
         import torch
@@ -79,7 +79,6 @@ class Transformers(Encoder):
         """(tokenizer, model) from the folder; one line when transformers is absent or the
         folder holds no model it can load."""
         folder = self.folder(where)
-        field = f"{where}.path" if self.path else f"{where}.model"
         try:
             from transformers import AutoModel, AutoTokenizer
         except ImportError:
@@ -90,7 +89,7 @@ class Transformers(Encoder):
                 tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
                 network = AutoModel.from_pretrained(folder, local_files_only=True)
         except (OSError, ValueError, KeyError) as exc:
-            raise ConfigError(field, self.path or self.model, "cannot be loaded by "
+            raise ConfigError(f"{where}.model", self.model, "cannot be loaded by "
                               f"transformers ({str(exc).splitlines()[0]})") from None
         positions = getattr(network.config, "max_position_embeddings", None)
         check(positions is None or self.max_length <= positions, f"{where}.max_length",
@@ -105,3 +104,9 @@ def pool(hidden, mask, pooling: str):
         return hidden[:, 0]
     weights = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+def written_as_path(name: str) -> bool:
+    """Whether a name can only be a path, not a Hugging Face id (absolute, ./ or ../, or more
+    than one /): it is then refused as a folder that is not there."""
+    return name.startswith(("/", "./", "../")) or name.count("/") > 1

@@ -128,8 +128,8 @@ def test_the_fields_declared_as_changing_no_result_are_these():
         "iris", "npz", "text", "wine")}  # a features file: its data are in the fingerprint
     encoder_files = {"encoder.torchscript.path", "encoder.factory.weights",
                      "encoder.torchscript.cache_dir", "encoder.factory.cache_dir",
-                     "encoder.efficientnet_lite0.cache_dir", "encoder.transformers.path",
-                     "encoder.transformers.model", "encoder.transformers.cache_dir",
+                     "encoder.efficientnet_lite0.cache_dir", "encoder.transformers.model",
+                     "encoder.transformers.cache_dir",
                      "encoder.all_minilm_l6_v2.cache_dir"}  # files by sha256; a cache
     assert out == {"dataset.csv.path", "dataset.npz.path", "dataset.imagefolder.path",
                    "dataset.text.path",

@@ -136,9 +136,9 @@ def test_two_encoders_never_share_a_spec_hash(tmp_path):
     built_in = spec_hashes(tmp_path, 'name = "all_minilm_l6_v2"')
     # the same model run by transformers, mean pooled and normalised: the same vectors (its
     # own test), so the same data fingerprint; the encoder alone tells the cells apart
-    same_vectors = spec_hashes(tmp_path, f'name = "transformers"\npath = "{model}"\n'
+    same_vectors = spec_hashes(tmp_path, f'name = "transformers"\nmodel = "{model}"\n'
                                          'normalize = true')
-    cls = spec_hashes(tmp_path, f'name = "transformers"\npath = "{model}"\npooling = "cls"')
+    cls = spec_hashes(tmp_path, f'name = "transformers"\nmodel = "{model}"\npooling = "cls"')
     batches = spec_hashes(tmp_path, 'name = "all_minilm_l6_v2"\nbatch_size = 32')
     assert len(built_in) == 4 and len(built_in | same_vectors | cls | batches) == 16
     assert spec_hashes(tmp_path, 'name = "all_minilm_l6_v2"') == built_in

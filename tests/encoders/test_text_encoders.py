@@ -53,7 +53,7 @@ def test_mean_pooling_is_sentence_transformers_without_its_normalisation(folder,
     unnormalised = SentenceTransformer(modules=[sentence_model[0], sentence_model[1]],
                                        device="cpu")
     expected = unnormalised.encode(TEXTS, batch_size=8, convert_to_numpy=True)
-    ours = Transformers(path=str(folder), batch_size=5).compute(TEXTS, None, WHERE)
+    ours = Transformers(model=str(folder), batch_size=5).compute(TEXTS, None, WHERE)
     assert ours.shape == (len(TEXTS), 384)
     assert np.abs(np.linalg.norm(expected, axis=1) - 1).min() > 0.1  # really not unit length
     close(ours, expected)
@@ -64,14 +64,14 @@ def test_normalised_it_is_the_built_in_and_the_built_in_is_the_models_pipeline(
     built_in = AllMiniLmL6V2(batch_size=7).compute(TEXTS, None, WHERE)
     close(built_in, sentence_model.encode(TEXTS, convert_to_numpy=True))
     np.testing.assert_allclose(np.linalg.norm(built_in, axis=1), 1, atol=16 * EPS)
-    normalised = Transformers(path=str(folder), normalize=True).compute(TEXTS, None, WHERE)
+    normalised = Transformers(model=str(folder), normalize=True).compute(TEXTS, None, WHERE)
     close(normalised, built_in)
 
 
 def test_cls_pooling_is_the_first_tokens_last_hidden_state():
     from transformers import AutoModel, AutoTokenizer
 
-    ours = Transformers(path=str(EXAMPLE), pooling="cls", max_length=64).compute(
+    ours = Transformers(model=str(EXAMPLE), pooling="cls", max_length=64).compute(
         TEXTS[:3], None, WHERE)
     tokenizer = AutoTokenizer.from_pretrained(EXAMPLE)
     model = AutoModel.from_pretrained(EXAMPLE).eval()
@@ -80,7 +80,7 @@ def test_cls_pooling_is_the_first_tokens_last_hidden_state():
             hidden = model(**tokenizer(text, return_tensors="pt")).last_hidden_state
             np.testing.assert_allclose(row, hidden[0, 0].numpy(), rtol=0,
                                        atol=64 * EPS * float(hidden.abs().max()))
-    mean = Transformers(path=str(EXAMPLE), max_length=64).compute(TEXTS[:3], None, WHERE)
+    mean = Transformers(model=str(EXAMPLE), max_length=64).compute(TEXTS[:3], None, WHERE)
     assert not np.allclose(mean, ours)
 
 
@@ -99,29 +99,61 @@ def test_a_model_id_is_found_in_the_local_cache_and_never_downloaded(tmp_path, m
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     hub_cache(tmp_path / "hub", "palbench/tiny-bert", EXAMPLE)
     by_id = Transformers(model="palbench/tiny-bert", max_length=64)
-    by_path = Transformers(path=str(EXAMPLE), max_length=64)
-    assert by_id.weights_hash() == by_path.weights_hash()  # the files, not where they are
+    by_folder = Transformers(model=str(EXAMPLE), max_length=64)
+    assert by_id.weights_hash() == by_folder.weights_hash()  # the files, not where they are
     np.testing.assert_array_equal(by_id.compute(TEXTS, None, WHERE),
-                                  by_path.compute(TEXTS, None, WHERE))
-    with pytest.raises(ConfigError) as missing:
-        Transformers(model="bert-base-uncased").weights_hash()
-    assert str(missing.value).startswith(
-        "dataset.encoder.model = 'bert-base-uncased': is not on disk (no local copy in "
-        f"{tmp_path / 'hub'}; download it once where there is a network, `hf download "
-        "bert-base-uncased`, or give its folder as path)")
+                                  by_folder.compute(TEXTS, None, WHERE))
+    assert refused(Transformers(model="bert-base-uncased")) == (
+        "dataset.encoder.model = 'bert-base-uncased': is not on disk (no such folder, and no "
+        f"local copy in {tmp_path / 'hub'}; download it once where there is a network, `hf "
+        "download bert-base-uncased`, or name its folder)")
+
+
+def test_a_model_folder_beside_the_config_is_read_from_there(tmp_path, monkeypatch):
+    import tomllib
+
+    from palbench.bench.config import plan_from_raw
+
+    monkeypatch.chdir(tmp_path)  # not where the config is
+    shutil.copytree(EXAMPLE, tmp_path / "study" / "models" / "bert")
+    texts, labels = topic_corpus(40)
+    (tmp_path / "study" / "texts.csv").write_text(
+        "text,label\n" + "".join(f"{t},{lab}\n" for t, lab in zip(texts, labels)))
+    raw = tomllib.loads("""
+[experiment]
+seeds = [0]
+budgets = [8]
+batch_size = 4
+[dataset]
+name = "text"
+path = "texts.csv"
+[dataset.encoder]
+name = "transformers"
+model = "models/bert"
+max_length = 64
+cache_dir = "cache"
+[strategy]
+name = "random"
+[learner]
+name = "sklearn"
+""")
+    [cell] = plan_from_raw(raw, tmp_path / "study").cells
+    assert cell.spec()["dataset"]["encoder"]["weights_sha256"] == \
+        Transformers(model=str(EXAMPLE)).weights_hash()
+    assert list((tmp_path / "study" / "cache").glob("embedding-*.npy"))
 
 
 def test_the_identity_is_every_file_that_makes_the_model(tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(EXAMPLE, copy)
     (copy / "README.md").write_text("notes change nothing")
-    assert Transformers(path=str(copy)).weights_hash() == \
-        Transformers(path=str(EXAMPLE)).weights_hash()
+    assert Transformers(model=str(copy)).weights_hash() == \
+        Transformers(model=str(EXAMPLE)).weights_hash()
     tokenizer = copy / "tokenizer_config.json"
     tokenizer.write_text(tokenizer.read_text().replace('"do_lower_case": true',
                                                        '"do_lower_case": false'))
-    assert Transformers(path=str(copy)).weights_hash() != \
-        Transformers(path=str(EXAMPLE)).weights_hash()
+    assert Transformers(model=str(copy)).weights_hash() != \
+        Transformers(model=str(EXAMPLE)).weights_hash()
 
 
 def refused(encoder) -> str:
@@ -138,17 +170,18 @@ def test_a_folder_that_is_no_model_is_one_line(tmp_path):
     (tmp_path / "file.txt").write_text("")
     shutil.copytree(EXAMPLE, tmp_path / "no-weights",
                     ignore=shutil.ignore_patterns("*.safetensors"))
-    assert refused(Transformers(path=str(tmp_path / "absent"))) == \
-        f"dataset.encoder.path = '{tmp_path / 'absent'}': no such folder"
-    assert "is a file, not a folder" in refused(Transformers(path=str(tmp_path / "file.txt")))
-    assert "has no config.json" in refused(Transformers(path=str(tmp_path / "empty")))
-    assert refused(Transformers(path=str(tmp_path / "no-weights"))).endswith(
+    assert refused(Transformers(model=str(tmp_path / "absent"))) == \
+        f"dataset.encoder.model = '{tmp_path / 'absent'}': no such folder"
+    assert "is a file, not a folder" in refused(Transformers(model=str(tmp_path / "file.txt")))
+    assert "has no config.json" in refused(Transformers(model=str(tmp_path / "empty")))
+    assert refused(Transformers(model=str(tmp_path / "no-weights"))).endswith(
         "has no weights (model.safetensors or pytorch_model.bin)")
-    assert refused(Transformers(path=str(EXAMPLE))) == \
+    assert refused(Transformers(model=str(EXAMPLE))) == \
         "dataset.encoder.max_length = 256: the model reads at most 64 tokens"
-    assert "needs path (its folder) or model" in refused(Transformers())
-    assert "one of them" in refused(Transformers(path=str(EXAMPLE), model="x/y"))
-    assert "is not a Hugging Face id" in refused(Transformers(model="not an id"))
+    assert refused(Transformers(model="")) == \
+        "dataset.encoder.model = '': name a model's folder or a Hugging Face id"
+    assert refused(Transformers(model="not an id")).endswith(
+        "is neither a folder nor a Hugging Face id (name or namespace/name)")
 
 
 def test_the_built_in_without_its_package_is_one_line(monkeypatch):
