@@ -15,3 +15,5 @@ for data in digits fashion; do
     palbench report --store "$store" --experiment "representations-$data" --panels learner \
         --out "docs/generated/representations/$data"
 done
+# the study page's tables and figure (docs/studies/representations.md) from the same store
+"${PYTHON:-python}" tools/representation_study.py "$store"
