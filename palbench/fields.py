@@ -171,6 +171,9 @@ def identity(obj: Any) -> dict:
     return found
 
 
+CONTENT = "content"  # a nested identity's key for its content_identity (files, by hash)
+
+
 def named_identity(component: Any) -> Any:
     """A nested component (or a tuple of them, or None) as its name plus its identity (and
     its `content_identity`: the files it reads, by hash)."""
@@ -179,8 +182,19 @@ def named_identity(component: Any) -> Any:
     if isinstance(component, tuple):
         return [named_identity(c) for c in component]
     cls = type(component)
+    content = component.content_identity()
     return {"name": cls.__dict__.get("registry_name") or path_of(cls), **identity(component),
-            **component.content_identity()}
+            **({CONTENT: content} if content else {})}
+
+
+def as_table(identity_of: Any) -> Any:
+    """A spec's identity as the config table that builds it again: nested components
+    without their `content` (the hashes of the files they read, which no config sets)."""
+    if isinstance(identity_of, list):
+        return [as_table(v) for v in identity_of]
+    if not isinstance(identity_of, dict):
+        return identity_of
+    return {k: as_table(v) for k, v in identity_of.items() if k != CONTENT}
 
 
 def jsonable(value: Any) -> Any:

@@ -38,7 +38,7 @@ from palbench.bench.grid import Plan
 from palbench.bench.session import run_plan
 from palbench.datasets import DATASETS, Dataset
 from palbench.errors import ConfigError
-from palbench.fields import without_results
+from palbench.fields import as_table, without_results
 from palbench.results.schema import CHECKPOINT_FIELDS
 from palbench.results.store import ResultsStore
 
@@ -186,6 +186,7 @@ def choose(runs: list[StoredRun], sample: int | None, seed: int) -> list[str]:
 def config_of(spec: dict, experiment: str, labels: dict[str, str], seeds: list[int]) -> dict:
     """A config (as TOML would give it) whose grid is the spec's cell at each seed: each table
     is the spec's identity of that section, with its label as the id."""
+    spec = as_table(spec)
     raw = {"experiment": {**spec["experiment"], "name": experiment, "seeds": seeds}}
     dataset = {k: v for k, v in spec["dataset"].items() if k not in ("label", "fingerprint")}
     raw["dataset"] = {**dataset, "id": spec["dataset"]["label"]}

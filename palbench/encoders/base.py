@@ -91,7 +91,13 @@ class Encoder(Component):
         with torch.inference_mode():
             for rows_in in self.batches(rows):
                 batch = self.inputs(rows_in).to(where_run)
-                features = model(batch)
+                try:
+                    features = model(batch)
+                except RuntimeError as exc:  # the module cannot take these inputs
+                    raise ConfigError(f"{where}.name", self.registry_name or
+                                      type(self).__name__, f"failed on a batch of shape "
+                                      f"{list(batch.shape)}: {str(exc).splitlines()[0]}") \
+                        from None
                 out.append(features.reshape(len(batch), -1).float().cpu().numpy())
         return np.concatenate(out)
 

@@ -266,6 +266,38 @@ def test_a_file_dataset_is_verified_with_the_file_given(tmp_path, capsys):
     assert code == 2 and "--data" in err and "no such file" in err
 
 
+def test_a_cell_with_an_encoder_is_rebuilt_from_its_spec(tmp_path, capsys):
+    """An encoder's identity holds the sha256 of its weights (`content`), which no config
+    sets: verify rebuilds the cell without it, and the rebuilt encoder's own hash must match."""
+    config = tmp_path / "encoded.toml"
+    config.write_text(textwrap.dedent(f"""
+        [experiment]
+        seeds = [0]
+        budgets = [10, 20]
+        [dataset]
+        name = "digits"
+        [dataset.encoder]
+        name = "efficientnet_lite0"
+        size = 32
+        pixel_max = 16.0
+        cache_dir = "{tmp_path / 'cache'}"
+        [strategy]
+        name = "coreset"
+        [learner]
+        name = "sklearn"
+        estimator = "sklearn.linear_model.LogisticRegression"
+        """), encoding="utf-8")
+    store = tmp_path / "encoded.sqlite"
+    assert main(["run", str(config), "--store", str(store), "--quiet"]) == 0
+    capsys.readouterr()
+    spec = json.loads(sql(store, "SELECT spec_json FROM runs")[0][0])
+    assert len(spec["dataset"]["encoder"]["content"]["weights_sha256"]) == 64
+    code, lines, err = verify(capsys, "--store", store)
+    assert code == 0, err
+    assert lines[0].startswith("palbench verify: 1 cells re-run (1 stored runs), 2 checkpoints")
+    assert "0 different" in lines[0]
+
+
 @pytest.mark.parametrize("args, named", [
     (["--sample", "0"], "--sample"),
     (["--sample", "-2"], "--sample"),

@@ -113,7 +113,7 @@ def test_a_run_end_to_end_then_again_from_the_cache(corpus, tmp_path, encoder_ru
     spec = json.loads(sqlite3.connect(tmp_path / "a.sqlite").execute(
         "SELECT spec_json FROM runs LIMIT 1").fetchone()[0])
     assert spec["dataset"]["encoder"]["name"] == "all_minilm_l6_v2"
-    assert len(spec["dataset"]["encoder"]["weights_sha256"]) == 64
+    assert len(spec["dataset"]["encoder"]["content"]["weights_sha256"]) == 64
     assert main(["run", str(tmp_path / "c.toml"), "--store", str(tmp_path / "b.sqlite"),
                  "--quiet"]) == 0
     assert encoder_runs == [N]  # the second run read the embeddings from the cache

@@ -79,3 +79,13 @@ def test_bad_arguments_or_weights_are_one_line(tmp_path, bad, field, words):
     message = str(refused.value)
     assert message.startswith(f"dataset.encoder.{field} = ") and words in message
     assert "\n" not in message
+
+
+def test_a_module_that_cannot_take_the_inputs_is_one_line(tmp_path):
+    """A Linear of the wrong width on wine's 13 features: the shape and torch's reason."""
+    with pytest.raises(ConfigError) as refused:
+        features(tmp_path, arguments={"in_features": 64, "out_features": 3})
+    message = str(refused.value)
+    assert message.startswith("dataset.encoder.name = 'factory': failed on a batch of shape "
+                              "[178, 13]: mat1 and mat2 shapes cannot be multiplied")
+    assert "\n" not in message

@@ -138,7 +138,7 @@ name = "random"
 name = "sklearn"
 """)
     [cell] = plan_from_raw(raw, tmp_path / "study").cells
-    assert cell.spec()["dataset"]["encoder"]["weights_sha256"] == \
+    assert cell.spec()["dataset"]["encoder"]["content"]["weights_sha256"] == \
         Transformers(model=str(EXAMPLE)).weights_hash()
     assert list((tmp_path / "study" / "cache").glob("embedding-*.npy"))
 
