@@ -18,6 +18,7 @@ from palbench.bench.loop import CellResult
 from palbench.bench.worker_imports import check_workers_can_start
 from palbench.datasets import Dataset
 from palbench.errors import ConfigError, PalbenchError, WorkerDied
+from palbench.imports import ROOTS, add_roots
 
 
 def _ray_gpu_request(cell: Cell, cluster_gpus: float) -> float:
@@ -63,6 +64,20 @@ def check_reachable(address: str) -> None:
             from None
 
 
+def worker_setup() -> dict:
+    """The job's runtime environment: each Ray worker, before it unpickles a cell, finds the
+    config's own modules where this process does (palbench.imports ROOTS, after the
+    installed packages), as a process pool's workers do."""
+    if not ROOTS:
+        return {}
+    roots = list(ROOTS)
+
+    def find_config_modules() -> None:  # a named function: Ray registers the hook by name
+        add_roots(*roots)
+
+    return {"worker_process_setup_hook": find_config_modules}
+
+
 def join_ray(ray, address: str, verbose: bool) -> None:
     """ray.init against a running cluster, failing in one line that names the address, the
     cause and the fix (token authentication, which `ray start` turns on by default)."""
@@ -72,7 +87,8 @@ def join_ray(ray, address: str, verbose: bool) -> None:
     try:
         with contextlib.nullcontext() if verbose else descriptor_2_aside():
             ray.init(address=address, log_to_driver=verbose,
-                     logging_level=logging.INFO if verbose else logging.ERROR)
+                     logging_level=logging.INFO if verbose else logging.ERROR,
+                     runtime_env=worker_setup())
     except Exception as exc:  # noqa: BLE001  (Ray raises ConnectionError, RuntimeError, ...)
         from palbench.errors import first_line
 
@@ -159,7 +175,7 @@ def run_cells_ray(cells: Iterable[Cell], datasets: Callable[[Cell], Dataset], wo
             join_ray(ray, address, verbose)
         else:
             ray.init(num_cpus=workers, include_dashboard=False, _node_ip_address="127.0.0.1",
-                     log_to_driver=False)
+                     log_to_driver=False, runtime_env=worker_setup())
             outward = [n["NodeManagerAddress"] for n in ray.nodes()
                        if n["NodeManagerAddress"] != "127.0.0.1"]
             if outward:  # Ray read its settings when first imported, before ours

@@ -77,3 +77,32 @@ def test_each_dataset_goes_into_the_object_store_once(write_config, tmp_path, mo
     assert len(put) == 1 and put[0].fingerprint == plan.cells[0].dataset_fingerprint
     task = pickle.dumps(plan.cells[0])
     assert len(task) < 8192 and put[0].X.tobytes()[:256] not in task
+
+
+def test_a_strategy_beside_the_config_reaches_ray_workers(tmp_path, monkeypatch):
+    """A module in the config's folder (not installed, not on sys.path) is found by Ray's
+    workers as by the local executor's: the same rows."""
+    import pandas as pd
+
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "beside_config.py").write_text(
+        "from dataclasses import dataclass\n"
+        "import numpy as np\n"
+        "import palbench\n\n"
+        "@dataclass(frozen=True, kw_only=True)\n"
+        "class FirstUnasked(palbench.Strategy):\n"
+        "    def select(self, ctx, k, rng):\n"
+        "        return np.flatnonzero(~ctx.queried)[:k]\n")
+    config = folder / "grid.toml"
+    config.write_text('[experiment]\nseeds = [0, 1]\nbudgets = [6, 12]\nbatch_size = 3\n'
+                      'probe = false\n[dataset]\nname = "iris"\n[strategy]\n'
+                      'name = "beside_config:FirstUnasked"\n[learner]\nname = "sklearn"\n'
+                      'estimator = "sklearn.linear_model.LogisticRegression"\n')
+    monkeypatch.chdir(tmp_path)  # the module is found by the config's folder alone
+    assert main(["run", str(config), "--store", str(tmp_path / "local.sqlite"), "--quiet"]) == 0
+    assert main(["run", str(config), "--store", str(tmp_path / "ray.sqlite"), "--quiet",
+                 "--executor", "ray", "--workers", "1"]) == 0
+    pd.testing.assert_frame_equal(frame_of(tmp_path / "local.sqlite"),
+                                  frame_of(tmp_path / "ray.sqlite"))
