@@ -13,8 +13,12 @@ from palbench.encoders.base import file_sha256
 from palbench.errors import ConfigError, check
 
 # the files a model's configuration and tokenizer are in (config.json, tokenizer.json,
-# vocab.txt, merges.txt, spiece.model, ...)
-SETTINGS_SUFFIXES = (".json", ".txt", ".model")
+# added_tokens.json, vocab.txt, merges.txt, spiece.model, bpe.codes, ...)
+SETTINGS_PATTERNS = ("*.json", "*.txt", "*.model", "vocab.*", "bpe.codes")
+# the files a tokenizer reads its vocabulary from; tokenizer_config.json alone may name one
+# that needs no file (bytes), so it is checked when loaded (`Transformers.loaded`)
+TOKENIZER_PATTERNS = ("tokenizer.json", "vocab.*", "merges.txt", "*.model", "bpe.codes",
+                      "tokenizer_config.json")
 # its weights, in transformers' order of preference: the first pattern with a file is loaded
 WEIGHTS_PATTERNS = ("*.safetensors", "pytorch_model*.bin")
 
@@ -45,6 +49,9 @@ def model_folder(path: str, field: str) -> Path:
           "Face model folder")
     check(bool(weights_files(folder)), field, path, "has no weights (model.safetensors or "
           "pytorch_model.bin)")
+    check(any(next(folder.glob(pattern), None) for pattern in TOKENIZER_PATTERNS), field,
+          path, "has no tokenizer (tokenizer.json, vocab.*, merges.txt, a .model file or "
+          "tokenizer_config.json)")
     return folder
 
 
@@ -57,11 +64,18 @@ def weights_files(folder: Path) -> list[Path]:
 
 
 def identity_files(folder: Path) -> list[Path]:
-    """The files that make the model: its weights, its configuration and tokenizer files, and
-    the configuration of each module one folder down (sentence-transformers' 1_Pooling)."""
-    settings = [p for pattern in ("*", "*/config.json") for p in folder.glob(pattern)
-                if p.is_file() and p.suffix in SETTINGS_SUFFIXES and not p.name.startswith(".")]
-    return sorted(set(settings) | set(weights_files(folder)))
+    """The files that make the model, in its folder and every sub-folder (sentence-transformers'
+    modules: 1_Pooling, 2_Dense): weights, configuration and tokenizer files. Hidden files and
+    folders (the .cache `hf download --local-dir` leaves) and documents are not the model."""
+    found = set()
+    for directory in (folder, *folder.rglob("*")):
+        if not directory.is_dir() or any(part.startswith(".") for part in
+                                         directory.relative_to(folder).parts):
+            continue
+        found |= {p for pattern in SETTINGS_PATTERNS for p in directory.glob(pattern)
+                  if p.is_file() and not p.name.startswith(".")}
+        found |= set(weights_files(directory))
+    return sorted(found)
 
 
 def folder_sha256(folder: Path, field: str) -> str:

@@ -1,8 +1,9 @@
-"""Any Hugging Face transformers model on disk as a text encoder: `model` names its folder,
-or a model id found in the local Hugging Face cache (never downloaded), as transformers'
-`from_pretrained` reads a name: a folder when there is one. Texts are tokenized by the model's
-own tokenizer, run through the model, and its last hidden states pooled to one vector a text.
-Identity: the sha256 of the model's files, never its path or id.
+"""Any Hugging Face transformers model on disk as a text encoder: `model` names its folder
+(an absolute path: the config makes a folder beside it absolute), else a model id found in the
+local Hugging Face cache (never downloaded); a relative name is never looked for in the
+working folder. Texts are tokenized by the model's own tokenizer, run through the model, and
+its last hidden states pooled to one vector a text. Identity: the sha256 of the model's files,
+never its path or id.
 """
 
 from __future__ import annotations
@@ -46,11 +47,14 @@ class Transformers(Encoder):
               "Hugging Face id")
 
     def folder(self, where: str) -> Path:
-        """The model's folder: `model` itself when it is a folder (or written as a path),
-        else the local cache's copy of the id."""
+        """The model's folder: `model` itself when it is an absolute path, else the local
+        cache's copy of the Hugging Face id; a relative path (./, ../, two /) is refused."""
         field = f"{where}.model"
-        if Path(self.model).is_dir() or written_as_path(self.model):
+        if Path(self.model).is_absolute():
             return model_folder(self.model, field)
+        check(not written_as_path(self.model), field, self.model,
+              "no such folder beside the config file")
+        needs_transformers(where)
         return model_folder(str(cached_folder(self.model, field)), field)
 
     def weights_hash(self) -> str:
@@ -66,10 +70,15 @@ class Transformers(Encoder):
         out = []
         with torch.inference_mode():
             for texts in self.batches(list(X)):
-                tokens = tokenizer(texts, padding=True, truncation=True,
-                                   max_length=self.max_length, return_tensors="pt").to(on)
-                pooled = pool(network(**tokens).last_hidden_state, tokens["attention_mask"],
-                              self.pooling)
+                try:
+                    tokens = tokenizer(texts, padding=True, truncation=True,
+                                       max_length=self.max_length, return_tensors="pt").to(on)
+                    hidden = network(**tokens).last_hidden_state
+                except (ValueError, RuntimeError, IndexError) as exc:  # the model or its
+                    # tokenizer cannot take these texts (a tokenizer from another model)
+                    raise ConfigError(f"{where}.model", self.model, f"failed on a batch of "
+                                      f"{len(texts)} texts: {first_line(exc)}") from None
+                pooled = pool(hidden, tokens["attention_mask"], self.pooling)
                 if self.normalize:
                     pooled = F.normalize(pooled, dim=1)
                 out.append(pooled.float().cpu().numpy())
@@ -77,24 +86,48 @@ class Transformers(Encoder):
 
     def loaded(self, where: str):
         """(tokenizer, model) from the folder; one line when transformers is absent or the
-        folder holds no model it can load."""
+        folder holds no model it can load, or no tokenizer with a vocabulary. A tokenizer
+        without a padding token (GPT-2's) pads with its end-of-text token (padding is masked
+        out of the pooling); texts are padded on the right, so a text's first token is first."""
         folder = self.folder(where)
-        try:
-            from transformers import AutoModel, AutoTokenizer
-        except ImportError:
-            raise ConfigError(f"{where}.name", "transformers", "needs the package "
-                              f"transformers, which is not installed ({INSTALL})") from None
+        needs_transformers(where)
+        from transformers import AutoModel, AutoTokenizer
+
+        field = f"{where}.model"
         try:
             with quiet_loading():
                 tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
                 network = AutoModel.from_pretrained(folder, local_files_only=True)
-        except (OSError, ValueError, KeyError) as exc:
-            raise ConfigError(f"{where}.model", self.model, "cannot be loaded by "
-                              f"transformers ({str(exc).splitlines()[0]})") from None
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise ConfigError(field, self.model, "cannot be loaded by transformers "
+                              f"({first_line(exc)})") from None
+        special = set(tokenizer.all_special_ids)
+        check(bool(set(tokenizer.get_vocab().values()) - special), field, self.model,
+              f"its tokenizer has no vocabulary, only its {len(special)} special tokens (the "
+              "folder lacks the tokenizer.json, vocab.* or .model file it reads)")
+        if tokenizer.pad_token is None:
+            check(tokenizer.eos_token is not None, field, self.model, "its tokenizer has no "
+                  "padding token and no end-of-text token to pad with")
+            tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.padding_side = "right"
         positions = getattr(network.config, "max_position_embeddings", None)
         check(positions is None or self.max_length <= positions, f"{where}.max_length",
               self.max_length, f"the model reads at most {positions} tokens")
         return tokenizer, network
+
+
+def needs_transformers(where: str) -> None:
+    """One line when transformers (or huggingface_hub, which finds an id) is not installed."""
+    try:
+        import huggingface_hub  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        raise ConfigError(f"{where}.name", "transformers", "needs the package transformers, "
+                          f"which is not installed ({INSTALL})") from None
+
+
+def first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def pool(hidden, mask, pooling: str):
@@ -107,6 +140,7 @@ def pool(hidden, mask, pooling: str):
 
 
 def written_as_path(name: str) -> bool:
-    """Whether a name can only be a path, not a Hugging Face id (absolute, ./ or ../, or more
-    than one /): it is then refused as a folder that is not there."""
-    return name.startswith(("/", "./", "../")) or name.count("/") > 1
+    """Whether a relative name can only be a path, not a Hugging Face id (./ or ../, or more
+    than one /): the config made it absolute when it was a folder beside it, so it is not
+    there."""
+    return name.startswith(("./", "../")) or name.count("/") > 1
