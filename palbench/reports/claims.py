@@ -34,7 +34,7 @@ from palbench.params import build, read_toml, unknown_key_error
 from palbench.reports.cells import cell_keys, told_apart
 from palbench.reports.metrics import per_run, stops_of
 from palbench.reports.stats import (
-    COSTS,
+    AT_LEAST_ZERO,
     INTERVAL_MIN_SEEDS,
     Interval,
     mean_ci,
@@ -50,7 +50,7 @@ ROBUST = "robust_wins"  # the share of a robustness study's variants won (report
 STOP_METRICS = {"stop_cost": "cost", "stop_loss": "loss"}  # -> stops_of() columns
 # the values each claim metric can take (task accuracy's range, or a cost's): interval limits
 CLAIM_RANGES = {"aulc": METRIC_RANGES["task_acc"], "final_acc": METRIC_RANGES["task_acc"],
-                "cost_to_reach": COSTS, "stop_cost": COSTS}
+                "cost_to_reach": AT_LEAST_ZERO, "stop_cost": AT_LEAST_ZERO}
 # the run columns a claim's keys select on, in the order a missing key is suggested
 FILTERS = ("strategy", "dataset", "experiment", "oracle", "costs", "learner",
            "selection_learner", "tag")

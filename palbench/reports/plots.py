@@ -4,6 +4,7 @@ saved through `saved`, which wraps every title to the width it has: none runs of
 from __future__ import annotations
 
 import textwrap
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -24,8 +25,8 @@ from palbench.reports.metrics import (  # noqa: E402
     stops_of,
 )
 from palbench.reports.ranks import rank_test  # noqa: E402
-from palbench.reports.stats import t_band  # noqa: E402
-from palbench.results.schema import METRICS  # noqa: E402
+from palbench.reports.stats import AT_LEAST_ZERO, t_band  # noqa: E402
+from palbench.results.schema import METRIC_RANGES, METRICS  # noqa: E402
 
 STOP_MARKERS = ("v", "s", "D", "^", "P", "X", "*", "h")  # one per stopping criterion
 
@@ -150,7 +151,8 @@ def plot_curves(frame: pd.DataFrame, path: Path, metric: str, hue: str,
         names = sorted(panel[hue].unique())
         colors = {name: every_color[name] for name in names}
         sns.lineplot(data=panel, x="budget", y=metric, hue=hue, marker="o", palette=colors,
-                     errorbar=t_band, ax=ax, hue_order=names,
+                     errorbar=partial(t_band, within=METRIC_RANGES.get(metric)), ax=ax,
+                     hue_order=names,
                      style=hue if oracles else None, style_order=names if oracles else None,
                      dashes={n: (4, 2) if n.endswith(ORACLE_MARK) else "" for n in names}
                      if oracles else True)
@@ -190,7 +192,8 @@ def plot_graph(frame: pd.DataFrame, path: Path, hue: str, keys: list[str]) -> Fi
         for offset, (column, label) in enumerate(
                 [("n_labels", "samples of known class"), ("n_components", "connected components")]):
             ax = axes[2 * row + offset, col]
-            sns.lineplot(data=panel, x="budget", y=column, hue=hue, errorbar=t_band,
+            sns.lineplot(data=panel, x="budget", y=column, hue=hue,
+                         errorbar=partial(t_band, within=AT_LEAST_ZERO),
                          ax=ax, legend=offset == 0)
             _place_legend(ax, extra > 0)
             ax.set_ylabel(label)

@@ -31,7 +31,7 @@ from palbench.reports.metrics import (
     without_oracle_lines,
 )
 from palbench.reports.stats import (
-    COSTS,
+    AT_LEAST_ZERO,
     mean_ci,
     paired_against,
     paired_method,
@@ -236,7 +236,7 @@ def label_shares(panel: pd.DataFrame, metric: str, baseline: str) -> dict[str, s
         values = np.asarray(values)
         missed = int(np.isinf(values).sum())
         found[name] = f"not reached in {missed}/{len(values)}" if missed else \
-            interval_text(*mean_ci(values, within=COSTS), digits=2)
+            interval_text(*mean_ci(values, within=AT_LEAST_ZERO), digits=2)
     return found
 
 
@@ -259,9 +259,9 @@ def reach_costs(panel: pd.DataFrame, hue: str, metric: str,
                 cells.append(f"not reached in {missed}/{len(costs)}")
             elif np.all(costs <= first + 1e-9):
                 cells.append("at the first budget "
-                             f"({interval_text(*mean_ci(costs, within=COSTS), digits=1)})")
+                             f"({interval_text(*mean_ci(costs, within=AT_LEAST_ZERO), digits=1)})")
             else:
-                cells.append(interval_text(*mean_ci(costs, within=COSTS), digits=1))
+                cells.append(interval_text(*mean_ci(costs, within=AT_LEAST_ZERO), digits=1))
         found[name] = cells
     return found
 
@@ -399,8 +399,9 @@ def stopping_blocks(frame: pd.DataFrame, hue: str, keys: list[str],
         rows = []
         for (line, criterion), runs in panel.groupby([hue, "criterion"], sort=True):
             row = [line, criterion, f"{int(runs['stopped'].sum())}/{len(runs)}",
-                   "{:g} [{:g}, {:g}]".format(*mean_ci(runs["cost"])),
-                   interval_text(*mean_ci(runs["task_acc"])), interval_text(*mean_ci(runs["loss"]))]
+                   "{:g} [{:g}, {:g}]".format(*mean_ci(runs["cost"], within=AT_LEAST_ZERO)),
+                   interval_text(*mean_ci(runs["task_acc"], within=METRIC_RANGES["task_acc"])),
+                   interval_text(*mean_ci(runs["loss"], within=AT_LEAST_ZERO))]
             if mistake_cost is not None:
                 row += [interval_text(*mean_ci(runs[c]), digits=1) for c in ("total", "excess")]
             rows.append(row)

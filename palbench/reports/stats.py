@@ -22,7 +22,7 @@ INTERVAL_MIN_SEEDS = 2  # a t (or Fieller) interval needs a spread: two seeds at
 EXACT_FLIP_MAX_SEEDS = 12  # up to 2^12 = 4,096 sign patterns: every one of them
 RANDOM_FLIPS = 9_999  # above: this many seeded random patterns, p = (1 + hits) / (1 + 9,999)
 FLIP_SEED = 0
-COSTS = (0.0, math.inf)  # what a cost, or a share of one, can be: its intervals' limits
+AT_LEAST_ZERO = (0.0, math.inf)  # a cost, a share of one, a count, a loss: interval limits
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def mean_ci(values, level: float = LEVEL, within: tuple[float, float] | None = N
     spread = float(values.std(ddof=1))
     half = spread / math.sqrt(n) * float(stats.t.ppf(0.5 + level / 2, n - 1))
     low, high = mean - half, mean + half
-    if within is not None:
+    if within is not None and within[0] <= mean <= within[1]:  # a mean outside: no limits
         low, high = max(low, within[0]), min(high, within[1])
     return Interval(mean, low, high, n, level)
 
@@ -230,8 +230,9 @@ def paired_against(summary: pd.DataFrame, value: str, baseline: str = "random",
     return pd.DataFrame(rows)
 
 
-def t_band(values) -> tuple[float, float]:
-    """The 95% t interval of a mean as (low, high): a plot's band (seaborn's `errorbar`);
-    (NaN, NaN), no band, below 2 seeds."""
-    interval = mean_ci(values)
+def t_band(values, within: tuple[float, float] | None = None) -> tuple[float, float]:
+    """The 95% t interval of a mean as (low, high), cut to `within` as mean_ci does: a plot's
+    band (seaborn's `errorbar`, with `within` bound by functools.partial); (NaN, NaN), no
+    band, below 2 seeds."""
+    interval = mean_ci(values, within=within)
     return interval.low, interval.high

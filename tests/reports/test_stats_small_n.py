@@ -57,6 +57,9 @@ def test_an_interval_is_cut_to_the_range_its_values_can_take():
     cut = mean_ci([0.40, 0.95], within=(0.0, 1.0))
     assert plain.low < 0 and plain.high > 1
     assert (cut.point, cut.low, cut.high) == (plain.point, 0.0, 1.0)
+    outside = mean_ci([2.0, 2.1], within=(0.0, 1.0))  # not a value of that range: no limits
+    assert outside.low < outside.point < outside.high
+    assert (outside.low, outside.high) == (mean_ci([2.0, 2.1]).low, mean_ci([2.0, 2.1]).high)
     inside = mean_ci([0.80, 0.85, 0.83], within=(0.0, 1.0))
     assert (inside.low, inside.high) == (mean_ci([0.80, 0.85, 0.83]).low,
                                          mean_ci([0.80, 0.85, 0.83]).high)
