@@ -44,7 +44,8 @@ class FashionMnist(TwoViewSource):
 
     Read from IDX files in `data_dir` (Debian: apt-get install dataset-fashion-mnist). Uses the
     official train/test split; `n_train` / `n_test` take stratified subsets for faster runs.
-    A features view (`features`, `encoder`) covers the pool's rows, then the test set's.
+    A features file covers all 70,000 images (training, then test, as the IDX files hold
+    them); an encoder runs on the images kept.
     """
     examples = ({"n_train": 500, "n_test": 100},)
 
@@ -79,24 +80,35 @@ class FashionMnist(TwoViewSource):
             except (ValueError, OSError, EOFError, struct.error) as exc:
                 raise ConfigError(f"{where}.data_dir", self.data_dir,
                                   f"cannot read {path.name}: {exc}") from None
-        X = arrays["X"].reshape(len(arrays["X"]), -1)
-        X_test = arrays["X_test"].reshape(len(arrays["X_test"]), -1)
-        y, y_test = arrays["y"].astype(np.int64), arrays["y_test"].astype(np.int64)
-        X, y = _stratified_subset(X, y, self.n_train, self.split_seed)
-        X_test, y_test = _stratified_subset(X_test, y_test, self.n_test, self.split_seed)
-        X, y, X_test, y_test = self.imbalanced(X, y, X_test, y_test, where)
+        labels, labels_test = arrays["y"].astype(np.int64), arrays["y_test"].astype(np.int64)
+        train = kept_rows(labels, self.n_train, self.split_seed)
+        test = kept_rows(labels_test, self.n_test, self.split_seed)
+        train, y, test, y_test = self.imbalanced(train, labels[train], test, labels_test[test],
+                                                 where)
+        X = arrays["X"][train].reshape(len(train), -1) / 255.0
+        X_test = arrays["X_test"][test].reshape(len(test), -1) / 255.0
         names = FASHION_MNIST_CLASSES if y.max() < 10 else tuple(map(str, range(y.max() + 1)))
-        X, X_test = X / 255.0, X_test / 255.0
-        F = self.features_of(np.concatenate([X, X_test]), None, where, IMAGE_SHAPE)
-        views = None if F is None else (F[:len(X)], F[len(X):])
+        views = self.views(X, X_test, train, test + len(labels),
+                           len(labels) + len(labels_test), where)
         return finish(name, X, y, X_test, y_test, names, self.standardize,
                       image_shape=IMAGE_SHAPE, flip_invariant=True, features=views,
                       features_standardize=self.features_standardize)
 
+    def views(self, X, X_test, train, test, n_all: int, where: str):
+        """The features view of the kept images, (pool, test set) or None: an encoder's output
+        on them, or the kept rows of a features file that covers the whole data set (its
+        60,000 training images, then its 10,000 test images, in the IDX files' order), so one
+        file serves every n_train, n_test and imbalance."""
+        if self.encoder is not None:
+            F = self.features_of(np.concatenate([X, X_test]), None, where, IMAGE_SHAPE)
+            return F[:len(X)], F[len(X):]
+        F = self.features_file(n_all, None, where)
+        return None if F is None else (F[train], F[test])
 
-def _stratified_subset(X, y, n, seed):
+
+def kept_rows(y: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """The rows of a stratified subset of n (all rows when n covers them), in file order."""
     if n >= len(y):
-        return X, y
+        return np.arange(len(y))
     keep, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=seed)
-    keep = np.sort(keep)
-    return X[keep], y[keep]
+    return np.sort(keep)

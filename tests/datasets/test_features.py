@@ -172,8 +172,11 @@ def test_input_features_without_features_is_one_line(files):
 FASHION = "/usr/share/datasets/fashion-mnist"
 
 
-@pytest.mark.skipif(not __import__("os").path.isdir(FASHION),
-                    reason="apt-get install dataset-fashion-mnist")
+needs_fashion = pytest.mark.skipif(not __import__("os").path.isdir(FASHION),
+                                   reason="apt-get install dataset-fashion-mnist")
+
+
+@needs_fashion
 def test_fashion_mnist_carries_a_features_view_pool_rows_then_test_rows(tmp_path):
     """An official split's features: an encoder sees the pool then the test set, and each
     part gets its own rows (a Flatten encoder gives the unscaled pixels back)."""
@@ -189,6 +192,33 @@ def test_fashion_mnist_carries_a_features_view_pool_rows_then_test_rows(tmp_path
     np.testing.assert_array_equal(data.features_test, data.X_test)
     plain = fashion(n_train=60, n_test=20, standardize=False).prepare("fashion", "dataset")
     assert plain.features is None and plain.fingerprint != data.fingerprint
+    np.testing.assert_array_equal(plain.X, data.X)  # the same images kept
+
+
+@needs_fashion
+def test_a_fashion_mnist_features_file_covers_all_70000_images(tmp_path):
+    """One file of the whole data set (training images, then test images, as the IDX files
+    hold them) serves any subset: each kept image gets its own row (here its pixel sum)."""
+    from pathlib import Path
+
+    from palbench.datasets import DATASETS
+    from palbench.datasets.fashion_mnist import read_idx
+
+    folder = Path(FASHION)
+    images = [read_idx(next(folder.glob(f"{stem}*"))) for stem in
+              ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte")]
+    sums = np.concatenate([i.reshape(len(i), -1).sum(axis=1) for i in images])
+    np.save(tmp_path / "sums.npy", np.stack([sums, np.arange(len(sums))], axis=1))
+    fashion = DATASETS.get("fashion_mnist")
+    data = fashion(n_train=50, n_test=30, standardize=False,
+                   features=str(tmp_path / "sums.npy")).prepare("fashion", "dataset")
+    np.testing.assert_allclose(data.features[:, 0], np.round(data.X.sum(axis=1) * 255))
+    np.testing.assert_allclose(data.features_test[:, 0], np.round(data.X_test.sum(axis=1) * 255))
+    assert data.features[:, 1].max() < 60000 <= data.features_test[:, 1].min()
+    with pytest.raises(ConfigError) as refused:
+        np.save(tmp_path / "short.npy", np.zeros((80, 2)))
+        fashion(n_train=50, n_test=30, features=str(tmp_path / "short.npy")).prepare("f", "d")
+    assert "has 80 rows; the dataset has 70000 samples" in str(refused.value)
 
 
 def test_a_learner_on_features_is_checked_only_with_the_datasets_it_runs_with(files):
