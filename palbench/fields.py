@@ -171,7 +171,7 @@ def identity(obj: Any) -> dict:
     return found
 
 
-CONTENT = "content"  # a nested identity's key for its content_identity (files, by hash)
+CONTENT = "content_identity"  # a nested identity's key for what content_identity() says
 
 
 def named_identity(component: Any) -> Any:

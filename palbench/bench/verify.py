@@ -38,7 +38,7 @@ from palbench.bench.grid import Plan
 from palbench.bench.session import run_plan
 from palbench.datasets import DATASETS, Dataset
 from palbench.errors import ConfigError
-from palbench.fields import as_table, without_results
+from palbench.fields import CONTENT, as_table, without_results
 from palbench.results.schema import CHECKPOINT_FIELDS
 from palbench.results.store import ResultsStore
 
@@ -246,6 +246,11 @@ def group_plan(group: list[StoredRun], data_files: list[Path]) -> Plan:
                                                                 "dataset.name"))
     except ConfigError as exc:
         raise cannot_rebuild(run, f"({exc})") from None
+    unread = encoder_files(run.spec["dataset"].get("encoder"))
+    if unread:
+        raise cannot_rebuild(run, f": its encoder reads {unread}, which no spec holds (only "
+                             "the files' sha256); verify rebuilds cells whose encoder is "
+                             "built in (palbench list encoders)")
     label = run.labels["dataset"]
     if reads_file and not data_files:
         raise cannot_rebuild(run, f": dataset {label!r} is read from a file, whose path no "
@@ -271,6 +276,21 @@ def group_plan(group: list[StoredRun], data_files: list[Path]) -> Plan:
                f"{run.spec['dataset']['fingerprint'][:12]}...)"
                f"{failed if len(tries) == 1 else ''}")
     raise cannot_rebuild(run, why)
+
+
+def encoder_files(encoder: dict | None) -> str:
+    """The parameters naming the files a stored encoder read ("" when none: no encoder, or
+    one whose files come with its package): paths, which no spec holds."""
+    if not encoder or CONTENT not in encoder:
+        return ""
+    from palbench.encoders import ENCODERS
+
+    try:
+        cls = ENCODERS.get(encoder["name"], "dataset.encoder.name")
+    except ConfigError:
+        return ""  # group_plan's rebuild names the unknown encoder
+    named = [name for name in without_results(cls) if name != "cache_dir"]
+    return " and ".join(f"dataset.encoder.{name}" for name in named)
 
 
 def cannot_rebuild(run: StoredRun, why: str) -> ConfigError:

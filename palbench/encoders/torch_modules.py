@@ -4,11 +4,12 @@ import path with an optional state dict. Identity: the file's sha256, never its 
 from __future__ import annotations
 
 import pickle
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from palbench.encoders.base import ENCODERS, Encoder, file_sha256
-from palbench.errors import ConfigError, check
+from palbench.errors import ConfigError, check, first_line
 from palbench.fields import param
 from palbench.imports import resolve
 
@@ -68,9 +69,11 @@ class Factory(Encoder):
         make = resolve(self.factory, f"{where}.factory")
         try:
             model = make(**self.arguments)
-        except TypeError as exc:  # an argument the factory does not take
+        except Exception as exc:  # noqa: BLE001  (a factory may raise anything: timm's
+            # unknown model is a RuntimeError, a bad size a ValueError)
             raise ConfigError(f"{where}.arguments", self.arguments,
-                              f"{self.factory} refused them ({exc})") from None
+                              f"{self.factory} failed with them ({type(exc).__name__}: "
+                              f"{first_line(exc)})") from None
         check(isinstance(model, torch.nn.Module), f"{where}.factory", self.factory,
               f"returned {type(model).__name__}, not a torch.nn.Module")
         if self.weights:
@@ -99,7 +102,10 @@ def read_state(path: str, field: str) -> dict:
                 return load_file(path)
             except SafetensorError as exc:
                 raise ConfigError(field, path, f"is not a safetensors file ({exc})") from None
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, OSError, ValueError, pickle.UnpicklingError) as exc:
         raise ConfigError(field, path, f"is not a state dict ({str(exc).splitlines()[0]})") \
             from None
+    check(isinstance(state, Mapping), field, path, f"holds a {type(state).__name__}, not a "
+          "state dict (names to tensors)")
+    return state

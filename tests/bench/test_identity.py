@@ -97,7 +97,7 @@ def assert_nested(obj, f, value, where: str) -> int:
     held = base[f.name]
     content = inner.content_identity()
     assert held == {"name": value["name"], **identity(inner),
-                    **({"content": content} if content else {})}, \
+                    **({"content_identity": content} if content else {})}, \
         f"{where}.{f.name}: the hash holds the raw table, not the built component"
     for g in parameters(inner):
         if not changes_results(g) or nested_kind(g):

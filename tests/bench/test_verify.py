@@ -267,7 +267,7 @@ def test_a_file_dataset_is_verified_with_the_file_given(tmp_path, capsys):
 
 
 def test_a_cell_with_an_encoder_is_rebuilt_from_its_spec(tmp_path, capsys):
-    """An encoder's identity holds the sha256 of its weights (`content`), which no config
+    """An encoder's identity holds the sha256 of its weights (`content_identity`), which no config
     sets: verify rebuilds the cell without it, and the rebuilt encoder's own hash must match."""
     config = tmp_path / "encoded.toml"
     config.write_text(textwrap.dedent(f"""
@@ -291,11 +291,42 @@ def test_a_cell_with_an_encoder_is_rebuilt_from_its_spec(tmp_path, capsys):
     assert main(["run", str(config), "--store", str(store), "--quiet"]) == 0
     capsys.readouterr()
     spec = json.loads(sql(store, "SELECT spec_json FROM runs")[0][0])
-    assert len(spec["dataset"]["encoder"]["content"]["weights_sha256"]) == 64
+    assert len(spec["dataset"]["encoder"]["content_identity"]["weights_sha256"]) == 64
     code, lines, err = verify(capsys, "--store", store)
     assert code == 0, err
     assert lines[0].startswith("palbench verify: 1 cells re-run (1 stored runs), 2 checkpoints")
     assert "0 different" in lines[0]
+
+
+def test_a_cell_whose_encoder_read_a_file_says_why_it_cannot_be_rebuilt(tmp_path, capsys):
+    from palbench.encoders.torch_modules import EXAMPLE
+
+    config = tmp_path / "scripted.toml"
+    config.write_text(textwrap.dedent(f"""
+        [experiment]
+        seeds = [0]
+        budgets = [10]
+        [dataset]
+        name = "digits"
+        [dataset.encoder]
+        name = "torchscript"
+        path = "{EXAMPLE}"
+        cache_dir = "{tmp_path / 'cache'}"
+        [strategy]
+        name = "random"
+        [learner]
+        name = "sklearn"
+        estimator = "sklearn.linear_model.LogisticRegression"
+        """), encoding="utf-8")
+    store = tmp_path / "scripted.sqlite"
+    assert main(["run", str(config), "--store", str(store), "--quiet"]) == 0
+    capsys.readouterr()
+    code, lines, err = verify(capsys, "--store", store)
+    assert code == 2 and lines == []
+    assert err == ("palbench: error: store = 'run 1': its cell cannot be rebuilt here: its "
+                   "encoder reads dataset.encoder.path, which no spec holds (only the files' "
+                   "sha256); verify rebuilds cells whose encoder is built in (palbench list "
+                   "encoders)\n")
 
 
 @pytest.mark.parametrize("args, named", [

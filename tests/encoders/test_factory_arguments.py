@@ -66,13 +66,17 @@ def test_the_arguments_are_part_of_the_identity(tmp_path):
 
 @pytest.mark.parametrize("bad, field, words", [
     ({"arguments": {"in_features": IN, "out_features": 3, "colour": 1}}, "arguments",
-     "refused them"),
+     "failed with them (TypeError: "),
+    ({"arguments": {"in_features": -1, "out_features": 3}}, "arguments",
+     "failed with them (RuntimeError: "),
+    ({"weights": "tensor.pt"}, "weights", "holds a Tensor, not a state dict"),
     ({"weights": "garbage.safetensors"}, "weights", "is not a safetensors file"),
     ({"weights": "garbage.pt"}, "weights", "is not a state dict"),
 ])
 def test_bad_arguments_or_weights_are_one_line(tmp_path, bad, field, words):
     for name in ("garbage.safetensors", "garbage.pt"):
         (tmp_path / name).write_bytes(b"not a state dict at all")
+    torch.save(torch.zeros(3), tmp_path / "tensor.pt")
     bad = {k: str(tmp_path / v) if k == "weights" else v for k, v in bad.items()}
     with pytest.raises(ConfigError) as refused:
         features(tmp_path, **bad)
