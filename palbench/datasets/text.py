@@ -73,6 +73,7 @@ class TextFile(SplitSource):
 
     def load_raw(self, where):
         texts, labels = self.read(where)
+        self.features_file(len(texts), None, where)  # a bad one refused before the encoder runs
         encoder = self.nested_components()["encoder"]
         field = f"{where}.encoder"
         X = encoder.features(texts, None, fingerprint_texts(texts), field, gives="texts")
@@ -85,6 +86,7 @@ class TextFile(SplitSource):
         than white space, every row has a label, and there are two classes or more (rows
         counted from 1, a CSV's header not counted)."""
         frame = read_table(self.path, f"{where}.path")
+        check(len(frame) > 0, f"{where}.path", self.path, "the file has no data rows")
         columns = [str(c) for c in frame.columns]
         for key in ("text_column", "label_column"):
             column = getattr(self, key)
@@ -93,7 +95,6 @@ class TextFile(SplitSource):
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise ConfigError(f"{where}.{key}", column, f"no such column{hint}; the "
                                   f"file's columns: {', '.join(columns) or 'none'}")
-        check(len(frame) > 0, f"{where}.path", self.path, "the file has no data rows")
         texts = frame[self.text_column].tolist()
         for row, text in enumerate(texts, 1):
             if not isinstance(text, str):
@@ -116,19 +117,23 @@ class TextFile(SplitSource):
         return texts, labels.to_numpy()
 
     def features_of(self, X, ids, where, image_shape=None):
-        """A features file's rows, when given: the encoder made the inputs, not this view."""
+        """A features file's rows, when given: the encoder made the inputs, not this view
+        (the file was checked once already, before the encoder ran: `load_raw`)."""
         return self.features_file(len(X), ids, where)
 
 
 def is_missing(value) -> bool:
-    """None, or a float NaN (pandas' mark of an empty cell)."""
-    return value is None or (isinstance(value, float) and value != value)
+    """A cell pandas reads as missing (None, NaN, pd.NA of a nullable column); a list is a
+    value, not missing."""
+    import pandas as pd
+
+    return pd.api.types.is_scalar(value) and bool(pd.isna(value))
 
 
 def read_table(path: str, field: str):
-    """The file as a pandas DataFrame, by its suffix: a CSV's empty cells are missing
-    values, every other cell kept as written (the text "NA" is a text); a JSON lines file's
-    values as JSON has them; a Parquet file's as stored."""
+    """The file as a pandas DataFrame, by its suffix (an empty file: no rows): a CSV's empty
+    cells are missing values, every other cell kept as written (the text "NA" is a text); a
+    JSON lines file's values as JSON has them; a Parquet file's as stored."""
     import pandas as pd
 
     found = existing_file(path, field)
@@ -140,8 +145,9 @@ def read_table(path: str, field: str):
         if suffix == ".jsonl":
             return pd.read_json(found, lines=True, dtype=False)
         return pd.read_parquet(found)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
-            ValueError, OSError) as exc:
+    except pd.errors.EmptyDataError:  # not even a header: no rows, as an empty JSON lines file
+        return pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
         kind = {".csv": "CSV", ".jsonl": "JSON lines file", ".parquet": "Parquet file"}[suffix]
         raise ConfigError(field, path, f"not a readable {kind}: "
                           f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \

@@ -113,7 +113,7 @@ def test_a_run_end_to_end_then_again_from_the_cache(corpus, tmp_path, encoder_ru
     spec = json.loads(sqlite3.connect(tmp_path / "a.sqlite").execute(
         "SELECT spec_json FROM runs LIMIT 1").fetchone()[0])
     assert spec["dataset"]["encoder"]["name"] == "all_minilm_l6_v2"
-    assert len(spec["dataset"]["encoder"]["content"]["weights_sha256"]) == 64
+    assert len(spec["dataset"]["encoder"]["content_identity"]["weights_sha256"]) == 64
     assert main(["run", str(tmp_path / "c.toml"), "--store", str(tmp_path / "b.sqlite"),
                  "--quiet"]) == 0
     assert encoder_runs == [N]  # the second run read the embeddings from the cache
@@ -183,9 +183,11 @@ GOOD = [{"text": "The striker scored.", "label": "sport"},
      r"label_column = 'label': the label of row 2 is \['a', 'b'\] \(list\)"),
     ("c.csv", GOOD[:1] * 4, {}, r"label_column = 'label': holds one class \('sport'\) in 4 "
                                 "rows; need at least two"),
-    ("c.csv", [], {}, r"path = .*: not a readable CSV"),
+    ("c.csv", [], {}, r"path = .*: the file has no data rows$"),
+    ("c.jsonl", [], {}, r"path = .*: the file has no data rows$"),
 ], ids=["suffix", "no text column", "no label column", "empty csv cell", "empty text",
-        "white space", "number", "null", "no label", "list label", "one class", "empty file"])
+        "white space", "number", "null", "no label", "list label", "one class", "empty file",
+        "empty jsonl"])
 def test_bad_input_is_one_line_before_the_encoder_runs(tmp_path, encoder_runs, name, rows,
                                                        params, expected):
     import re
@@ -195,6 +197,31 @@ def test_bad_input_is_one_line_before_the_encoder_runs(tmp_path, encoder_runs, n
         path.write_text("")
     message = refusal(source(tmp_path, name, **params))
     assert re.match(rf"dataset\.{expected}", message), message
+    assert encoder_runs == [] and not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize("column,expected", [
+    ("text", r"text_column = 'text': the text of row 2 is missing$"),
+    ("label", r"label_column = 'label': the label of row 2 is missing$")])
+def test_a_missing_value_of_a_nullable_column_is_missing(tmp_path, encoder_runs, column,
+                                                        expected):
+    import re
+
+    frame = pd.DataFrame({"text": pd.array([row["text"] for row in GOOD], dtype="string"),
+                          "label": pd.array([1, 2] * 3, dtype="Int64")})
+    frame.loc[1, column] = pd.NA  # pandas' missing value of a nullable column, not NaN
+    frame.to_parquet(tmp_path / "c.parquet")
+    message = refusal(source(tmp_path, "c.parquet"))
+    assert re.match(rf"dataset\.{expected}", message), message
+    assert encoder_runs == []
+
+
+def test_a_bad_features_file_is_refused_before_the_encoder_runs(tmp_path, encoder_runs):
+    bad_file(tmp_path, "c.csv", GOOD)
+    np.save(tmp_path / "view.npy", np.zeros((len(GOOD) + 1, 3)))
+    message = refusal(source(tmp_path, "c.csv", features=str(tmp_path / "view.npy")))
+    assert message == (f"dataset.features = '{tmp_path / 'view.npy'}': has {len(GOOD) + 1} "
+                       f"rows; the dataset has {len(GOOD)} samples")
     assert encoder_runs == [] and not (tmp_path / "cache").exists()
 
 
