@@ -29,7 +29,8 @@ class Transformers(Encoder):
     """A transformers model from disk: texts tokenized (cut at `max_length` tokens), the last
     hidden states pooled (`pooling`: the mean over the text's tokens, or the first token's,
     [CLS]), then scaled to unit length when `normalize`. With mean pooling and `normalize =
-    true`, all-MiniLM-L6-v2's folder gives what `all_minilm_l6_v2` gives."""
+    true`, all-MiniLM-L6-v2's folder gives what `all_minilm_l6_v2` gives. A tokenizer with
+    no padding token (GPT-2's) pads with its end-of-text token."""
     examples = ({"model": str(EXAMPLE), "max_length": 64},)
 
     takes = "texts"
