@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +77,8 @@ def figure(store: str, path: Path = FIGURE) -> None:
             ax = axes[row, col]
             sns.lineplot(data=frame[frame["learner"] == arm], x="budget", y="task_acc",
                          hue="strategy", hue_order=STRATEGIES, palette=colours, marker="o",
-                         errorbar=t_band, ax=ax, legend=row == 0 and col == len(ARMS) - 1)
+                         errorbar=partial(t_band, within=UNIT), ax=ax,
+                         legend=row == 0 and col == len(ARMS) - 1)
             ax.set_title(f"{title}: {arm}", fontsize=9)
             ax.set_xlabel("questions (10 = 1 a class)")
             ax.set_ylabel("test accuracy")
