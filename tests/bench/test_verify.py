@@ -81,6 +81,20 @@ def verify(capsys, *args) -> tuple[int, list[str], str]:
     return code, out.splitlines(), err
 
 
+def one_cell_store(tmp_path, name: str, dataset: str, strategy: str, budgets: str):
+    """A store of one cell run at seed 0 with logistic regression (`dataset`: the TOML of
+    its [dataset] tables)."""
+    config = tmp_path / f"{name}.toml"
+    config.write_text(f"[experiment]\nseeds = [0]\nbudgets = {budgets}\n"
+                      f"{textwrap.dedent(dataset).strip()}\n"
+                      f"[strategy]\nname = \"{strategy}\"\n[learner]\nname = \"sklearn\"\n"
+                      "estimator = \"sklearn.linear_model.LogisticRegression\"\n",
+                      encoding="utf-8")
+    store = tmp_path / f"{name}.sqlite"
+    assert main(["run", str(config), "--store", str(store), "--quiet"]) == 0
+    return store
+
+
 def test_every_checkpoint_field_declares_its_tolerance():
     assert sorted(TOLERANCES) == sorted(CHECKPOINT_FIELDS)
     assert TOLERANCES["n_wrong"].rule == "exact" and TOLERANCES["cost"].rule == "exact"
@@ -234,23 +248,12 @@ def test_a_file_dataset_is_verified_with_the_file_given(tmp_path, capsys):
         path.write_text("a,b,c,d,label\n" + "".join(
             ",".join(f"{v:.6f}" for v in row[:4]) + f",{int(row[4])}\n" for row in rows),
             encoding="utf-8")
-    config = tmp_path / "file.toml"
-    config.write_text(textwrap.dedent("""
-        [experiment]
-        seeds = [0]
-        budgets = [10, 20]
+    store = one_cell_store(tmp_path, "file", """
         [dataset]
         name = "csv"
         path = "points.csv"
         label_column = "label"
-        [strategy]
-        name = "margin"
-        [learner]
-        name = "sklearn"
-        estimator = "sklearn.linear_model.LogisticRegression"
-        """), encoding="utf-8")
-    store = tmp_path / "file.sqlite"
-    assert main(["run", str(config), "--store", str(store), "--quiet"]) == 0
+        """, "margin", "[10, 20]")
     capsys.readouterr()
     code, lines, err = verify(capsys, "--store", store)
     assert code == 2 and lines == [] and len(err.strip().splitlines()) == 1
@@ -269,11 +272,7 @@ def test_a_file_dataset_is_verified_with_the_file_given(tmp_path, capsys):
 def test_a_cell_with_an_encoder_is_rebuilt_from_its_spec(tmp_path, capsys):
     """An encoder's identity holds the sha256 of its weights (`content_identity`), which no config
     sets: verify rebuilds the cell without it, and the rebuilt encoder's own hash must match."""
-    config = tmp_path / "encoded.toml"
-    config.write_text(textwrap.dedent(f"""
-        [experiment]
-        seeds = [0]
-        budgets = [10, 20]
+    store = one_cell_store(tmp_path, "encoded", f"""
         [dataset]
         name = "digits"
         [dataset.encoder]
@@ -281,14 +280,7 @@ def test_a_cell_with_an_encoder_is_rebuilt_from_its_spec(tmp_path, capsys):
         size = 32
         pixel_max = 16.0
         cache_dir = "{tmp_path / 'cache'}"
-        [strategy]
-        name = "coreset"
-        [learner]
-        name = "sklearn"
-        estimator = "sklearn.linear_model.LogisticRegression"
-        """), encoding="utf-8")
-    store = tmp_path / "encoded.sqlite"
-    assert main(["run", str(config), "--store", str(store), "--quiet"]) == 0
+        """, "coreset", "[10, 20]")
     capsys.readouterr()
     spec = json.loads(sql(store, "SELECT spec_json FROM runs")[0][0])
     assert len(spec["dataset"]["encoder"]["content_identity"]["weights_sha256"]) == 64
@@ -301,25 +293,14 @@ def test_a_cell_with_an_encoder_is_rebuilt_from_its_spec(tmp_path, capsys):
 def test_a_cell_whose_encoder_read_a_file_says_why_it_cannot_be_rebuilt(tmp_path, capsys):
     from palbench.encoders.torch_modules import EXAMPLE
 
-    config = tmp_path / "scripted.toml"
-    config.write_text(textwrap.dedent(f"""
-        [experiment]
-        seeds = [0]
-        budgets = [10]
+    store = one_cell_store(tmp_path, "scripted", f"""
         [dataset]
         name = "digits"
         [dataset.encoder]
         name = "torchscript"
         path = "{EXAMPLE}"
         cache_dir = "{tmp_path / 'cache'}"
-        [strategy]
-        name = "random"
-        [learner]
-        name = "sklearn"
-        estimator = "sklearn.linear_model.LogisticRegression"
-        """), encoding="utf-8")
-    store = tmp_path / "scripted.sqlite"
-    assert main(["run", str(config), "--store", str(store), "--quiet"]) == 0
+        """, "random", "[10]")
     capsys.readouterr()
     code, lines, err = verify(capsys, "--store", store)
     assert code == 2 and lines == []

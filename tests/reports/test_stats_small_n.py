@@ -57,6 +57,8 @@ def test_an_interval_is_cut_to_the_range_its_values_can_take():
     cut = mean_ci([0.40, 0.95], within=(0.0, 1.0))
     assert plain.low < 0 and plain.high > 1
     assert (cut.point, cut.low, cut.high) == (plain.point, 0.0, 1.0)
+    lone = mean_ci([0.7], within=(0.0, 1.0))  # one seed: still no interval, and why
+    assert lone.point == 0.7 and np.isnan(lone.low) and np.isnan(lone.high) and lone.why
     outside = mean_ci([2.0, 2.1], within=(0.0, 1.0))  # not a value of that range: no limits
     assert outside.low < outside.point < outside.high
     assert (outside.low, outside.high) == (mean_ci([2.0, 2.1]).low, mean_ci([2.0, 2.1]).high)
